@@ -1,0 +1,222 @@
+#include "agent/cli.hpp"
+
+#include <chrono>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <ostream>
+#include <sstream>
+#include <string>
+
+#include "agent/domain/quote.hpp"
+#include "agent/domain/refund.hpp"
+#include "sync/basket_json.hpp"
+#include "sync/datetime.hpp"
+#include "sync/quote_json.hpp"
+#include "sync/rulebook_json.hpp"
+
+namespace loyalty::agent {
+namespace {
+
+constexpr std::size_t kMaxFileBytes = 16 * 1024 * 1024;
+
+constexpr std::string_view kUsage =
+    "usage: loyalty-agent <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  quote  --rulebook FILE --basket FILE [--member FILE] [--at TIME] [--compact]\n"
+    "         Prints the quote for a basket: points earned, redemption per line, VAT.\n"
+    "  refund --rulebook FILE --sale FILE --return FILE [--compact]\n"
+    "         Prints the refund of each return step against a sale (a quote's output).\n"
+    "  version\n"
+    "\n"
+    "TIME is RFC 3339, e.g. 2026-11-27T10:15:00+03:00; it overrides the basket's \"at\".\n"
+    "Exit status: 0 done, 1 bad input (the message names the file and the field), 2 usage.\n";
+
+// A failure to report: which file, and what is wrong with it.
+struct InputError {
+  std::string file;
+  std::string message;
+};
+
+struct Options {
+  std::map<std::string, std::string, std::less<>> values;
+  bool compact = false;
+};
+
+std::optional<Options> parse_options(std::span<const std::string_view> args, std::initializer_list<std::string_view> known,
+                                     std::ostream& err) {
+  Options options;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string_view arg = args[i];
+    if (arg == "--compact") {
+      options.compact = true;
+      continue;
+    }
+    bool recognised = false;
+    for (std::string_view name : known) recognised = recognised || arg == name;
+    if (!recognised) {
+      err << "loyalty-agent: unknown option '" << arg << "'\n" << kUsage;
+      return std::nullopt;
+    }
+    if (i + 1 >= args.size()) {
+      err << "loyalty-agent: option '" << arg << "' needs a value\n";
+      return std::nullopt;
+    }
+    options.values[std::string(arg)] = std::string(args[++i]);
+  }
+  return options;
+}
+
+bool require(const Options& options, std::initializer_list<std::string_view> names, std::ostream& err) {
+  for (std::string_view name : names) {
+    if (options.values.find(name) == options.values.end()) {
+      err << "loyalty-agent: missing " << name << "\n" << kUsage;
+      return false;
+    }
+  }
+  return true;
+}
+
+sync::Json read_document(const std::string& file, const std::string& document) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw InputError{file, "cannot open " + document + " file"};
+  std::string text;
+  char buffer[65536];
+  while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
+    text.append(buffer, static_cast<std::size_t>(in.gcount()));
+    if (text.size() > kMaxFileBytes) throw InputError{file, document + " file is larger than 16 MiB"};
+  }
+  if (in.bad()) throw InputError{file, "cannot read " + document + " file"};
+  try {
+    return sync::parse_json(text, document);
+  } catch (const sync::JsonError& e) {
+    throw InputError{file, e.what()};
+  }
+}
+
+// Runs `read` on a document, attributing its errors to `file`.
+template <class F>
+auto from_file(const std::string& file, F read) {
+  try {
+    return read();
+  } catch (const sync::JsonError& e) {
+    throw InputError{file, e.what()};
+  }
+}
+
+domain::Rulebook load_rulebook(const std::string& file) {
+  const sync::Json doc = read_document(file, "rulebook");
+  return from_file(file, [&] { return sync::rulebook_from_json(doc); });
+}
+
+void print(std::ostream& out, const sync::OrderedJson& document, bool compact) {
+  out << (compact ? document.dump() : document.dump(2)) << "\n";
+}
+
+int quote_command(const Options& options, std::ostream& out) {
+  const std::string& rulebook_file = options.values.find("--rulebook")->second;
+  const std::string& basket_file = options.values.find("--basket")->second;
+  const domain::Rulebook rules = load_rulebook(rulebook_file);
+  const sync::Json basket_doc = read_document(basket_file, "basket");
+  sync::BasketDocument basket = from_file(basket_file, [&] {
+    sync::BasketDocument b = sync::basket_from_json(basket_doc);
+    sync::check_basket_against(b, rules);
+    return b;
+  });
+  if (auto at = options.values.find("--at"); at != options.values.end()) {
+    auto instant = sync::parse_rfc3339(at->second);
+    if (!instant) throw InputError{"--at", "must be an RFC 3339 time like 2026-11-27T10:15:00+03:00"};
+    basket.basket.at = *instant;
+  } else if (!basket.has_time) {
+    basket.basket.at = std::chrono::duration_cast<std::chrono::seconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count();
+  }
+  std::optional<domain::Member> member;
+  if (auto m = options.values.find("--member"); m != options.values.end()) {
+    const sync::Json member_doc = read_document(m->second, "member");
+    member = from_file(m->second, [&] { return sync::member_from_json(member_doc, rules); });
+  }
+  domain::Quote q;
+  try {
+    q = domain::quote(rules, basket.basket, member ? &*member : nullptr);
+  } catch (const std::exception& e) {
+    throw InputError{basket_file, std::string("basket cannot be quoted: ") + e.what()};
+  }
+  print(out, sync::quote_to_json(rules, basket.basket, q), options.compact);
+  return exit_ok;
+}
+
+int refund_command(const Options& options, std::ostream& out) {
+  const domain::Rulebook rules = load_rulebook(options.values.find("--rulebook")->second);
+  const std::string& sale_file = options.values.find("--sale")->second;
+  const std::string& return_file = options.values.find("--return")->second;
+  const sync::Json sale_doc = read_document(sale_file, "sale");
+  const sync::SaleDocument sale = from_file(sale_file, [&] { return sync::sale_from_json(sale_doc); });
+  if (sale.currency != rules.currency.code)
+    throw InputError{sale_file, "sale.currency: \"" + sale.currency + "\" does not match the rulebook's currency \"" +
+                                    std::string(rules.currency.code) + "\""};
+  const sync::Json return_doc = read_document(return_file, "return");
+  const sync::ReturnDocument request = from_file(return_file, [&] { return sync::return_from_json(return_doc); });
+
+  std::vector<std::int64_t> returned(sale.lines.size(), 0);
+  std::optional<domain::Points> balance = request.member_balance;
+  sync::OrderedJson steps = sync::OrderedJson::array();
+  for (std::size_t s = 0; s < request.steps.size(); ++s) {
+    domain::Refund r;
+    try {
+      r = domain::refund(rules.refund, rules.redemption.point_value, sale.lines, returned, request.steps[s], balance);
+    } catch (const std::exception& e) {
+      throw InputError{return_file, "return.steps[" + std::to_string(s) + "]: " + e.what()};
+    }
+    returned = r.returned_after;
+    if (balance) *balance += r.balance_change;
+    steps.push_back(sync::refund_to_json(r));
+  }
+  sync::OrderedJson result;
+  if (!sale.receipt_id.empty()) result["receipt_id"] = sale.receipt_id;
+  result["currency"] = sale.currency;
+  result["vat_mode"] = rules.refund.vat == domain::RefundVat::recompute ? "recompute" : "cumulative";
+  result["steps"] = steps;
+  sync::OrderedJson remaining = sync::OrderedJson::array();
+  for (std::size_t i = 0; i < sale.lines.size(); ++i) remaining.push_back(sale.lines[i].qty_milli - returned[i]);
+  result["remaining_qty_milli"] = remaining;
+  if (balance) result["member_balance_after"] = *balance;
+  print(out, result, options.compact);
+  return exit_ok;
+}
+
+}  // namespace
+
+int run_cli(std::span<const std::string_view> args, std::ostream& out, std::ostream& err) {
+  if (args.empty() || args[0] == "help" || args[0] == "--help" || args[0] == "-h") {
+    (args.empty() ? err : out) << kUsage;
+    return args.empty() ? exit_usage : exit_ok;
+  }
+  const std::string_view command = args[0];
+  const auto rest = args.subspan(1);
+  try {
+    if (command == "version" || command == "--version") {
+      out << "loyalty-agent " << LOYALTY_VERSION << "\n";
+      return exit_ok;
+    }
+    if (command == "quote") {
+      auto options = parse_options(rest, {"--rulebook", "--basket", "--member", "--at"}, err);
+      if (!options || !require(*options, {"--rulebook", "--basket"}, err)) return exit_usage;
+      return quote_command(*options, out);
+    }
+    if (command == "refund") {
+      auto options = parse_options(rest, {"--rulebook", "--sale", "--return"}, err);
+      if (!options || !require(*options, {"--rulebook", "--sale", "--return"}, err)) return exit_usage;
+      return refund_command(*options, out);
+    }
+  } catch (const InputError& e) {
+    err << "loyalty-agent: " << e.file << ": " << e.message << "\n";
+    return exit_bad_input;
+  }
+  err << "loyalty-agent: unknown command '" << command << "'\n" << kUsage;
+  return exit_usage;
+}
+
+}  // namespace loyalty::agent

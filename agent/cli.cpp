@@ -44,8 +44,8 @@ struct Options {
   bool compact = false;
 };
 
-std::optional<Options> parse_options(std::span<const std::string_view> args, std::initializer_list<std::string_view> known,
-                                     std::ostream& err) {
+std::optional<Options> parse_options(std::span<const std::string_view> args,
+                                     std::initializer_list<std::string_view> known, std::ostream& err) {
   Options options;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string_view arg = args[i];
@@ -129,9 +129,8 @@ int quote_command(const Options& options, std::ostream& out) {
     if (!instant) throw InputError{"--at", "must be an RFC 3339 time like 2026-11-27T10:15:00+03:00"};
     basket.basket.at = *instant;
   } else if (!basket.has_time) {
-    basket.basket.at = std::chrono::duration_cast<std::chrono::seconds>(
-                           std::chrono::system_clock::now().time_since_epoch())
-                           .count();
+    basket.basket.at =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   }
   std::optional<domain::Member> member;
   if (auto m = options.values.find("--member"); m != options.values.end()) {

@@ -47,7 +47,8 @@ Line read_line(Reader in) {
   } catch (const Overflow&) {
     fail(in.path(), "unit_price x quantity overflows");
   }
-  if (amount > kMaxAmount) fail(in.path(), "unit_price x quantity exceeds " + std::to_string(kMaxAmount) + " minor units");
+  if (amount > kMaxAmount)
+    fail(in.path(), "unit_price x quantity exceeds " + std::to_string(kMaxAmount) + " minor units");
   if (line.prior_discount > amount)
     fail(in.path_of("prior_discount"), "exceeds the line amount " + std::to_string(amount));
   return line;
@@ -64,12 +65,15 @@ BasketDocument basket_from_json(const Json& document) {
   if (const Json* at = in.value("at")) {
     const std::string text = as_string(*at, in.path_of("at"), 64);
     auto instant = parse_rfc3339(text);
-    if (!instant) fail(in.path_of("at"), "must be an RFC 3339 time with offset like 2026-11-27T10:15:00+03:00, got \"" + text + "\"");
+    if (!instant)
+      fail(in.path_of("at"),
+           "must be an RFC 3339 time with offset like 2026-11-27T10:15:00+03:00, got \"" + text + "\"");
     b.at = *instant;
     out.has_time = true;
   }
-  b.tender = in.choice("tender", {std::pair{std::string_view("card"), Tender::card}, std::pair{std::string_view("cash"), Tender::cash}},
-                       Tender::card);
+  b.tender = in.choice(
+      "tender", {std::pair{std::string_view("card"), Tender::card}, std::pair{std::string_view("cash"), Tender::cash}},
+      Tender::card);
   b.redeem = in.integer_or("redeem_points", 0, 0, kMaxPoints);
   const Json& lines = in.array("lines", kMaxLines);
   if (lines.empty()) fail(in.path_of("lines"), "must have at least one line");
@@ -79,7 +83,8 @@ BasketDocument basket_from_json(const Json& document) {
     total += line_gross(line);  // each line is at most kMaxAmount, so 10,000 of them cannot overflow
     b.lines.push_back(std::move(line));
   }
-  if (total > kMaxAmount) fail(in.path_of("lines"), "the receipt total exceeds " + std::to_string(kMaxAmount) + " minor units");
+  if (total > kMaxAmount)
+    fail(in.path_of("lines"), "the receipt total exceeds " + std::to_string(kMaxAmount) + " minor units");
   in.finish();
   return out;
 }
@@ -97,7 +102,8 @@ Member member_from_json(const Json& document, const Rulebook& rules) {
   if (m.id.empty()) fail(in.path_of("id"), "must not be empty");
   m.tier = in.string_or("tier", "", 64);
   if (!m.tier.empty() && rules.tier(m.tier) == nullptr)
-    fail(in.path_of("tier"), "\"" + m.tier + "\" is not a tier of rulebook " + rules.id + " v" + std::to_string(rules.version));
+    fail(in.path_of("tier"),
+         "\"" + m.tier + "\" is not a tier of rulebook " + rules.id + " v" + std::to_string(rules.version));
   m.balance = in.integer("balance", -kMaxPoints, kMaxPoints);
   m.status = in.choice("status",
                        {std::pair{std::string_view("active"), MemberStatus::active},

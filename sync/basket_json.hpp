@@ -14,7 +14,7 @@ inline constexpr std::size_t kMaxLines = 10000;
 
 struct BasketDocument {
   domain::Basket basket;
-  std::string currency;  // as the POS wrote it, checked against the rulebook
+  std::string currency;   // as the POS wrote it, checked against the rulebook
   bool has_time = false;  // false: the caller decides when the sale happens
 };
 

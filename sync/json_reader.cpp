@@ -51,8 +51,8 @@ Json parse_json(std::string_view text, const std::string& document) {
     const std::size_t column = offset - (last_newline == std::string_view::npos ? 0 : last_newline + 1) + 1;
     std::string reason = e.what();
     if (auto colon = reason.rfind(": "); colon != std::string::npos) reason = reason.substr(colon + 2);
-    fail(document, "malformed JSON at line " + std::to_string(line) + ", column " + std::to_string(column) + ": " +
-                       reason);
+    fail(document,
+         "malformed JSON at line " + std::to_string(line) + ", column " + std::to_string(column) + ": " + reason);
   }
 }
 
@@ -61,19 +61,16 @@ std::string key_path(const std::string& path, std::string_view key) {
   return path + "[" + Json(std::string(key)).dump() + "]";
 }
 
-std::string index_path(const std::string& path, std::size_t index) {
-  return path + "[" + std::to_string(index) + "]";
-}
+std::string index_path(const std::string& path, std::size_t index) { return path + "[" + std::to_string(index) + "]"; }
 
 std::int64_t as_integer(const Json& value, const std::string& path, std::int64_t min, std::int64_t max) {
   const std::string range = "between " + std::to_string(min) + " and " + std::to_string(max);
   std::int64_t number = 0;
   switch (value.type()) {
-    case Json::value_t::number_integer:
-      number = value.get<std::int64_t>();
-      break;
+    case Json::value_t::number_integer: number = value.get<std::int64_t>(); break;
     case Json::value_t::number_unsigned:
-      if (value.get<std::uint64_t>() > static_cast<std::uint64_t>(max)) fail(path, "must be " + range + ", got " + shown(value));
+      if (value.get<std::uint64_t>() > static_cast<std::uint64_t>(max))
+        fail(path, "must be " + range + ", got " + shown(value));
       number = static_cast<std::int64_t>(value.get<std::uint64_t>());
       break;
     case Json::value_t::number_float: {
@@ -82,8 +79,7 @@ std::int64_t as_integer(const Json& value, const std::string& path, std::int64_t
       if (std::fabs(d) >= 9.2e18) fail(path, "must be " + range + ", got " + shown(value) + " (overflows)");
       fail(path, "must be a whole number written without a fraction or exponent, got " + shown(value));
     }
-    default:
-      fail(path, "must be a whole number, got " + type_name(value));
+    default: fail(path, "must be a whole number, got " + type_name(value));
   }
   if (number < min || number > max) fail(path, "must be " + range + ", got " + std::to_string(number));
   return number;

@@ -130,9 +130,8 @@ SaleDocument sale_from_json(const Json& document) {
   SaleDocument sale;
   sale.currency = in.string("currency", 8);
   sale.receipt_id = in.string_or("receipt_id", "", 64);
-  const bool discount_mode = in.choice("mode",
-                                       {std::pair{std::string_view("discount"), true},
-                                        std::pair{std::string_view("payment"), false}});
+  const bool discount_mode =
+      in.choice("mode", {std::pair{std::string_view("discount"), true}, std::pair{std::string_view("payment"), false}});
   const Json& lines = in.array("lines", kMaxLines);
   for (std::size_t i = 0; i < lines.size(); ++i) {
     Reader l(lines[i], index_path(in.path_of("lines"), i), Reader::Unknown::ignore);

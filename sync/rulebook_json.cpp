@@ -12,11 +12,13 @@ using namespace domain;
 const std::initializer_list<std::pair<std::string_view, RedemptionMode>> kModes = {
     {"discount", RedemptionMode::discount}, {"payment", RedemptionMode::payment}};
 const std::initializer_list<std::pair<std::string_view, VatMode>> kVatModes = {{"per_line", VatMode::per_line},
-                                                                                   {"per_rate", VatMode::per_rate}};
+                                                                               {"per_rate", VatMode::per_rate}};
 const std::initializer_list<std::pair<std::string_view, AllocationWeight>> kWeights = {
     {"gross", AllocationWeight::gross}, {"net", AllocationWeight::net}};
 const std::initializer_list<std::pair<std::string_view, EarnBase>> kEarnBases = {
-    {"gross_after", EarnBase::gross_after}, {"net_after", EarnBase::net_after}, {"gross_before", EarnBase::gross_before}};
+    {"gross_after", EarnBase::gross_after},
+    {"net_after", EarnBase::net_after},
+    {"gross_before", EarnBase::gross_before}};
 const std::initializer_list<std::pair<std::string_view, RefundVat>> kRefundVat = {
     {"recompute", RefundVat::recompute}, {"cumulative", RefundVat::cumulative}};
 const std::initializer_list<std::pair<std::string_view, ClawbackShortfall>> kShortfall = {
@@ -136,7 +138,8 @@ Campaign read_campaign(Reader in, const Rulebook& rules) {
   for (std::size_t i = 0; i < c.skus.size(); ++i) {
     const SkuRule* sku = rules.sku(c.skus[i]);
     if (sku != nullptr && !sku->earn)
-      fail(index_path(in.path_of("skus"), i), "SKU \"" + c.skus[i] + "\" earns nothing, so a campaign on it contradicts that rule");
+      fail(index_path(in.path_of("skus"), i),
+           "SKU \"" + c.skus[i] + "\" earns nothing, so a campaign on it contradicts that rule");
   }
   for (std::size_t i = 0; i < c.tiers.size(); ++i)
     if (rules.tier(c.tiers[i]) == nullptr)

@@ -10,8 +10,8 @@ namespace loyalty::sync {
 // inside 128 bits and turn absurd input into a clear error instead of an overflow.
 inline constexpr std::int64_t kMaxAmount = 1'000'000'000'000'000;  // minor units
 inline constexpr std::int64_t kMaxPoints = 1'000'000'000'000'000;
-inline constexpr std::int64_t kMaxRatio = 1'000'000'000;           // numerators and denominators
-inline constexpr std::int64_t kMaxMultiplierBp = 1'000'000;         // 100 times
+inline constexpr std::int64_t kMaxRatio = 1'000'000'000;     // numerators and denominators
+inline constexpr std::int64_t kMaxMultiplierBp = 1'000'000;  // 100 times
 
 // Reads and checks a rulebook: types, ranges, unknown fields and contradictions between
 // rules. Throws JsonError with a path under "rulebook".

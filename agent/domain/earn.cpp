@@ -29,10 +29,8 @@ std::int64_t line_rate(const Rulebook& rules, const Line& line) {
 Minor earn_base(const Rulebook& rules, const Line& line, const QuoteLine& q) {
   const Minor paid = q.gross - q.discount;
   switch (rules.earn.base) {
-    case EarnBase::gross_before:
-      return q.gross;
-    case EarnBase::gross_after:
-      return paid;
+    case EarnBase::gross_before: return q.gross;
+    case EarnBase::gross_after: return paid;
     case EarnBase::net_after:
       // In discount mode the line's VAT is already on the money paid; in payment mode the
       // VAT base is the full price, so the VAT on the money part is taken on its own.
@@ -61,8 +59,7 @@ bool campaign_runs(const Rulebook& rules, const Campaign& campaign, UnixSeconds 
   return member != nullptr && contains(campaign.tiers, member->tier);
 }
 
-Earning compute_earning(const Rulebook& rules, const Basket& basket, const Member* member,
-                        std::span<QuoteLine> lines) {
+Earning compute_earning(const Rulebook& rules, const Basket& basket, const Member* member, std::span<QuoteLine> lines) {
   Earning earning;
   for (QuoteLine& q : lines) q.points_earned = 0;
   if (member != nullptr && member->status == MemberStatus::blocked) return earning;

@@ -35,7 +35,6 @@ struct Earning {
 
 // Fills points_earned, earn_rate and earn_multiplier_bp of `lines` (which must already hold
 // gross, discount, net and earn_ok) and returns the receipt's earning.
-Earning compute_earning(const Rulebook& rules, const Basket& basket, const Member* member,
-                        std::span<QuoteLine> lines);
+Earning compute_earning(const Rulebook& rules, const Basket& basket, const Member* member, std::span<QuoteLine> lines);
 
 }  // namespace loyalty::domain

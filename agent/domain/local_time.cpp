@@ -30,9 +30,7 @@ std::int64_t transition_local_seconds(const TransitionRule& rule, int year) {
       // Day 1..365 counting February 28 as day 59 and March 1 as day 60 in every year.
       day = jan1 + rule.day - 1 + (is_leap(year) && rule.day >= 60 ? 1 : 0);
       break;
-    case TransitionRule::Kind::zero_based_day:
-      day = jan1 + rule.day;
-      break;
+    case TransitionRule::Kind::zero_based_day: day = jan1 + rule.day; break;
     case TransitionRule::Kind::month_week_day: {
       const std::int64_t first = days_from_civil(year, rule.month, 1);
       std::int64_t d = first + (rule.weekday - weekday_of(first) + 7) % 7 + 7 * (rule.week - 1);
@@ -232,9 +230,12 @@ LocalDateTime from_epoch_seconds(std::int64_t seconds) {
   const std::int64_t d = doy - (153 * mp + 2) / 5 + 1;
   const std::int64_t m = mp < 10 ? mp + 3 : mp - 9;
   const std::int64_t y = yoe + era * 400 + (m <= 2 ? 1 : 0);
-  return LocalDateTime{static_cast<int>(y),          static_cast<int>(m),
-                       static_cast<int>(d),          static_cast<int>(rest / 3600),
-                       static_cast<int>(rest % 3600 / 60), static_cast<int>(rest % 60)};
+  return LocalDateTime{static_cast<int>(y),
+                       static_cast<int>(m),
+                       static_cast<int>(d),
+                       static_cast<int>(rest / 3600),
+                       static_cast<int>(rest % 3600 / 60),
+                       static_cast<int>(rest % 60)};
 }
 
 std::optional<TimeZoneRule> parse_posix_tz(std::string_view text, std::string* problem) {

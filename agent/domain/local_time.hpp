@@ -46,10 +46,10 @@ LocalDateTime from_epoch_seconds(std::int64_t seconds);
 struct TransitionRule {
   enum class Kind { month_week_day, julian_no_leap, zero_based_day };
   Kind kind = Kind::month_week_day;
-  int month = 3;  // month_week_day: 1..12
-  int week = 5;   // month_week_day: 1..5, 5 = the last such weekday of the month
-  int weekday = 0;  // month_week_day: 0 = Sunday
-  int day = 0;      // julian_no_leap 1..365 (Feb 29 never counted) or zero_based_day 0..365
+  int month = 3;                    // month_week_day: 1..12
+  int week = 5;                     // month_week_day: 1..5, 5 = the last such weekday of the month
+  int weekday = 0;                  // month_week_day: 0 = Sunday
+  int day = 0;                      // julian_no_leap 1..365 (Feb 29 never counted) or zero_based_day 0..365
   std::int64_t time_of_day = 7200;  // seconds after local midnight; -167h..167h
   friend bool operator==(const TransitionRule&, const TransitionRule&) = default;
 };

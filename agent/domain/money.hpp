@@ -15,8 +15,8 @@
 
 namespace loyalty::domain {
 
-using Minor = std::int64_t;   // an amount in minor units of the rulebook's currency
-using Points = std::int64_t;  // loyalty points, always whole
+using Minor = std::int64_t;           // an amount in minor units of the rulebook's currency
+using Points = std::int64_t;          // loyalty points, always whole
 __extension__ typedef __int128 Wide;  // intermediates of products; GCC and clang both have it
 
 // Thrown when an amount or a product leaves the range that can be represented exactly.

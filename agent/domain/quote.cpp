@@ -92,8 +92,8 @@ void apply_vat(const Rulebook& rules, const Basket& basket, Quote& out) {
     total.gross += q.gross_after;
   }
   for (auto& [rate, total] : rates) out.rates.push_back(total);
-  if (outside.gross != 0 || std::any_of(basket.lines.begin(), basket.lines.end(),
-                                        [](const Line& l) { return !l.vat_bp; }))
+  if (outside.gross != 0 ||
+      std::any_of(basket.lines.begin(), basket.lines.end(), [](const Line& l) { return !l.vat_bp; }))
     out.rates.push_back(outside);
 }
 

@@ -31,18 +31,18 @@ struct FiscalPart {
 };
 
 struct QuoteLine {
-  Minor gross = 0;       // G: price x quantity - prior discount
-  Minor floor = 0;       // F: the least this line may be reduced to
+  Minor gross = 0;  // G: price x quantity - prior discount
+  Minor floor = 0;  // F: the least this line may be reduced to
   bool redeem_ok = false;
   bool earn_ok = false;
-  Minor discount = 0;    // d: the line's share of the points' money value
-  bool pinned = false;   // d was held at the line's headroom (or its gross in payment mode)
-  Minor gross_after = 0; // G': the VAT base after points (G - d in discount mode, G in payment mode)
-  Minor net = 0;         // N = G' - V
-  Minor vat = 0;         // V
-  Points points_redeemed = 0;  // p: the line's share of the redeemed points
-  Points points_earned = 0;    // e: the line's share of the earned points
-  std::int64_t earn_rate = 0;        // effective base rate, over the rulebook's rate_den
+  Minor discount = 0;                       // d: the line's share of the points' money value
+  bool pinned = false;                      // d was held at the line's headroom (or its gross in payment mode)
+  Minor gross_after = 0;                    // G': the VAT base after points (G - d in discount mode, G in payment mode)
+  Minor net = 0;                            // N = G' - V
+  Minor vat = 0;                            // V
+  Points points_redeemed = 0;               // p: the line's share of the redeemed points
+  Points points_earned = 0;                 // e: the line's share of the earned points
+  std::int64_t earn_rate = 0;               // effective base rate, over the rulebook's rate_den
   std::int64_t earn_multiplier_bp = 10000;  // tier x best campaign multiplier
   // Counted lines: one or two fiscal sub-lines. Weighed lines: the displayed price per kg
   // and whether price x quantity reproduces the amount.
@@ -69,25 +69,25 @@ struct LimitValues {
 struct AppliedCampaign {
   std::string id;
   Campaign::Kind kind = Campaign::Kind::multiplier;
-  Points bonus_points = 0;           // bonus campaigns
-  std::vector<std::size_t> lines;    // the receipt lines it applied to
+  Points bonus_points = 0;         // bonus campaigns
+  std::vector<std::size_t> lines;  // the receipt lines it applied to
 };
 
 struct Quote {
   std::vector<QuoteLine> lines;
   std::vector<RateTotal> rates;  // by descending rate, out of scope last
-  Minor total = 0;      // T
-  Minor eligible = 0;   // B
+  Minor total = 0;               // T
+  Minor eligible = 0;            // B
   LimitValues limits;
   std::vector<Limit> binding;  // every limit equal to the smallest one
   Points requested = 0;
-  Points redeemed = 0;  // P
-  Minor discount = 0;   // D = P x point value
-  Minor payable = 0;    // T - D
-  Minor cash_payable = 0;  // payable rounded to the cash increment when paying cash
-  Minor cash_rounding = 0; // cash_payable - payable
-  Points earned = 0;       // E, all of it
-  Points earned_bonus = 0; // the part of E from bonus campaigns
+  Points redeemed = 0;      // P
+  Minor discount = 0;       // D = P x point value
+  Minor payable = 0;        // T - D
+  Minor cash_payable = 0;   // payable rounded to the cash increment when paying cash
+  Minor cash_rounding = 0;  // cash_payable - payable
+  Points earned = 0;        // E, all of it
+  Points earned_bonus = 0;  // the part of E from bonus campaigns
   std::vector<AppliedCampaign> campaigns;
 };
 

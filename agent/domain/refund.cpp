@@ -73,7 +73,8 @@ Refund refund(const RefundRules& rules, Ratio point_value, std::span<const SoldL
       // Keep back the money value of the missing points, rounded up to a whole minor unit,
       // but never more than the refund; points the money cannot cover stay owed.
       const Points missing = -after;
-      const Minor value = narrow((Wide{missing} * point_value.num + point_value.den - 1) / point_value.den, "shortfall");
+      const Minor value =
+          narrow((Wide{missing} * point_value.num + point_value.den - 1) / point_value.den, "shortfall");
       out.shortfall_deduction = std::min(value, out.money);
       out.shortfall_points =
           out.shortfall_deduction == value

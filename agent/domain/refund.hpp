@@ -22,10 +22,10 @@ struct SoldLine {
   std::int64_t qty_milli = 1000;
   bool counted = true;
   std::optional<std::int64_t> vat_bp;
-  Minor gross = 0;        // G
-  Minor discount = 0;     // d
-  Minor gross_after = 0;  // G' (the VAT base)
-  Minor vat = 0;          // V
+  Minor gross = 0;             // G
+  Minor discount = 0;          // d
+  Minor gross_after = 0;       // G' (the VAT base)
+  Minor vat = 0;               // V
   Points points_redeemed = 0;  // p
   Points points_earned = 0;    // e
 };
@@ -62,7 +62,7 @@ struct Refund {
   Points shortfall_points = 0;
   Minor shortfall_deduction = 0;
   Minor money_paid = 0;
-  Points balance_change = 0;  // points_returned - points_clawed_back + shortfall_points
+  Points balance_change = 0;                 // points_returned - points_clawed_back + shortfall_points
   std::vector<std::int64_t> returned_after;  // cumulative milli-units returned, per sold line
 };
 

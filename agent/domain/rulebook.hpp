@@ -34,11 +34,11 @@ enum class RefundVat { recompute, cumulative };
 enum class ClawbackShortfall { negative_balance, deduct_from_refund };
 
 struct RedemptionRules {
-  Ratio point_value{1, 1};  // minor units per point
-  Points step = 1;          // points are redeemable in multiples of this
+  Ratio point_value{1, 1};      // minor units per point
+  Points step = 1;              // points are redeemable in multiples of this
   std::int64_t cap_bp = 10000;  // at most this share of the eligible gross
-  Minor min_cash = 0;       // at least this much of the receipt is paid in money
-  Minor unit_floor = 0;     // every unit (every weighed line) keeps at least this gross
+  Minor min_cash = 0;           // at least this much of the receipt is paid in money
+  Minor unit_floor = 0;         // every unit (every weighed line) keeps at least this gross
   RedemptionMode mode = RedemptionMode::discount;
   VatMode vat_mode = VatMode::per_line;
   AllocationWeight weight = AllocationWeight::gross;
@@ -81,10 +81,10 @@ struct Campaign {
   enum class Kind { multiplier, bonus_points };
   std::string id;
   Kind kind = Kind::multiplier;
-  std::int64_t multiplier_bp = 10000;  // Kind::multiplier
-  Points bonus_points = 0;             // Kind::bonus_points
-  LocalDateTime starts;                // inclusive, store local time
-  LocalDateTime ends;                  // exclusive, store local time
+  std::int64_t multiplier_bp = 10000;   // Kind::multiplier
+  Points bonus_points = 0;              // Kind::bonus_points
+  LocalDateTime starts;                 // inclusive, store local time
+  LocalDateTime ends;                   // exclusive, store local time
   std::vector<std::string> categories;  // lines in any of these categories...
   std::vector<std::string> skus;        // ...or with any of these SKUs; both empty: every line
   std::vector<std::string> tiers;       // empty: every member (and anonymous customers)

@@ -110,7 +110,8 @@ TEST_CASE("returning more than was sold fails with the step and the line named")
                         "--member", example("member-ru.json")});
   const TempFile sale_file(sale.out);
   const TempFile ret(R"({"steps": [{"lines": [{"line": 0, "qty": 2}]}, {"lines": [{"line": 0, "qty": 2}]}]})");
-  const Run r = run({"refund", "--rulebook", example("rulebook-ru.json"), "--sale", sale_file.path(), "--return", ret.path()});
+  const Run r =
+      run({"refund", "--rulebook", example("rulebook-ru.json"), "--sale", sale_file.path(), "--return", ret.path()});
   CHECK(r.status == exit_bad_input);
   CHECK(r.out.empty());
   CHECK(r.err.find("return.steps[1]: line 0: returning 2000 milli-units but only 1000 are left to return") !=

@@ -10,8 +10,6 @@ using namespace loyalty::domain::testing;
 
 namespace {
 
-UnixSeconds utc(int y, int mo, int d, int h, int mi, int s = 0) { return as_epoch_seconds({y, mo, d, h, mi, s}); }
-
 // 1 point per 1.00 paid (rate 1 over 100 minor units), no redemption.
 Rulebook plain_rules() {
   Rulebook r = cent_rulebook("EUR");
@@ -67,8 +65,9 @@ TEST_CASE("earning is one floor over the whole receipt, not per line") {
   const Rulebook rules = plain_rules();
   const Member m = member_with(0);
   // Three lines of 0.99 each: per line that would be 0 points, over the receipt 2.97 -> 2.
-  const Quote q = quote(rules, basket_at(0, {counted("a", "0.99", 1, 700), counted("b", "0.99", 1, 700),
-                                             counted("c", "0.99", 1, 700)}), &m);
+  const Quote q = quote(
+      rules, basket_at(0, {counted("a", "0.99", 1, 700), counted("b", "0.99", 1, 700), counted("c", "0.99", 1, 700)}),
+      &m);
   CHECK(q.earned == 2);
   CHECK(q.lines[0].points_earned + q.lines[1].points_earned + q.lines[2].points_earned == 2);
 }
@@ -90,8 +89,8 @@ TEST_CASE("excluded categories earn nothing, even inside a campaign that covers 
   rules.campaigns = {multiplier("double", 20000, {2026, 1, 1, 0, 0, 0}, {2027, 1, 1, 0, 0, 0})};
   const Member m = member_with(1000);
   Basket b = basket_at(utc(2026, 6, 1, 12, 0),
-                       {counted("cigarettes", "8.00", 1, 1900, "tobacco"), counted("ticket", "2.00", 1, std::nullopt, "lottery"),
-                        counted("bread", "3.00", 1, 700)});
+                       {counted("cigarettes", "8.00", 1, 1900, "tobacco"),
+                        counted("ticket", "2.00", 1, std::nullopt, "lottery"), counted("bread", "3.00", 1, 700)});
   const Quote q = quote(rules, b, &m);
   CHECK(q.earned == 6);  // only the bread, doubled
   CHECK(q.lines[0].points_earned == 0);
@@ -150,7 +149,8 @@ TEST_CASE("campaign multipliers do not compound: the highest applies, times the 
   Campaign coffee = multiplier("triple-coffee", 30000, {2026, 1, 1, 0, 0, 0}, {2027, 1, 1, 0, 0, 0});
   coffee.categories = {"coffee"};
   rules.campaigns = {all, coffee};
-  const Basket b = basket_at(utc(2026, 6, 1, 0, 0), {counted("beans", "10.00", 1, 700, "coffee"), counted("milk", "10.00", 1, 700)});
+  const Basket b =
+      basket_at(utc(2026, 6, 1, 0, 0), {counted("beans", "10.00", 1, 700, "coffee"), counted("milk", "10.00", 1, 700)});
   const Member plain = member_with(0);
   const Quote q = quote(rules, b, &plain);
   CHECK(q.lines[0].points_earned == 30);  // x3, not x6
@@ -186,7 +186,8 @@ TEST_CASE("bonus campaigns add up, each needing its minimum spend after points")
   Campaign any = bonus("visit-25", 25, 0);
   rules.campaigns = {coffee, any};
   const Member m = member_with(1000);
-  Basket b = basket_at(utc(2026, 6, 1, 0, 0), {counted("beans", "12.00", 2, 700, "coffee"), counted("milk", "6.00", 1, 700)});
+  Basket b =
+      basket_at(utc(2026, 6, 1, 0, 0), {counted("beans", "12.00", 2, 700, "coffee"), counted("milk", "6.00", 1, 700)});
 
   SUBCASE("both qualify") {
     const Quote q = quote(rules, b, &m);
@@ -205,7 +206,8 @@ TEST_CASE("bonus campaigns add up, each needing its minimum spend after points")
 
 TEST_CASE("returning every unit claws back exactly the points earned, bonuses included") {
   Rulebook rules = plain_rules();
-  rules.campaigns = {bonus("visit-25", 25, 0), multiplier("double", 20000, {2026, 1, 1, 0, 0, 0}, {2027, 1, 1, 0, 0, 0})};
+  rules.campaigns = {bonus("visit-25", 25, 0),
+                     multiplier("double", 20000, {2026, 1, 1, 0, 0, 0}, {2027, 1, 1, 0, 0, 0})};
   const Member m = member_with(0, "gold");
   const Basket b = basket_at(utc(2026, 6, 1, 0, 0),
                              {counted("beans", "12.99", 3, 700, "coffee"), weighed("cheese", "21.90", 437, 700)});
@@ -213,8 +215,8 @@ TEST_CASE("returning every unit claws back exactly the points earned, bonuses in
   const std::vector<SoldLine> sale = sold_lines(b, q);
   std::vector<std::int64_t> returned(2, 0);
   Points clawed = 0;
-  for (const ReturnedQuantity step : {ReturnedQuantity{0, 1000}, ReturnedQuantity{1, 100}, ReturnedQuantity{0, 2000},
-                                      ReturnedQuantity{1, 337}}) {
+  for (const ReturnedQuantity step :
+       {ReturnedQuantity{0, 1000}, ReturnedQuantity{1, 100}, ReturnedQuantity{0, 2000}, ReturnedQuantity{1, 337}}) {
     const ReturnedQuantity request[] = {step};
     const Refund r = refund(rules.refund, rules.redemption.point_value, sale, returned, request, std::nullopt);
     clawed += r.points_clawed_back;

@@ -71,6 +71,11 @@ inline Rulebook cent_rulebook(std::string_view currency) {
   return r;
 }
 
+// Seconds since the epoch of a UTC date and time.
+inline UnixSeconds utc(int y, int mo, int d, int h, int mi, int s = 0) {
+  return as_epoch_seconds({y, mo, d, h, mi, s});
+}
+
 inline Member member_with(Points balance, std::string tier = "") {
   return Member{"m-1", std::move(tier), balance, MemberStatus::active};
 }

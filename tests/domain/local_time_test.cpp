@@ -3,8 +3,10 @@
 #include <string>
 
 #include "agent/domain/local_time.hpp"
+#include "tests/domain/fixtures.hpp"
 
 using namespace loyalty::domain;
+using loyalty::domain::testing::utc;
 
 namespace {
 
@@ -16,8 +18,6 @@ TimeZoneRule zone(const char* text) {
   return *z;
 }
 
-UnixSeconds utc(int y, int mo, int d, int h, int mi, int s = 0) { return as_epoch_seconds({y, mo, d, h, mi, s}); }
-
 }  // namespace
 
 TEST_CASE("civil dates convert to day counts and back across centuries") {
@@ -25,7 +25,8 @@ TEST_CASE("civil dates convert to day counts and back across centuries") {
   CHECK(days_from_civil(2000, 3, 1) == 11017);
   CHECK(days_from_civil(1969, 12, 31) == -1);
   CHECK(utc(2026, 11, 27, 0, 0) == 1795737600);
-  for (std::int64_t t : {std::int64_t{-86400 * 400}, std::int64_t{0}, std::int64_t{951782400}, std::int64_t{4102444799}}) {
+  for (std::int64_t t :
+       {std::int64_t{-86400 * 400}, std::int64_t{0}, std::int64_t{951782400}, std::int64_t{4102444799}}) {
     CHECK(as_epoch_seconds(from_epoch_seconds(t)) == t);
   }
   CHECK(is_valid({2024, 2, 29, 23, 59, 59}));

@@ -136,10 +136,10 @@ void check_quote(const Case& c, const Quote& q) {
   CHECK(q.redeemed <= c.basket.redeem);
   CHECK(q.redeemed <= c.member.balance);
   // And the largest such amount: one more redeemable unit would break a limit.
-  const Minor limit = std::min({mul_div_floor(c.basket.redeem, v.num, v.den, "t"),
-                                mul_div_floor(c.member.balance, v.num, v.den, "t"),
-                                mul_div_floor(e.eligible, rr.cap_bp, 10000, "t"), std::max<Minor>(0, e.total - rr.min_cash),
-                                discount_mode ? e.headroom : e.eligible});
+  const Minor limit =
+      std::min({mul_div_floor(c.basket.redeem, v.num, v.den, "t"), mul_div_floor(c.member.balance, v.num, v.den, "t"),
+                mul_div_floor(e.eligible, rr.cap_bp, 10000, "t"), std::max<Minor>(0, e.total - rr.min_cash),
+                discount_mode ? e.headroom : e.eligible});
   const std::int64_t unit = lcm(rr.step, v.den / gcd(v.num, v.den));
   CHECK(Wide{q.redeemed + unit} * v.num > Wide{limit} * v.den);
 

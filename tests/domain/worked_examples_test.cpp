@@ -118,8 +118,8 @@ TEST_CASE("E3: tobacco is excluded and vodka is held at its legal minimum retail
   rules.skus["vodka-05"] = SkuRule{true, true, std::nullopt, money("349.00")};
   Basket basket;
   basket.redeem = 10000;
-  basket.lines = {counted("cigarettes", "219.00", 1, 2200, "tobacco"), counted("vodka-05", "399.00", 1, 2200, "alcohol"),
-                  counted("bread", "45.00", 2, 1000)};
+  basket.lines = {counted("cigarettes", "219.00", 1, 2200, "tobacco"),
+                  counted("vodka-05", "399.00", 1, 2200, "alcohol"), counted("bread", "45.00", 2, 1000)};
   const Member member = member_with(10000);
   const Quote q = quote(rules, basket, &member);
 

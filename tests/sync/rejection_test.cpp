@@ -2,25 +2,18 @@
 // that names the JSON path and the problem.
 #include <doctest/doctest.h>
 
-#include <fstream>
-#include <sstream>
 #include <string>
 
 #include "sync/basket_json.hpp"
 #include "sync/quote_json.hpp"
 #include "sync/rulebook_json.hpp"
+#include "tests/sync/examples.hpp"
 
 using namespace loyalty;
 using sync::Json;
+using sync::testing::load_example;
 
 namespace {
-
-Json load(const char* name) {
-  std::ifstream in(std::string(LOYALTY_SOURCE_DIR) + "/examples/" + name);
-  std::stringstream text;
-  text << in.rdbuf();
-  return sync::parse_json(text.str(), name);
-}
 
 // A JSON pointer edit: set `pointer` to `value`, or remove it when `value` is discarded.
 Json edited(Json doc, const char* pointer, const Json& value) {
@@ -57,18 +50,18 @@ void expect_rejection(const Json& base, const Case& c, F read) {
 }  // namespace
 
 TEST_CASE("the example rulebook, basket and member are accepted") {
-  const domain::Rulebook rules = sync::rulebook_from_json(load("rulebook-ru.json"));
+  const domain::Rulebook rules = sync::rulebook_from_json(load_example("rulebook-ru.json"));
   CHECK(rules.id == "ru-2026");
   CHECK(rules.redemption.cap_bp == 3000);
   CHECK(rules.campaigns.size() == 2);
-  const sync::BasketDocument basket = sync::basket_from_json(load("basket-ru.json"));
+  const sync::BasketDocument basket = sync::basket_from_json(load_example("basket-ru.json"));
   CHECK(basket.basket.lines.size() == 3);
   CHECK_NOTHROW(sync::check_basket_against(basket, rules));
-  CHECK(sync::member_from_json(load("member-ru.json"), rules).balance == 1000);
+  CHECK(sync::member_from_json(load_example("member-ru.json"), rules).balance == 1000);
 }
 
 TEST_CASE("bad rulebooks are rejected with the path and the reason") {
-  const Json base = load("rulebook-ru.json");
+  const Json base = load_example("rulebook-ru.json");
   const Case cases[] = {
       {"/cap_pb", 1, "rulebook.cap_pb", "unknown field"},
       {"/redemption/cap_pb", 1, "rulebook.redemption.cap_pb", "unknown field"},
@@ -121,7 +114,7 @@ TEST_CASE("bad rulebooks are rejected with the path and the reason") {
 }
 
 TEST_CASE("a SKU rule that earns nothing cannot carry an earn rate") {
-  Json doc = load("rulebook-ru.json");
+  Json doc = load_example("rulebook-ru.json");
   doc["skus"]["lottery-1"] = {{"earn", false}, {"earn_rate", 3}};
   CHECK_THROWS_WITH_AS(sync::rulebook_from_json(doc),
                        "rulebook.skus.lottery-1.earn_rate: contradicts \"earn\": false (the SKU earns nothing)",
@@ -129,7 +122,7 @@ TEST_CASE("a SKU rule that earns nothing cannot carry an earn rate") {
 }
 
 TEST_CASE("bad baskets are rejected with the path and the reason") {
-  const Json base = load("basket-ru.json");
+  const Json base = load_example("basket-ru.json");
   const Case cases[] = {
       {"/lines/0/qty", 1.5, "basket.lines[0].qty", "whole number, got 1.5"},
       {"/lines/0/qty", -1, "basket.lines[0].qty", "between 1 and"},
@@ -161,7 +154,7 @@ TEST_CASE("bad baskets are rejected with the path and the reason") {
 }
 
 TEST_CASE("a basket longer than the line limit is rejected before it is read") {
-  Json doc = load("basket-ru.json");
+  Json doc = load_example("basket-ru.json");
   const Json line = doc["lines"][0];
   doc["lines"] = Json::array();
   for (std::size_t i = 0; i <= sync::kMaxLines; ++i) doc["lines"].push_back(line);
@@ -169,15 +162,16 @@ TEST_CASE("a basket longer than the line limit is rejected before it is read") {
 }
 
 TEST_CASE("a basket in another currency than the rulebook's is rejected") {
-  const domain::Rulebook rules = sync::rulebook_from_json(load("rulebook-ru.json"));
-  const sync::BasketDocument basket = sync::basket_from_json(edited(load("basket-ru.json"), "/currency", "EUR"));
+  const domain::Rulebook rules = sync::rulebook_from_json(load_example("rulebook-ru.json"));
+  const sync::BasketDocument basket =
+      sync::basket_from_json(edited(load_example("basket-ru.json"), "/currency", "EUR"));
   CHECK_THROWS_WITH_AS(sync::check_basket_against(basket, rules),
                        "basket.currency: \"EUR\" does not match the rulebook's currency \"RUB\"", sync::JsonError);
 }
 
 TEST_CASE("bad members are rejected with the path and the reason") {
-  const domain::Rulebook rules = sync::rulebook_from_json(load("rulebook-ru.json"));
-  const Json base = load("member-ru.json");
+  const domain::Rulebook rules = sync::rulebook_from_json(load_example("rulebook-ru.json"));
+  const Json base = load_example("member-ru.json");
   const Case cases[] = {
       {"/tier", "platinum", "member.tier", "not a tier of rulebook ru-2026 v1"},
       {"/balance", 10.5, "member.balance", "whole number"},
@@ -190,7 +184,7 @@ TEST_CASE("bad members are rejected with the path and the reason") {
 }
 
 TEST_CASE("bad return documents are rejected with the path and the reason") {
-  const Json base = load("return-ru.json");
+  const Json base = load_example("return-ru.json");
   const Case cases[] = {
       {"/steps", Json::array(), "return.steps", "at least one step"},
       {"/steps/0/lines/0/qty", 0.5, "return.steps[0].lines[0].qty", "whole number"},

@@ -1,30 +1,18 @@
 #include <doctest/doctest.h>
 
-#include <fstream>
-#include <sstream>
-
 #include "agent/domain/refund.hpp"
 #include "sync/basket_json.hpp"
 #include "sync/datetime.hpp"
 #include "sync/quote_json.hpp"
 #include "sync/rulebook_json.hpp"
+#include "tests/sync/examples.hpp"
 
 using namespace loyalty;
 using sync::Json;
-
-namespace {
-
-Json load(const char* name) {
-  std::ifstream in(std::string(LOYALTY_SOURCE_DIR) + "/examples/" + name);
-  std::stringstream text;
-  text << in.rdbuf();
-  return sync::parse_json(text.str(), name);
-}
-
-}  // namespace
+using sync::testing::load_example;
 
 TEST_CASE("a rulebook written out and read back is the same rulebook") {
-  const domain::Rulebook rules = sync::rulebook_from_json(load("rulebook-ru.json"));
+  const domain::Rulebook rules = sync::rulebook_from_json(load_example("rulebook-ru.json"));
   const Json written = sync::rulebook_to_json(rules);
   const domain::Rulebook again = sync::rulebook_from_json(written);
   CHECK(sync::rulebook_to_json(again) == written);
@@ -33,9 +21,9 @@ TEST_CASE("a rulebook written out and read back is the same rulebook") {
 }
 
 TEST_CASE("a quote document carries what its refunds need") {
-  const domain::Rulebook rules = sync::rulebook_from_json(load("rulebook-ru.json"));
-  const sync::BasketDocument basket = sync::basket_from_json(load("basket-ru.json"));
-  const domain::Member member = sync::member_from_json(load("member-ru.json"), rules);
+  const domain::Rulebook rules = sync::rulebook_from_json(load_example("rulebook-ru.json"));
+  const sync::BasketDocument basket = sync::basket_from_json(load_example("basket-ru.json"));
+  const domain::Member member = sync::member_from_json(load_example("member-ru.json"), rules);
   const domain::Quote q = domain::quote(rules, basket.basket, &member);
   const sync::OrderedJson document = sync::quote_to_json(rules, basket.basket, q);
   CHECK(document["points"]["redeemed"] == 300);
@@ -57,10 +45,11 @@ TEST_CASE("a quote document carries what its refunds need") {
 }
 
 TEST_CASE("a sale document whose lines disagree with themselves is rejected") {
-  const domain::Rulebook rules = sync::rulebook_from_json(load("rulebook-ru.json"));
-  const sync::BasketDocument basket = sync::basket_from_json(load("basket-ru.json"));
-  const domain::Member member = sync::member_from_json(load("member-ru.json"), rules);
-  Json document = Json::parse(sync::quote_to_json(rules, basket.basket, domain::quote(rules, basket.basket, &member)).dump());
+  const domain::Rulebook rules = sync::rulebook_from_json(load_example("rulebook-ru.json"));
+  const sync::BasketDocument basket = sync::basket_from_json(load_example("basket-ru.json"));
+  const domain::Member member = sync::member_from_json(load_example("member-ru.json"), rules);
+  Json document =
+      Json::parse(sync::quote_to_json(rules, basket.basket, domain::quote(rules, basket.basket, &member)).dump());
   document["lines"][1]["gross_after"] = 129900;  // as if no discount had been given
   CHECK_THROWS_WITH_AS(sync::sale_from_json(document),
                        "sale.lines[1].gross_after: must be 107362 (gross less the discount in discount mode)",

@@ -63,7 +63,7 @@ BasketDocument basket_from_json(const Json& document) {
   b.receipt_id = in.string_or("receipt_id", "", 64);
   out.currency = in.string("currency", 8);
   if (const Json* at = in.value("at")) {
-    const std::string text = as_string(*at, in.path_of("at"), 64);
+    const std::string text = as_string(*at, Where(in.path(), "at"), 64);
     auto instant = parse_rfc3339(text);
     if (!instant)
       fail(in.path_of("at"),

@@ -63,32 +63,32 @@ std::string key_path(const std::string& path, std::string_view key) {
 
 std::string index_path(const std::string& path, std::size_t index) { return path + "[" + std::to_string(index) + "]"; }
 
-std::int64_t as_integer(const Json& value, const std::string& path, std::int64_t min, std::int64_t max) {
-  const std::string range = "between " + std::to_string(min) + " and " + std::to_string(max);
+std::int64_t as_integer(const Json& value, const Where& where, std::int64_t min, std::int64_t max) {
   std::int64_t number = 0;
+  const auto range = [&] { return "must be between " + std::to_string(min) + " and " + std::to_string(max); };
   switch (value.type()) {
     case Json::value_t::number_integer: number = value.get<std::int64_t>(); break;
     case Json::value_t::number_unsigned:
       if (value.get<std::uint64_t>() > static_cast<std::uint64_t>(max))
-        fail(path, "must be " + range + ", got " + shown(value));
+        fail(where.str(), range() + ", got " + shown(value));
       number = static_cast<std::int64_t>(value.get<std::uint64_t>());
       break;
     case Json::value_t::number_float: {
       const double d = value.get<double>();
-      if (std::isfinite(d) && std::trunc(d) != d) fail(path, "must be a whole number, got " + shown(value));
-      if (std::fabs(d) >= 9.2e18) fail(path, "must be " + range + ", got " + shown(value) + " (overflows)");
-      fail(path, "must be a whole number written without a fraction or exponent, got " + shown(value));
+      if (std::isfinite(d) && std::trunc(d) != d) fail(where.str(), "must be a whole number, got " + shown(value));
+      if (std::fabs(d) >= 9.2e18) fail(where.str(), range() + ", got " + shown(value) + " (overflows)");
+      fail(where.str(), "must be a whole number written without a fraction or exponent, got " + shown(value));
     }
-    default: fail(path, "must be a whole number, got " + type_name(value));
+    default: fail(where.str(), "must be a whole number, got " + type_name(value));
   }
-  if (number < min || number > max) fail(path, "must be " + range + ", got " + std::to_string(number));
+  if (number < min || number > max) fail(where.str(), range() + ", got " + std::to_string(number));
   return number;
 }
 
-std::string as_string(const Json& value, const std::string& path, std::size_t max_length) {
-  if (!value.is_string()) fail(path, "must be a string, got " + type_name(value));
+std::string as_string(const Json& value, const Where& where, std::size_t max_length) {
+  if (!value.is_string()) fail(where.str(), "must be a string, got " + type_name(value));
   const auto& text = value.get_ref<const std::string&>();
-  if (text.size() > max_length) fail(path, "must be at most " + std::to_string(max_length) + " characters");
+  if (text.size() > max_length) fail(where.str(), "must be at most " + std::to_string(max_length) + " characters");
   return text;
 }
 
@@ -97,14 +97,12 @@ Reader::Reader(const Json& value, std::string path, Unknown unknown)
   if (!value_.is_object()) fail(path_, "must be an object, got " + type_name(value_));
 }
 
-bool Reader::has(std::string_view key) {
-  if (std::find(known_.begin(), known_.end(), key) == known_.end()) known_.emplace_back(key);
-  return value_.find(key) != value_.end();
-}
+bool Reader::has(std::string_view key) { return value(key) != nullptr; }
 
 const Json* Reader::value(std::string_view key) {
-  if (!has(key)) return nullptr;
-  return &*value_.find(key);
+  known_.push_back(key);  // duplicates are harmless; finish() only tests membership
+  const auto it = value_.find(key);
+  return it == value_.end() ? nullptr : &*it;
 }
 
 const Json& Reader::required(std::string_view key) {
@@ -116,27 +114,27 @@ const Json& Reader::required(std::string_view key) {
 void Reader::missing(std::string_view key) const { fail(path_of(key), "is required"); }
 
 std::int64_t Reader::integer(std::string_view key, std::int64_t min, std::int64_t max) {
-  return as_integer(required(key), path_of(key), min, max);
+  return as_integer(required(key), Where(path_, key), min, max);
 }
 
 std::int64_t Reader::integer_or(std::string_view key, std::int64_t fallback, std::int64_t min, std::int64_t max) {
   const Json* v = value(key);
-  return v == nullptr ? fallback : as_integer(*v, path_of(key), min, max);
+  return v == nullptr ? fallback : as_integer(*v, Where(path_, key), min, max);
 }
 
 std::optional<std::int64_t> Reader::optional_integer(std::string_view key, std::int64_t min, std::int64_t max) {
   const Json* v = value(key);
   if (v == nullptr) return std::nullopt;
-  return as_integer(*v, path_of(key), min, max);
+  return as_integer(*v, Where(path_, key), min, max);
 }
 
 std::string Reader::string(std::string_view key, std::size_t max_length) {
-  return as_string(required(key), path_of(key), max_length);
+  return as_string(required(key), Where(path_, key), max_length);
 }
 
 std::string Reader::string_or(std::string_view key, std::string fallback, std::size_t max_length) {
   const Json* v = value(key);
-  return v == nullptr ? fallback : as_string(*v, path_of(key), max_length);
+  return v == nullptr ? fallback : as_string(*v, Where(path_, key), max_length);
 }
 
 bool Reader::boolean_or(std::string_view key, bool fallback) {
@@ -153,7 +151,8 @@ std::vector<std::string> Reader::strings_or_empty(std::string_view key, std::siz
   const std::string where = path_of(key);
   if (!v->is_array()) fail(where, "must be an array of strings, got " + type_name(*v));
   for (std::size_t i = 0; i < v->size(); ++i) {
-    std::string item = as_string((*v)[i], index_path(where, i), max_length);
+    const std::string item_path = index_path(where, i);
+    std::string item = as_string((*v)[i], Where(item_path), max_length);
     if (std::find(out.begin(), out.end(), item) != out.end())
       fail(index_path(where, i), "\"" + item + "\" is listed twice");
     out.push_back(std::move(item));
@@ -174,8 +173,11 @@ void Reader::finish() const {
   if (unknown_ == Unknown::ignore) return;
   for (const auto& [key, v] : value_.items()) {
     if (std::find(known_.begin(), known_.end(), key) != known_.end()) continue;
+    std::vector<std::string_view> names;
+    for (std::string_view k : known_)
+      if (std::find(names.begin(), names.end(), k) == names.end()) names.push_back(k);
     std::string expected;
-    for (const std::string& k : known_) expected += (expected.empty() ? "" : ", ") + k;
+    for (std::string_view k : names) (expected += expected.empty() ? "" : ", ") += k;
     fail(key_path(path_, key), "unknown field (expected one of: " + expected + ")");
   }
 }

@@ -46,8 +46,22 @@ std::string key_path(const std::string& path, std::string_view key);
 // `path` extended by an array index: "[3]".
 std::string index_path(const std::string& path, std::size_t index);
 
+// Where a value sits: a parent path and a key, built into text only when an error needs it
+// (reading a valid document builds no path strings).
+class Where {
+ public:
+  Where(const std::string& parent, std::string_view key) : parent_(parent), key_(key) {}
+  explicit Where(const std::string& path) : parent_(path) {}
+  std::string str() const { return key_.empty() ? parent_ : key_path(parent_, key_); }
+
+ private:
+  const std::string& parent_;
+  std::string_view key_;
+};
+
 // Reads one JSON object. Each accessor records its key as known; finish() then rejects any
-// key that no accessor asked for. Accessors throw JsonError.
+// key that no accessor asked for. Accessors throw JsonError. Keys are kept as views: pass
+// string literals (or strings that outlive the Reader).
 class Reader {
  public:
   enum class Unknown { reject, ignore };
@@ -101,12 +115,12 @@ class Reader {
   const Json& value_;
   std::string path_;
   Unknown unknown_;
-  std::vector<std::string> known_;
+  std::vector<std::string_view> known_;
 };
 
 // The integer held by `value`, or a JsonError at `path` for fractions, exponents, strings,
 // values out of [min, max] and numbers too large to represent.
-std::int64_t as_integer(const Json& value, const std::string& path, std::int64_t min, std::int64_t max);
-std::string as_string(const Json& value, const std::string& path, std::size_t max_length);
+std::int64_t as_integer(const Json& value, const Where& where, std::int64_t min, std::int64_t max);
+std::string as_string(const Json& value, const Where& where, std::size_t max_length);
 
 }  // namespace loyalty::sync

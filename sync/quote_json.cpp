@@ -40,7 +40,7 @@ Ordered line_json(const Line& line, const QuoteLine& q, std::size_t index) {
   }
   if (line.counted) {
     Ordered parts = Ordered::array();
-    for (const FiscalPart& p : q.fiscal) parts.push_back({{"units", p.units}, {"unit_price", p.unit_price}});
+    for (const FiscalPart& p : q.fiscal_parts()) parts.push_back({{"units", p.units}, {"unit_price", p.unit_price}});
     j["fiscal"] = parts;
   } else {
     j["unit_price_after"] = q.unit_price_after;

@@ -14,7 +14,7 @@
 #include "agent/domain/allocate.hpp"
 
 #include <algorithm>
-#include <numeric>
+#include <limits>
 
 namespace loyalty::domain {
 namespace {
@@ -31,6 +31,16 @@ Wide sum_of(std::span<const Wide> weights, std::span<const std::size_t> active) 
 }  // namespace
 
 Share share_of(std::int64_t r, Wide w, Wide divisor) {
+  // Most shares are small: one native 64-bit division gives quotient and remainder.
+  constexpr Wide kMaxU64 = static_cast<Wide>(~std::uint64_t{0});
+  if (w <= kMaxU64 && divisor <= kMaxU64) {
+    const UWide p = static_cast<UWide>(static_cast<std::uint64_t>(r)) * static_cast<std::uint64_t>(w);
+    if (p <= static_cast<UWide>(kMaxU64)) {
+      const auto p64 = static_cast<std::uint64_t>(p);
+      const auto d64 = static_cast<std::uint64_t>(divisor);
+      return Share{static_cast<std::int64_t>(p64 / d64), static_cast<Wide>(p64 % d64)};
+    }
+  }
   Wide product = 0;
   if (!__builtin_mul_overflow(Wide{r}, w, &product))
     return Share{static_cast<std::int64_t>(product / divisor), product % divisor};
@@ -107,12 +117,15 @@ Allocation allocate(std::int64_t total, std::span<const Wide> weights, std::span
     parts.push_back({i, s.remainder});
   }
   const auto extra = static_cast<std::size_t>(rest - handed_out);  // < active.size()
-  std::partial_sort(parts.begin(), parts.begin() + static_cast<std::ptrdiff_t>(extra), parts.end(),
-                    [&weights](const Part& a, const Part& b) {
-                      if (a.remainder != b.remainder) return a.remainder > b.remainder;
-                      if (weights[a.index] != weights[b.index]) return weights[a.index] > weights[b.index];
-                      return a.index < b.index;
-                    });
+  // Only which parts get a unit matters, not their order: select the first `extra` of the
+  // total order (remainder desc, weight desc, index asc) in linear time.
+  if (extra > 0 && extra < parts.size())
+    std::nth_element(parts.begin(), parts.begin() + static_cast<std::ptrdiff_t>(extra - 1), parts.end(),
+                     [&weights](const Part& a, const Part& b) {
+                       if (a.remainder != b.remainder) return a.remainder > b.remainder;
+                       if (weights[a.index] != weights[b.index]) return weights[a.index] > weights[b.index];
+                       return a.index < b.index;
+                     });
   for (std::size_t k = 0; k < extra; ++k) ++result.amounts[parts[k].index];
   return result;
 }

@@ -18,13 +18,6 @@ bool in_scope(const Campaign& campaign, const Line& line) {
   return contains(campaign.categories, line.category) || contains(campaign.skus, line.sku);
 }
 
-std::int64_t line_rate(const Rulebook& rules, const Line& line) {
-  if (const SkuRule* sku = rules.sku(line.sku); sku != nullptr && sku->earn_rate) return *sku->earn_rate;
-  if (const CategoryRule* category = rules.category(line.category); category != nullptr && category->earn_rate)
-    return *category->earn_rate;
-  return rules.earn.base_rate;
-}
-
 // The money a line's earning is computed on (REDEMPTION.md 2.7).
 Minor earn_base(const Rulebook& rules, const Line& line, const QuoteLine& q) {
   const Minor paid = q.gross - q.discount;
@@ -109,7 +102,6 @@ Earning compute_earning(const Rulebook& rules, const Basket& basket, const Membe
   std::vector<Wide> weight(n, 0);
   Wide sum = 0;
   for (std::size_t i = 0; i < n; ++i) {
-    lines[i].earn_rate = lines[i].earn_ok ? line_rate(rules, basket.lines[i]) : 0;
     lines[i].earn_multiplier_bp = lines[i].earn_ok ? tier_bp * best_bp[i] / kOne : 0;
     if (base[i] <= 0) continue;
     weight[i] = checked_product(checked_product(checked_product(base[i], lines[i].earn_rate), tier_bp), best_bp[i]);

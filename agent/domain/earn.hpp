@@ -33,8 +33,8 @@ struct Earning {
   std::vector<AppliedCampaign> campaigns;
 };
 
-// Fills points_earned, earn_rate and earn_multiplier_bp of `lines` (which must already hold
-// gross, discount, net and earn_ok) and returns the receipt's earning.
+// Fills points_earned and earn_multiplier_bp of `lines` (which must already hold gross,
+// discount, net, earn_ok and earn_rate) and returns the receipt's earning.
 Earning compute_earning(const Rulebook& rules, const Basket& basket, const Member* member, std::span<QuoteLine> lines);
 
 }  // namespace loyalty::domain

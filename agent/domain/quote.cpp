@@ -33,13 +33,20 @@ void check_line(const Line& line, std::size_t i) {
 // The least a line may be reduced to: the legal minimum price if the SKU has one, else the
 // programme's floor per unit (per line for weighed goods). A legal minimum per kg is
 // rounded up for weighed goods, since the law's minimum must not be undercut.
-Minor line_floor(const Rulebook& rules, const Line& line) {
-  if (const SkuRule* sku = rules.sku(line.sku); sku != nullptr && sku->min_price) {
+Minor line_floor(const Rulebook& rules, const Line& line, const SkuRule* sku) {
+  if (sku != nullptr && sku->min_price) {
     if (line.counted) return checked_mul(*sku->min_price, line.units(), "legal minimum price");
     const Wide scaled = Wide{*sku->min_price} * line.qty_milli;
     return narrow((scaled + 999) / 1000, "legal minimum price");
   }
   return checked_mul(rules.redemption.unit_floor, line.units(), "unit floor");
+}
+
+// A SKU's rate overrides its category's, which overrides the base rate.
+std::int64_t line_rate(const Rulebook& rules, const CategoryRule* category, const SkuRule* sku) {
+  if (sku != nullptr && sku->earn_rate) return *sku->earn_rate;
+  if (category != nullptr && category->earn_rate) return *category->earn_rate;
+  return rules.earn.base_rate;
 }
 
 Minor line_vat(const Line& line, Minor gross) { return line.vat_bp ? vat_from_gross(gross, *line.vat_bp) : 0; }
@@ -49,8 +56,9 @@ void fill_fiscal(const Line& line, QuoteLine& q) {
     const std::int64_t units = line.units();
     const Minor low = q.gross_after / units;
     const std::int64_t dearer = q.gross_after % units;
-    q.fiscal.push_back({units - dearer, low});
-    if (dearer > 0) q.fiscal.push_back({dearer, low + 1});
+    q.fiscal[0] = {units - dearer, low};
+    q.fiscal[1] = {dearer, low + 1};
+    q.fiscal_count = dearer > 0 ? 2 : 1;
     q.unit_price_after = low;
     return;
   }
@@ -141,8 +149,9 @@ Quote quote(const Rulebook& rules, const Basket& basket, const Member* member) {
     const SkuRule* sku = rules.sku(line.sku);
     q.redeem_ok = (category == nullptr || category->redeem) && (sku == nullptr || sku->redeem);
     q.earn_ok = (category == nullptr || category->earn) && (sku == nullptr || sku->earn);
+    if (q.earn_ok) q.earn_rate = line_rate(rules, category, sku);
     if (!q.redeem_ok) continue;
-    q.floor = line_floor(rules, line);
+    q.floor = line_floor(rules, line, sku);
     out.eligible = checked_add(out.eligible, q.gross, "eligible total");
     headroom = checked_add(headroom, std::max<Minor>(0, q.gross - q.floor), "headroom");
   }

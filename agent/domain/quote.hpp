@@ -9,6 +9,7 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -44,11 +45,14 @@ struct QuoteLine {
   Points points_earned = 0;                 // e: the line's share of the earned points
   std::int64_t earn_rate = 0;               // effective base rate, over the rulebook's rate_den
   std::int64_t earn_multiplier_bp = 10000;  // tier x best campaign multiplier
-  // Counted lines: one or two fiscal sub-lines. Weighed lines: the displayed price per kg
-  // and whether price x quantity reproduces the amount.
-  std::vector<FiscalPart> fiscal;
+  // Counted lines: one or two fiscal sub-lines (fiscal_parts()). Weighed lines: the
+  // displayed price per kg and whether price x quantity reproduces the amount.
+  std::array<FiscalPart, 2> fiscal{};
+  std::size_t fiscal_count = 0;
   Minor unit_price_after = 0;
   bool unit_price_exact = true;
+
+  std::span<const FiscalPart> fiscal_parts() const { return {fiscal.data(), fiscal_count}; }
 };
 
 struct RateTotal {

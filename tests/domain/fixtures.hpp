@@ -84,7 +84,7 @@ inline Member member_with(Points balance, std::string tier = "") {
 inline std::string fiscal_text(const QuoteLine& q, const Line& line, int exponent = 2) {
   if (!line.counted) return format_minor(q.unit_price_after, exponent) + "/kg";
   std::string text;
-  for (const FiscalPart& part : q.fiscal) {
+  for (const FiscalPart& part : q.fiscal_parts()) {
     if (!text.empty()) text += " + ";
     text += std::to_string(part.units) + "x" + format_minor(part.unit_price, exponent);
   }

@@ -218,13 +218,13 @@ void check_quote(const Case& c, const Quote& q) {
     const QuoteLine& line = q.lines[i];
     std::int64_t units = 0;
     Minor sum = 0;
-    for (const FiscalPart& part : line.fiscal) {
+    for (const FiscalPart& part : line.fiscal_parts()) {
       units += part.units;
       sum += part.units * part.unit_price;
     }
     CHECK(units == bl.units());
     CHECK(sum == line.gross_after);
-    if (line.fiscal.size() == 2) CHECK(line.fiscal[1].unit_price == line.fiscal[0].unit_price + 1);
+    if (line.fiscal_count == 2) CHECK(line.fiscal[1].unit_price == line.fiscal[0].unit_price + 1);
   }
 
   // 8: points attribution.

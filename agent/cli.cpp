@@ -24,9 +24,9 @@ constexpr std::string_view kUsage =
     "usage: loyalty-agent <command> [options]\n"
     "\n"
     "commands:\n"
-    "  quote  --rulebook FILE --basket FILE [--member FILE] [--at TIME] [--compact]\n"
+    "  quote  --rulebook FILE --basket FILE [--member FILE] [--at TIME] [--compact | --text]\n"
     "         Prints the quote for a basket: points earned, redemption per line, VAT.\n"
-    "  refund --rulebook FILE --sale FILE --return FILE [--compact]\n"
+    "  refund --rulebook FILE --sale FILE --return FILE [--compact | --text]\n"
     "         Prints the refund of each return step against a sale (a quote's output).\n"
     "  version\n"
     "\n"
@@ -42,6 +42,7 @@ struct InputError {
 struct Options {
   std::map<std::string, std::string, std::less<>> values;
   bool compact = false;
+  bool text = false;
 };
 
 std::optional<Options> parse_options(std::span<const std::string_view> args,
@@ -49,8 +50,8 @@ std::optional<Options> parse_options(std::span<const std::string_view> args,
   Options options;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string_view arg = args[i];
-    if (arg == "--compact") {
-      options.compact = true;
+    if (arg == "--compact" || arg == "--text") {
+      (arg == "--compact" ? options.compact : options.text) = true;
       continue;
     }
     bool recognised = false;
@@ -110,6 +111,39 @@ domain::Rulebook load_rulebook(const std::string& file) {
   return from_file(file, [&] { return sync::rulebook_from_json(doc); });
 }
 
+// A receipt-like summary for people: one row per line, then VAT, limits and points.
+void print_text(std::ostream& out, const domain::Rulebook& rules, const domain::Basket& basket,
+                const domain::Quote& q) {
+  const int e = rules.currency.exponent;
+  const auto money = [e](domain::Minor m) { return domain::format_minor(m, e); };
+  const auto column = [](const std::string& text, std::size_t width) {
+    return text.size() >= width ? text + " " : std::string(width - text.size(), ' ') + text;
+  };
+  out << "rulebook " << rules.id << " v" << rules.version << ", " << rules.currency.code << "\n";
+  out << std::string(28, ' ') << column("gross", 12) << column("points off", 12) << column("pays", 12)
+      << column("VAT", 10) << column("redeemed", 10) << column("earned", 8) << "\n";
+  for (std::size_t i = 0; i < q.lines.size(); ++i) {
+    const domain::QuoteLine& l = q.lines[i];
+    std::string name = basket.lines[i].name.empty() ? basket.lines[i].sku : basket.lines[i].name;
+    if (name.size() > 27) name.resize(27);
+    out << name << std::string(28 - name.size(), ' ') << column(money(l.gross), 12) << column(money(l.discount), 12)
+        << column(money(l.gross - l.discount), 12) << column(money(l.vat), 10)
+        << column(std::to_string(l.points_redeemed), 10) << column(std::to_string(l.points_earned), 8) << "\n";
+  }
+  for (const domain::RateTotal& r : q.rates)
+    out << "VAT " << (r.vat_bp ? domain::format_minor(*r.vat_bp, 2) + "%" : std::string("out of scope")) << ": net "
+        << money(r.net) << ", VAT " << money(r.vat) << ", gross " << money(r.gross) << "\n";
+  std::string binding;
+  for (domain::Limit l : q.binding) binding += (binding.empty() ? "" : ", ") + std::string(domain::to_string(l));
+  out << "points: requested " << q.requested << ", redeemed " << q.redeemed << " (" << money(q.discount)
+      << "), limited by " << binding << "; earned " << q.earned;
+  if (q.earned_bonus > 0) out << " (" << q.earned_bonus << " bonus)";
+  for (const domain::AppliedCampaign& c : q.campaigns) out << " [" << c.id << "]";
+  out << "\ntotal " << money(q.total) << ", payable " << money(q.payable);
+  if (q.cash_rounding != 0) out << ", in cash " << money(q.cash_payable);
+  out << "\n";
+}
+
 void print(std::ostream& out, const sync::OrderedJson& document, bool compact) {
   out << (compact ? document.dump() : document.dump(2)) << "\n";
 }
@@ -143,7 +177,10 @@ int quote_command(const Options& options, std::ostream& out) {
   } catch (const std::exception& e) {
     throw InputError{basket_file, std::string("basket cannot be quoted: ") + e.what()};
   }
-  print(out, sync::quote_to_json(rules, basket.basket, q), options.compact);
+  if (options.text)
+    print_text(out, rules, basket.basket, q);
+  else
+    print(out, sync::quote_to_json(rules, basket.basket, q), options.compact);
   return exit_ok;
 }
 
@@ -159,6 +196,8 @@ int refund_command(const Options& options, std::ostream& out) {
   const sync::Json return_doc = read_document(return_file, "return");
   const sync::ReturnDocument request = from_file(return_file, [&] { return sync::return_from_json(return_doc); });
 
+  const auto money = [&rules](domain::Minor m) { return domain::format_minor(m, rules.currency.exponent); };
+  std::ostringstream text;
   std::vector<std::int64_t> returned(sale.lines.size(), 0);
   std::optional<domain::Points> balance = request.member_balance;
   sync::OrderedJson steps = sync::OrderedJson::array();
@@ -172,6 +211,19 @@ int refund_command(const Options& options, std::ostream& out) {
     returned = r.returned_after;
     if (balance) *balance += r.balance_change;
     steps.push_back(sync::refund_to_json(r));
+    text << "step " << s + 1 << ":";
+    for (const domain::LineRefund& l : r.lines)
+      text << " line " << l.line << " x"
+           << (l.qty_milli % 1000 == 0 ? std::to_string(l.qty_milli / 1000) : domain::format_minor(l.qty_milli, 3))
+           << ": money " << money(l.money) << ", VAT " << money(l.vat) << ", points back " << l.points_returned
+           << ", clawed back " << l.points_clawed_back << ";";
+    text << " refund " << money(r.money_paid) << ", balance " << (r.balance_change >= 0 ? "+" : "") << r.balance_change;
+    if (balance) text << " (now " << *balance << ")";
+    text << "\n";
+  }
+  if (options.text) {
+    out << text.str();
+    return exit_ok;
   }
   sync::OrderedJson result;
   if (!sale.receipt_id.empty()) result["receipt_id"] = sale.receipt_id;

@@ -4,7 +4,7 @@
 // Prints one JSON object per line: {"bench": "quote", "op": ..., "lines": ..., "p50_us": ...,
 // "p99_us": ..., "iterations": ...}, then ratios of the quote to the JSON parse of its own
 // basket (the bare baseline: reading the input the quote works on). The budget from
-// DESIGN.md (a 100-line quote under 50 microseconds) is reported, never asserted.
+// docs/design.md (a 100-line quote under 50 microseconds) is reported, never asserted.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>

@@ -11,6 +11,14 @@ using namespace domain;
 
 using Ordered = OrderedJson;
 
+// A VAT rate as "vat_bp", or "out_of_scope": true for lines outside VAT.
+void put_rate(Ordered& j, const std::optional<std::int64_t>& vat_bp) {
+  if (vat_bp)
+    j["vat_bp"] = *vat_bp;
+  else
+    j["out_of_scope"] = true;
+}
+
 Ordered line_json(const Line& line, const QuoteLine& q, std::size_t index) {
   Ordered j;
   j["index"] = index;
@@ -19,10 +27,7 @@ Ordered line_json(const Line& line, const QuoteLine& q, std::size_t index) {
   if (!line.category.empty()) j["category"] = line.category;
   j["qty_milli"] = line.qty_milli;
   j["counted"] = line.counted;
-  if (line.vat_bp)
-    j["vat_bp"] = *line.vat_bp;
-  else
-    j["out_of_scope"] = true;
+  put_rate(j, line.vat_bp);
   j["gross"] = q.gross;
   j["redeem_ok"] = q.redeem_ok;
   j["earn_ok"] = q.earn_ok;
@@ -69,10 +74,7 @@ OrderedJson quote_to_json(const Rulebook& rules, const Basket& basket, const Quo
   Ordered rates = Ordered::array();
   for (const RateTotal& r : q.rates) {
     Ordered j;
-    if (r.vat_bp)
-      j["vat_bp"] = *r.vat_bp;
-    else
-      j["out_of_scope"] = true;
+    put_rate(j, r.vat_bp);
     j["net"] = r.net;
     j["vat"] = r.vat;
     j["gross"] = r.gross;

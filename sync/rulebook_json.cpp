@@ -56,6 +56,17 @@ void read_earn(Reader in, EarnRules& e) {
   in.finish();
 }
 
+// The switches categories and SKUs share; an earn rate on something that earns nothing is
+// a contradiction.
+template <class Rule>
+void read_switches(Reader& in, const EarnRules& earn, const char* what, Rule& rule) {
+  rule.redeem = in.boolean_or("redeem", true);
+  rule.earn = in.boolean_or("earn", true);
+  rule.earn_rate = in.optional_integer("earn_rate", 0, earn.rate_den);
+  if (rule.earn_rate && !rule.earn)
+    fail(in.path_of("earn_rate"), std::string("contradicts \"earn\": false (the ") + what + " earns nothing)");
+}
+
 void read_categories(const Json& value, const std::string& path, const EarnRules& earn, Rulebook& rules) {
   if (!value.is_object()) fail(path, "must be an object keyed by category name");
   for (const auto& [name, rule_json] : value.items()) {
@@ -63,12 +74,8 @@ void read_categories(const Json& value, const std::string& path, const EarnRules
     check_name(name, where);
     Reader in(rule_json, where);
     CategoryRule rule;
-    rule.redeem = in.boolean_or("redeem", true);
-    rule.earn = in.boolean_or("earn", true);
-    rule.earn_rate = in.optional_integer("earn_rate", 0, earn.rate_den);
+    read_switches(in, earn, "category", rule);
     in.finish();
-    if (rule.earn_rate && !rule.earn)
-      fail(key_path(where, "earn_rate"), "contradicts \"earn\": false (the category earns nothing)");
     rules.categories.emplace(name, rule);
   }
 }
@@ -80,13 +87,9 @@ void read_skus(const Json& value, const std::string& path, const EarnRules& earn
     check_name(code, where);
     Reader in(rule_json, where);
     SkuRule rule;
-    rule.redeem = in.boolean_or("redeem", true);
-    rule.earn = in.boolean_or("earn", true);
-    rule.earn_rate = in.optional_integer("earn_rate", 0, earn.rate_den);
+    read_switches(in, earn, "SKU", rule);
     rule.min_price = in.optional_integer("min_price", 0, kMaxAmount);
     in.finish();
-    if (rule.earn_rate && !rule.earn)
-      fail(key_path(where, "earn_rate"), "contradicts \"earn\": false (the SKU earns nothing)");
     rules.skus.emplace(code, rule);
   }
 }

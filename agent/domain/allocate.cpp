@@ -1,4 +1,4 @@
-// Water-filling with largest remainder (REDEMPTION.md section 2.4).
+// Water-filling with largest remainder (docs/redemption.md section 2.4).
 //
 // Each round takes the proportional share of what is left, R * W_i / Wsum, for every line
 // still active. Lines whose share reaches their cap are pinned at the cap all at once:

@@ -18,7 +18,7 @@ bool in_scope(const Campaign& campaign, const Line& line) {
   return contains(campaign.categories, line.category) || contains(campaign.skus, line.sku);
 }
 
-// The money a line's earning is computed on (REDEMPTION.md 2.7).
+// The money a line's earning is computed on (docs/redemption.md 2.7).
 Minor earn_base(const Rulebook& rules, const Line& line, const QuoteLine& q) {
   const Minor paid = q.gross - q.discount;
   switch (rules.earn.base) {

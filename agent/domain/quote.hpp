@@ -1,7 +1,7 @@
 // The quote: what a basket earns and what a redemption does to it, line by line.
 //
 // quote() is a pure function of the rulebook, the basket and the member. It implements
-// REDEMPTION.md section 2 in its normative order: line amounts, eligibility and floors, the
+// docs/redemption.md section 2 in its normative order: line amounts, eligibility and floors, the
 // limits on the money the points may cover, whole points, water-filling allocation, VAT
 // after the discount, fiscal sub-lines, cash rounding, earning.
 #pragma once
@@ -18,13 +18,13 @@
 
 namespace loyalty::domain {
 
-// The limits on the money a redemption may cover (REDEMPTION.md 2.3), in the order the
+// The limits on the money a redemption may cover (docs/redemption.md 2.3), in the order the
 // quote reports them. `blocked` applies to a blocked member, `no_member` without a card.
 enum class Limit { request, balance, cap, min_cash, headroom, blocked, no_member };
 
 std::string_view to_string(Limit limit);
 
-// A fiscal sub-line: `units` units at `unit_price` each (REDEMPTION.md 2.6).
+// A fiscal sub-line: `units` units at `unit_price` each (docs/redemption.md 2.6).
 struct FiscalPart {
   std::int64_t units = 0;
   Minor unit_price = 0;

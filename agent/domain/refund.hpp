@@ -1,4 +1,4 @@
-// Returns: partial and full, in any number of steps (REDEMPTION.md section 4).
+// Returns: partial and full, in any number of steps (docs/redemption.md section 4).
 //
 // Every amount of a sold line (money paid, VAT, discount, points redeemed, points earned) is
 // returned by cumulative apportionment: after k of q milli-units are back, exactly

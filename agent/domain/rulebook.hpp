@@ -2,7 +2,7 @@
 // as the terminal needs it to quote a basket without asking anyone. A rulebook is a value;
 // the agent caches a signed copy and replaces it atomically.
 //
-// Field meanings follow REDEMPTION.md section 1; docs/rulebook.md documents the JSON form.
+// Field meanings follow docs/redemption.md section 1; docs/rulebook.md documents the JSON form.
 #pragma once
 
 #include <cstdint>
@@ -91,7 +91,7 @@ struct Campaign {
   Minor min_spend = 0;                  // on the lines in scope, money paid after points
 };
 
-// Redemption allowed while the ledger cannot be reached (DESIGN.md, "Offline").
+// Redemption allowed while the ledger cannot be reached (docs/design.md, "Offline").
 struct OfflineLimits {
   Points per_receipt = 0;
   Points per_member_per_outage = 0;

@@ -144,3 +144,14 @@ TEST_CASE("usage errors exit 2 with the usage text") {
   CHECK(run({"help"}).status == exit_ok);
   CHECK(run({"version"}).out.rfind("loyalty-agent ", 0) == 0);
 }
+
+TEST_CASE("quote --text prints a receipt-like summary with the binding limit") {
+  const Run r = run({"quote", "--rulebook", example("rulebook-ru.json"), "--basket", example("basket-ru.json"),
+                     "--member", example("member-ru.json"), "--text"});
+  REQUIRE(r.status == exit_ok);
+  CHECK(r.out.find("Milk 1 l                          269.70       46.79      222.91     20.26        47      11\n") !=
+        std::string::npos);
+  CHECK(r.out.find("points: requested 300, redeemed 300 (300.00), limited by request; earned 71\n") !=
+        std::string::npos);
+  CHECK(r.out.find("total 1729.11, payable 1429.11\n") != std::string::npos);
+}

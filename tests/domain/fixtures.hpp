@@ -1,5 +1,5 @@
 // Rulebooks, lines and formatting for the domain tests, so that test cases read like the
-// tables of REDEMPTION.md.
+// tables of docs/redemption.md.
 #pragma once
 
 #include <optional>
@@ -40,7 +40,7 @@ inline Line weighed(std::string name, std::string_view price_per_kg, std::int64_
   return line;
 }
 
-// RU 2026 (REDEMPTION.md, E1 and E3): 1 pt = 1 RUB, 1 kopeck per unit floor, earn 5 % of
+// RU 2026 (docs/redemption.md, E1 and E3): 1 pt = 1 RUB, 1 kopeck per unit floor, earn 5 % of
 // money paid, tobacco excluded from redeeming and earning.
 inline Rulebook ru_rulebook(std::int64_t cap_bp = 10000) {
   Rulebook r;

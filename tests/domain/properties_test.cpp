@@ -1,4 +1,4 @@
-// Property tests: REDEMPTION.md section 3 over many seeded random baskets.
+// Property tests: docs/redemption.md section 3 over many seeded random baskets.
 //
 // Every basket is generated from its own seed (base seed + index), so a failure names the
 // one seed that reproduces it: LOYALTY_SEED=<seed> LOYALTY_ITERATIONS=1. The base seed is
@@ -293,7 +293,7 @@ void check_returns(const Case& c, const Quote& q, std::mt19937_64& rng) {
 
 }  // namespace
 
-TEST_CASE("every invariant of REDEMPTION.md section 3 holds on seeded random baskets") {
+TEST_CASE("every invariant of docs/redemption.md section 3 holds on seeded random baskets") {
   const std::uint64_t base = env_number("LOYALTY_SEED", std::random_device{}());
   const std::uint64_t iterations = env_number("LOYALTY_ITERATIONS", 10000);
   std::printf("property test: LOYALTY_SEED=%llu LOYALTY_ITERATIONS=%llu\n", static_cast<unsigned long long>(base),

@@ -1,4 +1,4 @@
-// The worked examples of REDEMPTION.md section 6, to the minor unit.
+// The worked examples of docs/redemption.md section 6, to the minor unit.
 #include <doctest/doctest.h>
 
 #include <vector>
@@ -11,7 +11,7 @@ using namespace loyalty::domain::testing;
 
 namespace {
 
-// One row of a REDEMPTION.md table, amounts as printed there.
+// One row of a docs/redemption.md table, amounts as printed there.
 struct Row {
   const char* gross;
   const char* floor;
@@ -51,6 +51,16 @@ void check_rate(const RateTotal& rate, std::optional<std::int64_t> vat_bp, const
   CHECK(format_minor(rate.gross, 2) == gross);
 }
 
+// The limits line of an example: "Limits (money): request ..., balance ..., cap ...".
+void check_limits(const Quote& q, const char* request, const char* balance, const char* cap, const char* min_cash,
+                  const char* headroom) {
+  CHECK(format_minor(q.limits.request, 2) == request);
+  CHECK(format_minor(q.limits.balance, 2) == balance);
+  CHECK(format_minor(q.limits.cap, 2) == cap);
+  CHECK(format_minor(q.limits.min_cash, 2) == min_cash);
+  CHECK(format_minor(q.limits.headroom, 2) == headroom);
+}
+
 Basket e1_basket() {
   Basket b;
   b.redeem = 300;
@@ -77,11 +87,7 @@ TEST_CASE("E1: RU 2026, 22 % and 10 %, 300 points requested under a 30 % cap") {
   REQUIRE(q.rates.size() == 2);
   check_rate(q.rates[0], 2200, "880.02", "193.60", "1073.62");
   check_rate(q.rates[1], 1000, "323.18", "32.31", "355.49");
-  CHECK(format_minor(q.limits.request, 2) == "300.00");
-  CHECK(format_minor(q.limits.balance, 2) == "1000.00");
-  CHECK(format_minor(q.limits.cap, 2) == "518.73");
-  CHECK(format_minor(q.limits.min_cash, 2) == "1729.11");
-  CHECK(format_minor(q.limits.headroom, 2) == "1729.06");
+  check_limits(q, "300.00", "1000.00", "518.73", "1729.11", "1729.06");
   CHECK(q.binding == std::vector<Limit>{Limit::request});
   CHECK(q.redeemed == 300);
   CHECK(format_minor(q.discount, 2) == "300.00");
@@ -136,11 +142,7 @@ TEST_CASE("E3: tobacco is excluded and vodka is held at its legal minimum retail
   REQUIRE(q.rates.size() == 2);
   check_rate(q.rates[0], 2200, "465.58", "102.42", "568.00");
   check_rate(q.rates[1], 1000, "0.91", "0.09", "1.00");
-  CHECK(format_minor(q.limits.request, 2) == "10000.00");
-  CHECK(format_minor(q.limits.balance, 2) == "10000.00");
-  CHECK(format_minor(q.limits.cap, 2) == "489.00");
-  CHECK(format_minor(q.limits.min_cash, 2) == "708.00");
-  CHECK(format_minor(q.limits.headroom, 2) == "139.98");
+  check_limits(q, "10000.00", "10000.00", "489.00", "708.00", "139.98");
   CHECK(q.binding == std::vector<Limit>{Limit::headroom});
   CHECK(q.redeemed == 139);
   CHECK(format_minor(q.payable, 2) == "569.00");
@@ -166,11 +168,7 @@ TEST_CASE("E6: DE, 19 % and 7 %, 500 points spread in proportion to gross") {
   REQUIRE(q.rates.size() == 2);
   check_rate(q.rates[0], 1900, "10.35", "1.97", "12.32");
   check_rate(q.rates[1], 700, "4.23", "0.30", "4.53");
-  CHECK(format_minor(q.limits.request, 2) == "5.00");
-  CHECK(format_minor(q.limits.balance, 2) == "8.00");
-  CHECK(format_minor(q.limits.cap, 2) == "21.85");
-  CHECK(format_minor(q.limits.min_cash, 2) == "21.85");
-  CHECK(format_minor(q.limits.headroom, 2) == "21.85");
+  check_limits(q, "5.00", "8.00", "21.85", "21.85", "21.85");
   CHECK(q.binding == std::vector<Limit>{Limit::request});
   CHECK(q.redeemed == 500);
   CHECK(format_minor(q.payable, 2) == "16.85");
@@ -197,11 +195,7 @@ TEST_CASE("E8: UK, zero-rated food takes its share and the gift card stays out o
   check_rate(q.rates[0], 2000, "8.04", "1.61", "9.65");
   check_rate(q.rates[1], 0, "2.24", "0.00", "2.24");
   check_rate(q.rates[2], std::nullopt, "20.00", "0.00", "20.00");
-  CHECK(format_minor(q.limits.request, 2) == "3.50");
-  CHECK(format_minor(q.limits.balance, 2) == "3.50");
-  CHECK(format_minor(q.limits.cap, 2) == "15.39");
-  CHECK(format_minor(q.limits.min_cash, 2) == "35.39");
-  CHECK(format_minor(q.limits.headroom, 2) == "15.39");
+  check_limits(q, "3.50", "3.50", "15.39", "35.39", "15.39");
   CHECK(q.binding == std::vector<Limit>{Limit::request, Limit::balance});
   CHECK(q.redeemed == 350);
   CHECK(format_minor(q.total, 2) == "35.39");

@@ -5,7 +5,6 @@
 #include <map>
 #include <optional>
 #include <ostream>
-#include <sstream>
 #include <string>
 
 #include "agent/domain/quote.hpp"
@@ -144,6 +143,24 @@ void print_text(std::ostream& out, const domain::Rulebook& rules, const domain::
   out << "\n";
 }
 
+// One line per return step: each line's money, VAT and points, then the step's refund.
+void print_refund_text(std::ostream& out, const domain::Rulebook& rules, const std::vector<domain::Refund>& refunds,
+                       const std::vector<std::optional<domain::Points>>& balances) {
+  const auto money = [&rules](domain::Minor m) { return domain::format_minor(m, rules.currency.exponent); };
+  for (std::size_t s = 0; s < refunds.size(); ++s) {
+    const domain::Refund& r = refunds[s];
+    out << "step " << s + 1 << ":";
+    for (const domain::LineRefund& l : r.lines)
+      out << " line " << l.line << " x"
+          << (l.qty_milli % 1000 == 0 ? std::to_string(l.qty_milli / 1000) : domain::format_minor(l.qty_milli, 3))
+          << ": money " << money(l.money) << ", VAT " << money(l.vat) << ", points back " << l.points_returned
+          << ", clawed back " << l.points_clawed_back << ";";
+    out << " refund " << money(r.money_paid) << ", balance " << (r.balance_change >= 0 ? "+" : "") << r.balance_change;
+    if (balances[s]) out << " (now " << *balances[s] << ")";
+    out << "\n";
+  }
+}
+
 void print(std::ostream& out, const sync::OrderedJson& document, bool compact) {
   out << (compact ? document.dump() : document.dump(2)) << "\n";
 }
@@ -196,35 +213,29 @@ int refund_command(const Options& options, std::ostream& out) {
   const sync::Json return_doc = read_document(return_file, "return");
   const sync::ReturnDocument request = from_file(return_file, [&] { return sync::return_from_json(return_doc); });
 
-  const auto money = [&rules](domain::Minor m) { return domain::format_minor(m, rules.currency.exponent); };
-  std::ostringstream text;
+  // Compute every step first; a bad step fails the whole command before anything is printed.
+  std::vector<domain::Refund> refunds;
+  std::vector<std::optional<domain::Points>> balances;  // the member's balance after each step, if known
   std::vector<std::int64_t> returned(sale.lines.size(), 0);
   std::optional<domain::Points> balance = request.member_balance;
-  sync::OrderedJson steps = sync::OrderedJson::array();
   for (std::size_t s = 0; s < request.steps.size(); ++s) {
-    domain::Refund r;
     try {
-      r = domain::refund(rules.refund, rules.redemption.point_value, sale.lines, returned, request.steps[s], balance);
+      refunds.push_back(
+          domain::refund(rules.refund, rules.redemption.point_value, sale.lines, returned, request.steps[s], balance));
     } catch (const std::exception& e) {
       throw InputError{return_file, "return.steps[" + std::to_string(s) + "]: " + e.what()};
     }
-    returned = r.returned_after;
-    if (balance) *balance += r.balance_change;
-    steps.push_back(sync::refund_to_json(r));
-    text << "step " << s + 1 << ":";
-    for (const domain::LineRefund& l : r.lines)
-      text << " line " << l.line << " x"
-           << (l.qty_milli % 1000 == 0 ? std::to_string(l.qty_milli / 1000) : domain::format_minor(l.qty_milli, 3))
-           << ": money " << money(l.money) << ", VAT " << money(l.vat) << ", points back " << l.points_returned
-           << ", clawed back " << l.points_clawed_back << ";";
-    text << " refund " << money(r.money_paid) << ", balance " << (r.balance_change >= 0 ? "+" : "") << r.balance_change;
-    if (balance) text << " (now " << *balance << ")";
-    text << "\n";
+    returned = refunds.back().returned_after;
+    if (balance) *balance += refunds.back().balance_change;
+    balances.push_back(balance);
   }
+
   if (options.text) {
-    out << text.str();
+    print_refund_text(out, rules, refunds, balances);
     return exit_ok;
   }
+  sync::OrderedJson steps = sync::OrderedJson::array();
+  for (const domain::Refund& r : refunds) steps.push_back(sync::refund_to_json(r));
   sync::OrderedJson result;
   if (!sale.receipt_id.empty()) result["receipt_id"] = sale.receipt_id;
   result["currency"] = sale.currency;

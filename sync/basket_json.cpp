@@ -1,6 +1,5 @@
 #include "sync/basket_json.hpp"
 
-#include "agent/domain/quote.hpp"
 #include "sync/datetime.hpp"
 #include "sync/rulebook_json.hpp"
 
@@ -12,7 +11,8 @@ using namespace domain;
 constexpr std::int64_t kMaxUnits = 1'000'000;
 constexpr std::int64_t kMaxMilli = 1'000'000'000;
 
-Line read_line(Reader in) {
+// Reads one line; *gross receives its amount less prior promotions.
+Line read_line(Reader in, Minor* gross) {
   Line line;
   line.sku = in.string("sku", 64);
   if (line.sku.empty()) fail(in.path_of("sku"), "must not be empty");
@@ -51,6 +51,7 @@ Line read_line(Reader in) {
     fail(in.path(), "unit_price x quantity exceeds " + std::to_string(kMaxAmount) + " minor units");
   if (line.prior_discount > amount)
     fail(in.path_of("prior_discount"), "exceeds the line amount " + std::to_string(amount));
+  *gross = amount - line.prior_discount;
   return line;
 }
 
@@ -79,8 +80,9 @@ BasketDocument basket_from_json(const Json& document) {
   if (lines.empty()) fail(in.path_of("lines"), "must have at least one line");
   Minor total = 0;
   for (std::size_t i = 0; i < lines.size(); ++i) {
-    Line line = read_line(Reader(lines[i], index_path(in.path_of("lines"), i)));
-    total += line_gross(line);  // each line is at most kMaxAmount, so 10,000 of them cannot overflow
+    Minor gross = 0;
+    Line line = read_line(Reader(lines[i], index_path(in.path_of("lines"), i)), &gross);
+    total += gross;  // each line is at most kMaxAmount, so 10,000 of them cannot overflow
     b.lines.push_back(std::move(line));
   }
   if (total > kMaxAmount)

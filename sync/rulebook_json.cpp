@@ -67,42 +67,41 @@ void read_switches(Reader& in, const EarnRules& earn, const char* what, Rule& ru
     fail(in.path_of("earn_rate"), std::string("contradicts \"earn\": false (the ") + what + " earns nothing)");
 }
 
-void read_categories(const Json& value, const std::string& path, const EarnRules& earn, Rulebook& rules) {
-  if (!value.is_object()) fail(path, "must be an object keyed by category name");
-  for (const auto& [name, rule_json] : value.items()) {
+// Reads an object keyed by name ("categories", "skus", "tiers"): each key is checked as a
+// name and each value read by `read(name, reader)`, then checked for unknown fields.
+template <class F>
+void for_each_named(const Json& value, const std::string& path, const char* keyed_by, F read) {
+  if (!value.is_object()) fail(path, std::string("must be an object keyed by ") + keyed_by);
+  for (const auto& [name, item] : value.items()) {
     const std::string where = key_path(path, name);
     check_name(name, where);
-    Reader in(rule_json, where);
+    Reader in(item, where);
+    read(name, in);
+    in.finish();
+  }
+}
+
+void read_categories(const Json& value, const std::string& path, const EarnRules& earn, Rulebook& rules) {
+  for_each_named(value, path, "category name", [&](const std::string& name, Reader& in) {
     CategoryRule rule;
     read_switches(in, earn, "category", rule);
-    in.finish();
     rules.categories.emplace(name, rule);
-  }
+  });
 }
 
 void read_skus(const Json& value, const std::string& path, const EarnRules& earn, Rulebook& rules) {
-  if (!value.is_object()) fail(path, "must be an object keyed by SKU");
-  for (const auto& [code, rule_json] : value.items()) {
-    const std::string where = key_path(path, code);
-    check_name(code, where);
-    Reader in(rule_json, where);
+  for_each_named(value, path, "SKU", [&](const std::string& code, Reader& in) {
     SkuRule rule;
     read_switches(in, earn, "SKU", rule);
     rule.min_price = in.optional_integer("min_price", 0, kMaxAmount);
-    in.finish();
     rules.skus.emplace(code, rule);
-  }
+  });
 }
 
 void read_tiers(const Json& value, const std::string& path, Rulebook& rules) {
-  if (!value.is_object()) fail(path, "must be an object keyed by tier name");
-  for (const auto& [name, tier_json] : value.items()) {
-    const std::string where = key_path(path, name);
-    check_name(name, where);
-    Reader in(tier_json, where);
+  for_each_named(value, path, "tier name", [&](const std::string& name, Reader& in) {
     rules.tiers.push_back(Tier{name, in.integer("multiplier_bp", 1, kMaxMultiplierBp)});
-    in.finish();
-  }
+  });
 }
 
 LocalDateTime read_local(Reader& in, std::string_view key) {

@@ -1,0 +1,95 @@
+#include "storage/files.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+namespace loyalty::storage {
+namespace {
+
+class Descriptor {
+ public:
+  explicit Descriptor(int fd) : fd_(fd) {}
+  ~Descriptor() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Descriptor(const Descriptor&) = delete;
+  Descriptor& operator=(const Descriptor&) = delete;
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+}  // namespace
+
+FileError::FileError(std::string_view operation, const std::filesystem::path& path, int error_number)
+    : std::runtime_error(std::string(operation) + " " + path.string() + ": " + std::strerror(error_number)),
+      error_number_(error_number) {}
+
+void sync_directory(const std::filesystem::path& directory) {
+  const auto dir = directory.empty() ? std::filesystem::path(".") : directory;
+  Descriptor fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (fd.get() < 0) throw FileError("open directory", dir, errno);
+  if (::fsync(fd.get()) != 0) throw FileError("fsync directory", dir, errno);
+}
+
+void write_file_atomically(const std::filesystem::path& path, std::string_view content, mode_t mode,
+                           Replace replace) {
+  std::filesystem::path temporary = path;
+  temporary += ".tmp";
+  ::unlink(temporary.c_str());  // a leftover from a crash; ENOENT is the normal case
+  {
+    Descriptor fd(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
+    if (fd.get() < 0) throw FileError("create", temporary, errno);
+    // The umask may have narrowed the mode further; it must not have widened it.
+    if (::fchmod(fd.get(), mode) != 0) throw FileError("chmod", temporary, errno);
+    std::size_t written = 0;
+    while (written < content.size()) {
+      const ssize_t n = ::write(fd.get(), content.data() + written, content.size() - written);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        const int error = errno;
+        ::unlink(temporary.c_str());
+        throw FileError("write", temporary, error);
+      }
+      written += static_cast<std::size_t>(n);
+    }
+    if (::fsync(fd.get()) != 0) {
+      const int error = errno;
+      ::unlink(temporary.c_str());
+      throw FileError("fsync", temporary, error);
+    }
+  }
+  // link() refuses an existing name where rename() would replace it.
+  const int rc = replace == Replace::never ? ::link(temporary.c_str(), path.c_str())
+                                           : ::rename(temporary.c_str(), path.c_str());
+  if (rc != 0) {
+    const int error = errno;
+    ::unlink(temporary.c_str());
+    throw FileError(replace == Replace::never ? "create" : "rename to", path, error);
+  }
+  if (replace == Replace::never) ::unlink(temporary.c_str());
+  sync_directory(path.parent_path());
+}
+
+std::string read_file(const std::filesystem::path& path) {
+  Descriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) throw FileError("open", path, errno);
+  std::string content;
+  char buffer[8192];
+  for (;;) {
+    const ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw FileError("read", path, errno);
+    if (n == 0) break;
+    content.append(buffer, static_cast<std::size_t>(n));
+  }
+  return content;
+}
+
+}  // namespace loyalty::storage

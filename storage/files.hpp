@@ -1,0 +1,41 @@
+// Whole-file writes that survive a crash: the new content appears under its name completely or
+// not at all (write to a temporary file, fsync, rename, fsync the directory), as Redis replaces
+// its files.
+
+#ifndef LOYALTY_STORAGE_FILES_HPP_
+#define LOYALTY_STORAGE_FILES_HPP_
+
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <sys/types.h>
+
+namespace loyalty::storage {
+
+// A failed system call, with the path and what was being done.
+class FileError : public std::runtime_error {
+ public:
+  FileError(std::string_view operation, const std::filesystem::path& path, int error_number);
+  int error_number() const { return error_number_; }
+
+ private:
+  int error_number_;
+};
+
+enum class Replace { allowed, never };
+
+// Replaces (or creates) `path` with `content`, readable only as `mode` allows. With
+// Replace::never an existing file is left alone and FileError(EEXIST) is thrown.
+void write_file_atomically(const std::filesystem::path& path, std::string_view content, mode_t mode,
+                           Replace replace = Replace::allowed);
+
+// Makes a rename or creation inside `directory` durable.
+void sync_directory(const std::filesystem::path& directory);
+
+// The whole content of a file.
+std::string read_file(const std::filesystem::path& path);
+
+}  // namespace loyalty::storage
+
+#endif  // LOYALTY_STORAGE_FILES_HPP_

@@ -1,0 +1,285 @@
+// The journal's write path. An append runs, inside one BEGIN IMMEDIATE transaction:
+//   1. look up the receipt id: a retried commit returns the entry it already made;
+//   2. read the chain head (the last row, or the anchor when the journal is empty);
+//   3. build the canonical bytes with seq = head + 1 and the head's hash, hash and sign them;
+//   4. insert the row and commit, which with WAL and synchronous=FULL fsyncs the log.
+// Reading the head inside the transaction, rather than trusting a copy in memory, keeps the
+// sequence gapless even if another process appended in between; the lookup is one b-tree
+// descent. Signing inside the transaction costs some tens of microseconds of lock time, which
+// bench/journal_bench measures against a bare insert.
+
+#include "storage/journal.hpp"
+
+#include <sqlite3.h>
+
+#include <cstring>
+#include <limits>
+
+#include "storage/journal_scan.hpp"
+
+namespace loyalty::storage {
+namespace {
+
+constexpr Migration kJournalMigrations[] = {
+    {1, R"sql(
+CREATE TABLE journal_meta (
+  key TEXT PRIMARY KEY NOT NULL,
+  value ANY
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE journal (
+  seq INTEGER PRIMARY KEY,
+  kind INTEGER NOT NULL CHECK (kind BETWEEN 1 AND 4),
+  receipt_id TEXT NOT NULL UNIQUE,
+  member_id TEXT NOT NULL,
+  recorded_at INTEGER NOT NULL,
+  rulebook_version INTEGER NOT NULL,
+  points_earned INTEGER NOT NULL,
+  points_redeemed INTEGER NOT NULL,
+  payload BLOB NOT NULL,
+  hash BLOB NOT NULL CHECK (length(hash) = 32),
+  signature BLOB NOT NULL CHECK (length(signature) = 64),
+  journaled_at INTEGER NOT NULL,
+  acknowledged INTEGER NOT NULL DEFAULT 0 CHECK (acknowledged IN (0, 1)),
+  ack_cursor INTEGER
+) STRICT;
+
+CREATE INDEX journal_pending ON journal (seq) WHERE acknowledged = 0;
+CREATE INDEX journal_member ON journal (member_id) WHERE member_id <> '';
+)sql"},
+    {2, R"sql(
+CREATE TABLE rulebooks (
+  slot TEXT PRIMARY KEY NOT NULL CHECK (slot IN ('active', 'previous')),
+  version INTEGER NOT NULL,
+  document BLOB NOT NULL,
+  signature BLOB NOT NULL,
+  key_id TEXT NOT NULL,
+  installed_at INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+)sql"},
+};
+
+Digest to_digest(std::span<const std::uint8_t> bytes, std::string_view what) {
+  Digest digest;
+  if (bytes.size() != digest.size()) throw Error(SQLITE_CORRUPT, what, "stored hash is not 32 bytes");
+  std::memcpy(digest.data(), bytes.data(), digest.size());
+  return digest;
+}
+
+}  // namespace
+
+std::span<const Migration> journal_schema() { return kJournalMigrations; }
+
+std::unique_ptr<Database> open_journal_database(const std::filesystem::path& path, Creation creation,
+                                                Durability durability) {
+  OpenOptions options;
+  options.creation = creation;
+  options.durability = durability;
+  auto db = std::make_unique<Database>(path, options);
+  // A damaged page deep in the file would otherwise surface only when a read reaches it,
+  // perhaps in the middle of a checkout. quick_check reads every page once; see
+  // docs/performance.md for what it costs at open.
+  const auto problems = db->check(false);
+  if (!problems.empty()) {
+    throw Error(SQLITE_CORRUPT, "open journal " + path.string(),
+                "the file is damaged (" + problems.front() +
+                    "); it was left untouched: keep it, it still holds the terminal's entries");
+  }
+  if (creation != Creation::read_only) migrate(*db, journal_schema(), "journal");
+  return db;
+}
+
+std::optional<JournalIdentity> read_identity(Database& db) {
+  StatementUse terminal(db.cached("SELECT value FROM journal_meta WHERE key = 'terminal_id'"));
+  if (!terminal->step()) return std::nullopt;
+  JournalIdentity identity;
+  identity.terminal_id = terminal->text(0);
+  StatementUse key(db.cached("SELECT value FROM journal_meta WHERE key = 'public_key'"));
+  if (!key->step() || key->blob_view(0).size() != identity.public_key.size()) {
+    throw Error(SQLITE_CORRUPT, "read journal identity of " + db.path().string(),
+                "the terminal's public key is missing or malformed");
+  }
+  std::memcpy(identity.public_key.data(), key->blob_view(0).data(), identity.public_key.size());
+  return identity;
+}
+
+ChainAnchor read_anchor(Database& db) {
+  ChainAnchor anchor;
+  StatementUse seq(db.cached("SELECT value FROM journal_meta WHERE key = 'anchor_seq'"));
+  if (seq->step()) anchor.first_seq = seq->integer(0);
+  StatementUse hash(db.cached("SELECT value FROM journal_meta WHERE key = 'anchor_hash'"));
+  if (hash->step()) anchor.prev_hash = to_digest(hash->blob_view(0), "read journal anchor");
+  return anchor;
+}
+
+ReceiptConflict::ReceiptConflict(const std::string& receipt_id, std::int64_t seq)
+    : std::runtime_error("receipt '" + receipt_id + "' was already journaled as entry " + std::to_string(seq) +
+                         " with a different transaction; nothing was written"),
+      seq_(seq) {}
+
+Journal::Journal(const std::filesystem::path& path, std::string terminal_id, PrivateKey key, Creation creation)
+    : db_(open_journal_database(path, creation)), terminal_id_(std::move(terminal_id)), key_(std::move(key)) {
+  validate_terminal_id(terminal_id_);
+  const PublicKeyBytes public_key = key_.public_key().raw();
+  if (auto identity = read_identity(*db_)) {
+    if (identity->terminal_id != terminal_id_) {
+      throw std::runtime_error("journal " + path.string() + " belongs to terminal '" + identity->terminal_id +
+                               "', not '" + terminal_id_ + "'; refusing to mix two terminals in one chain");
+    }
+    if (identity->public_key != public_key) {
+      throw std::runtime_error("journal " + path.string() + " was signed with another key (public key " +
+                               to_hex(identity->public_key) + "); the terminal key file does not belong to it");
+    }
+    return;
+  }
+  Transaction transaction(*db_, "record journal identity");
+  StatementUse insert(db_->cached("INSERT INTO journal_meta (key, value) VALUES (?, ?)"));
+  insert->bind(1, std::string_view("terminal_id")).bind(2, terminal_id_).run();
+  insert->reset();
+  insert->bind(1, std::string_view("public_key")).bind_blob(2, public_key).run();
+  transaction.commit();
+}
+
+AppendResult Journal::append(const EntryDraft& draft, std::int64_t now_ms) {
+  validate(draft);
+  try {
+    return append_validated(draft, now_ms);
+  } catch (const Error& error) {
+    throw Error(error, "append journal entry for receipt '" + draft.receipt_id + "'");
+  }
+}
+
+AppendResult Journal::append_validated(const EntryDraft& draft, std::int64_t now_ms) {
+  Transaction transaction(*db_, "journal transaction");
+  if (auto existing = find_receipt(draft.receipt_id)) {
+    if (!same_transaction(existing->draft, draft)) throw ReceiptConflict(draft.receipt_id, existing->seq);
+    return {Appended::already_journaled, std::move(*existing)};
+  }
+  const ChainHead last = head();
+  JournalEntry entry;
+  entry.terminal_id = terminal_id_;
+  entry.seq = last.seq + 1;
+  entry.prev_hash = last.hash;
+  entry.draft = draft;
+  entry.journaled_at_ms = now_ms;
+  const std::string canonical = canonical_bytes(terminal_id_, entry.seq, entry.prev_hash, draft);
+  entry.hash = sha256(as_bytes(canonical));
+  entry.signature = key_.sign(entry.hash);
+
+  insert_entry(*db_, entry);
+  transaction.commit();
+  return {Appended::new_entry, std::move(entry)};
+}
+
+std::optional<JournalEntry> Journal::find(std::int64_t seq) {
+  auto entries = read(seq, seq, 1);
+  if (entries.empty()) return std::nullopt;
+  return std::move(entries.front());
+}
+
+std::optional<JournalEntry> Journal::find_receipt(std::string_view receipt_id) {
+  std::int64_t seq = 0;
+  {
+    StatementUse lookup(db_->cached("SELECT seq FROM journal WHERE receipt_id = ?"));
+    lookup->bind(1, receipt_id);
+    if (!lookup->step()) return std::nullopt;
+    seq = lookup->integer(0);
+  }
+  return find(seq);
+}
+
+std::vector<JournalEntry> Journal::read(std::int64_t first, std::int64_t last, std::size_t limit) {
+  std::vector<JournalEntry> entries;
+  scan_entries(*db_, terminal_id_, first, last, [&](JournalEntry&& entry) {
+    entries.push_back(std::move(entry));
+    return entries.size() < limit;
+  });
+  return entries;
+}
+
+std::vector<JournalEntry> Journal::pending(std::size_t limit) {
+  std::int64_t first = 0;
+  {
+    StatementUse oldest(db_->cached("SELECT min(seq) FROM journal WHERE acknowledged = 0"));
+    if (!oldest->step() || oldest->is_null(0)) return {};
+    first = oldest->integer(0);
+  }
+  std::vector<JournalEntry> entries;
+  scan_entries(*db_, terminal_id_, first, std::numeric_limits<std::int64_t>::max(), [&](JournalEntry&& entry) {
+    if (entry.state == EntryState::pending) entries.push_back(std::move(entry));
+    return entries.size() < limit;
+  });
+  return entries;
+}
+
+ChainHead Journal::head() {
+  StatementUse last(db_->cached("SELECT seq, hash FROM journal ORDER BY seq DESC LIMIT 1"));
+  if (last->step()) return {last->integer(0), to_digest(last->blob_view(1), "read journal head")};
+  const ChainAnchor anchor = read_anchor(*db_);
+  return {anchor.first_seq - 1, anchor.prev_hash};
+}
+
+std::int64_t Journal::pending_count() {
+  StatementUse count(db_->cached("SELECT count(*) FROM journal WHERE acknowledged = 0"));
+  count->step();
+  return count->integer(0);
+}
+
+std::int64_t Journal::acknowledge(std::int64_t first, std::int64_t last, std::int64_t ledger_cursor) {
+  if (first > last) throw std::invalid_argument("acknowledged range " + std::to_string(first) + ".." +
+                                                std::to_string(last) + " is empty");
+  Transaction transaction(*db_, "acknowledge journal entries");
+  const std::int64_t top = head().seq;
+  if (last > top) {
+    throw std::invalid_argument("the ledger acknowledged entries up to " + std::to_string(last) +
+                                " but this journal ends at " + std::to_string(top));
+  }
+  StatementUse mark(db_->cached(
+      "UPDATE journal SET acknowledged = 1, ack_cursor = ? WHERE seq BETWEEN ? AND ? AND acknowledged = 0"));
+  mark->bind(1, ledger_cursor).bind(2, first).bind(3, last).run();
+  const std::int64_t changed = db_->changes();
+  transaction.commit();
+  return changed;
+}
+
+std::int64_t Journal::prune(std::int64_t cutoff_ms) {
+  Transaction transaction(*db_, "prune journal");
+  const ChainHead top = head();
+  // The oldest entry that must stay: the first pending or young one, or the head itself.
+  std::int64_t keep_from = top.seq;
+  {
+    StatementUse stop(db_->cached(
+        "SELECT seq FROM journal WHERE acknowledged = 0 OR journaled_at >= ? ORDER BY seq LIMIT 1"));
+    stop->bind(1, cutoff_ms);
+    if (stop->step()) keep_from = std::min(keep_from, stop->integer(0));
+  }
+  const ChainAnchor anchor = read_anchor(*db_);
+  if (keep_from <= anchor.first_seq) return 0;
+  Digest prev_hash;
+  {
+    StatementUse hash(db_->cached("SELECT hash FROM journal WHERE seq = ?"));
+    hash->bind(1, keep_from - 1);
+    if (!hash->step()) throw Error(SQLITE_CORRUPT, "prune journal", "an entry before the kept one is missing");
+    prev_hash = to_digest(hash->blob_view(0), "prune journal");
+  }
+  StatementUse erase(db_->cached("DELETE FROM journal WHERE seq < ?"));
+  erase->bind(1, keep_from).run();
+  const std::int64_t deleted = db_->changes();
+  StatementUse set(db_->cached("INSERT OR REPLACE INTO journal_meta (key, value) VALUES (?, ?)"));
+  set->bind(1, std::string_view("anchor_seq")).bind(2, keep_from).run();
+  set->reset();
+  set->bind(1, std::string_view("anchor_hash")).bind_blob(2, prev_hash).run();
+  transaction.commit();
+  return deleted;
+}
+
+std::int64_t Journal::unsettled_points(std::string_view member_id, std::int64_t member_cursor) {
+  StatementUse sum(db_->cached(
+      "SELECT coalesce(sum(points_earned - points_redeemed), 0) FROM journal "
+      "WHERE member_id = ? AND member_id <> '' AND (acknowledged = 0 OR ack_cursor > ?)"));
+  sum->bind(1, member_id).bind(2, member_cursor);
+  sum->step();
+  return sum->integer(0);
+}
+
+}  // namespace loyalty::storage

@@ -1,0 +1,135 @@
+// The terminal's journal: every loyalty transaction, appended durably before the POS hears
+// "done", chained by hash, signed by the terminal, and kept until the ledger has acknowledged
+// it (and then for a configured age, for refunds and audits).
+//
+// The journal database (journal.db) holds:
+//   journal        one row per entry; seq is the gapless per-terminal sequence number
+//   journal_meta   terminal id, public key, and the chain anchor (the first retained sequence
+//                  and the hash before it, which moves when old entries are pruned)
+//   rulebooks      the rulebook store (storage/rulebook_store.hpp)
+// An export (journal_export.hpp) is a database with the same schema holding a range of entries.
+//
+// Append is one IMMEDIATE transaction on a WAL database with synchronous=FULL: when append
+// returns, the entry survives a process kill or a power cut; when it throws, nothing of it is
+// visible. A Journal serves one thread; several processes may share the file (SQLite locks),
+// but the agent's data-directory lock keeps it to one writer in practice.
+
+#ifndef LOYALTY_STORAGE_JOURNAL_HPP_
+#define LOYALTY_STORAGE_JOURNAL_HPP_
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "storage/crypto.hpp"
+#include "storage/journal_entry.hpp"
+#include "storage/sqlite.hpp"
+
+namespace loyalty::storage {
+
+// The migrations of the journal database, oldest first.
+std::span<const Migration> journal_schema();
+
+// Opens a journal database and brings its schema up to date. Creation::must_exist and
+// Creation::read_only refuse a missing file. A damaged file throws Error with damaged() true
+// and is never modified.
+std::unique_ptr<Database> open_journal_database(const std::filesystem::path& path, Creation creation,
+                                                Durability durability = Durability::full);
+
+// The terminal that a journal database belongs to.
+struct JournalIdentity {
+  std::string terminal_id;
+  PublicKeyBytes public_key{};
+};
+
+// Reads the identity recorded in a journal database; nullopt for a journal never written.
+std::optional<JournalIdentity> read_identity(Database& db);
+
+// The first sequence still in the journal and the hash that precedes it.
+struct ChainAnchor {
+  std::int64_t first_seq = 1;
+  Digest prev_hash{};
+};
+ChainAnchor read_anchor(Database& db);
+
+// The last entry: the chain continues from here.
+struct ChainHead {
+  std::int64_t seq = 0;
+  Digest hash{};
+};
+
+enum class Appended { new_entry, already_journaled };
+
+struct AppendResult {
+  Appended outcome;
+  JournalEntry entry;
+};
+
+// The receipt id was journaled before with a different transaction. Nothing was written.
+class ReceiptConflict : public std::runtime_error {
+ public:
+  ReceiptConflict(const std::string& receipt_id, std::int64_t seq);
+  std::int64_t seq() const { return seq_; }
+
+ private:
+  std::int64_t seq_;
+};
+
+class Journal {
+ public:
+  // Opens (creating when missing) the journal at `path` for `terminal_id`, signing with `key`.
+  // A journal that belongs to another terminal id or another key throws: entries of one
+  // terminal must form one chain under one key.
+  Journal(const std::filesystem::path& path, std::string terminal_id, PrivateKey key,
+          Creation creation = Creation::create_if_missing);
+
+  // Appends one transaction at time `now_ms` (journaled_at). A receipt id already journaled
+  // with the same transaction returns that entry with Appended::already_journaled and writes
+  // nothing; with a different transaction it throws ReceiptConflict. Throws InvalidEntry for a
+  // bad draft and Error for SQLite failures (disk full, I/O); in every failure nothing is written.
+  AppendResult append(const EntryDraft& draft, std::int64_t now_ms);
+
+  std::optional<JournalEntry> find(std::int64_t seq);
+  std::optional<JournalEntry> find_receipt(std::string_view receipt_id);
+  // Entries with first <= seq <= last, in order, at most `limit`.
+  std::vector<JournalEntry> read(std::int64_t first, std::int64_t last, std::size_t limit);
+  // Pending entries from the oldest, at most `limit`: the next upload batch.
+  std::vector<JournalEntry> pending(std::size_t limit);
+
+  ChainHead head();
+  std::int64_t pending_count();
+
+  // Marks entries first..last acknowledged by the ledger, which reported its member change
+  // feed at `ledger_cursor` when it acknowledged them. Returns how many changed state (entries
+  // already acknowledged stay as they were). Throws std::invalid_argument for a range beyond
+  // the journal's head.
+  std::int64_t acknowledge(std::int64_t first, std::int64_t last, std::int64_t ledger_cursor);
+
+  // Deletes acknowledged entries journaled before `cutoff_ms`, from the oldest, stopping at the
+  // first pending or younger entry; the newest entry always stays (it is the chain's head).
+  // Returns how many were deleted.
+  std::int64_t prune(std::int64_t cutoff_ms);
+
+  // The points of this terminal's entries for `member_id` that the member cache does not yet
+  // reflect: pending entries, and acknowledged ones the ledger acknowledged after
+  // `member_cursor` (the cache's position in the ledger's change feed).
+  std::int64_t unsettled_points(std::string_view member_id, std::int64_t member_cursor);
+
+  const std::string& terminal_id() const { return terminal_id_; }
+  PublicKey public_key() const { return key_.public_key(); }
+  Database& database() { return *db_; }
+
+ private:
+  AppendResult append_validated(const EntryDraft& draft, std::int64_t now_ms);
+
+  std::unique_ptr<Database> db_;
+  std::string terminal_id_;
+  PrivateKey key_;
+};
+
+}  // namespace loyalty::storage
+
+#endif  // LOYALTY_STORAGE_JOURNAL_HPP_

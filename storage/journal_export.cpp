@@ -1,0 +1,86 @@
+#include "storage/journal_export.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "storage/files.hpp"
+#include "storage/journal.hpp"
+#include "storage/journal_scan.hpp"
+
+namespace loyalty::storage {
+namespace {
+
+void fsync_file(const std::filesystem::path& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw FileError("open", path, errno);
+  const int rc = ::fsync(fd);
+  const int error = errno;
+  ::close(fd);
+  if (rc != 0) throw FileError("fsync", path, error);
+}
+
+}  // namespace
+
+ExportSummary export_journal(Database& source, const std::filesystem::path& destination,
+                             const ExportSelection& selection, std::int64_t now_ms) {
+  if (std::filesystem::exists(destination)) throw FileError("export to", destination, EEXIST);
+  const auto identity = read_identity(source);
+  if (!identity) throw std::runtime_error("journal " + source.path().string() + " has no entries and no identity");
+
+  std::int64_t first = selection.first;
+  if (selection.pending_only) {
+    StatementUse oldest(source.cached("SELECT min(seq) FROM journal WHERE acknowledged = 0"));
+    oldest->step();
+    first = oldest->is_null(0) ? INT64_MAX : oldest->integer(0);
+  }
+
+  std::filesystem::path temporary = destination;
+  temporary += ".tmp";
+  std::filesystem::remove(temporary);
+  std::filesystem::remove(temporary.string() + "-wal");
+  std::filesystem::remove(temporary.string() + "-shm");
+  ExportSummary summary;
+  {
+    auto out = open_journal_database(temporary, Creation::create_if_missing, Durability::normal);
+    Transaction transaction(*out, "write journal export " + temporary.string());
+    StatementUse meta(out->cached("INSERT INTO journal_meta (key, value) VALUES (?, ?)"));
+    auto put = [&](std::string_view key, auto&& bind_value) {
+      meta->bind(1, key);
+      bind_value(*meta);
+      meta->run();
+      meta->reset();
+    };
+    put("terminal_id", [&](Statement& s) { s.bind(2, identity->terminal_id); });
+    put("public_key", [&](Statement& s) { s.bind_blob(2, identity->public_key); });
+    put("exported_at", [&](Statement& s) { s.bind(2, now_ms); });
+    bool anchored = false;
+    scan_entries(source, identity->terminal_id, first, selection.last, [&](JournalEntry&& entry) {
+      if (!anchored) {
+        put("anchor_seq", [&](Statement& s) { s.bind(2, entry.seq); });
+        put("anchor_hash", [&](Statement& s) { s.bind_blob(2, entry.prev_hash); });
+        summary.first_seq = entry.seq;
+        anchored = true;
+      }
+      insert_entry(*out, entry);
+      summary.last_seq = entry.seq;
+      ++summary.entries;
+      return true;
+    });
+    transaction.commit();
+    // A standalone file: fold the write-ahead log into it.
+    out->exec("PRAGMA journal_mode=DELETE", "finish journal export " + temporary.string());
+  }
+  fsync_file(temporary);
+  if (::link(temporary.c_str(), destination.c_str()) != 0) {
+    const int error = errno;
+    std::filesystem::remove(temporary);
+    throw FileError("export to", destination, error);
+  }
+  std::filesystem::remove(temporary);
+  sync_directory(destination.parent_path());
+  return summary;
+}
+
+}  // namespace loyalty::storage

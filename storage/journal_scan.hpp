@@ -1,0 +1,29 @@
+// The journal table's rows: writing one entry, and reading entries back in sequence order,
+// each with the hash that precedes it in the chain. Shared by the journal, its verification
+// and its export.
+
+#ifndef LOYALTY_STORAGE_JOURNAL_SCAN_HPP_
+#define LOYALTY_STORAGE_JOURNAL_SCAN_HPP_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "storage/journal_entry.hpp"
+#include "storage/sqlite.hpp"
+
+namespace loyalty::storage {
+
+// Calls `visit` for each entry with first <= seq <= last in sequence order until it returns
+// false. prev_hash is the stored hash of the row before (or the chain anchor): a scan reads,
+// it does not verify.
+void scan_entries(Database& db, const std::string& terminal_id, std::int64_t first, std::int64_t last,
+                  const std::function<bool(JournalEntry&&)>& visit);
+
+// Inserts the row of a complete entry (sequence, hash and signature already set). The caller
+// holds the transaction.
+void insert_entry(Database& db, const JournalEntry& entry);
+
+}  // namespace loyalty::storage
+
+#endif  // LOYALTY_STORAGE_JOURNAL_SCAN_HPP_

@@ -8,6 +8,8 @@
 #include <string>
 
 #include "agent/domain/quote.hpp"
+#include "agent/journal_cli.hpp"
+#include "agent/options.hpp"
 #include "agent/domain/refund.hpp"
 #include "sync/basket_json.hpp"
 #include "sync/datetime.hpp"
@@ -27,6 +29,12 @@ constexpr std::string_view kUsage =
     "         Prints the quote for a basket: points earned, redemption per line, VAT.\n"
     "  refund --rulebook FILE --sale FILE --return FILE [--compact | --text]\n"
     "         Prints the refund of each return step against a sale (a quote's output).\n"
+    "  journal verify --journal FILE [--public-key PEM_FILE] [--quick]\n"
+    "         Checks the database and the hash chain and signatures of every entry.\n"
+    "  journal export --journal FILE --out FILE (--pending | --from SEQ [--to SEQ])\n"
+    "         Writes entries to a new standalone file for the ledger's replay.\n"
+    "  journal stats --journal FILE [--json]\n"
+    "         Counts entries, pending uploads, points and bytes on disk.\n"
     "  version\n"
     "\n"
     "TIME is RFC 3339, e.g. 2026-11-27T10:15:00+03:00; it overrides the basket's \"at\".\n"
@@ -37,46 +45,6 @@ struct InputError {
   std::string file;
   std::string message;
 };
-
-struct Options {
-  std::map<std::string, std::string, std::less<>> values;
-  bool compact = false;
-  bool text = false;
-};
-
-std::optional<Options> parse_options(std::span<const std::string_view> args,
-                                     std::initializer_list<std::string_view> known, std::ostream& err) {
-  Options options;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const std::string_view arg = args[i];
-    if (arg == "--compact" || arg == "--text") {
-      (arg == "--compact" ? options.compact : options.text) = true;
-      continue;
-    }
-    bool recognised = false;
-    for (std::string_view name : known) recognised = recognised || arg == name;
-    if (!recognised) {
-      err << "loyalty-agent: unknown option '" << arg << "'\n" << kUsage;
-      return std::nullopt;
-    }
-    if (i + 1 >= args.size()) {
-      err << "loyalty-agent: option '" << arg << "' needs a value\n";
-      return std::nullopt;
-    }
-    options.values[std::string(arg)] = std::string(args[++i]);
-  }
-  return options;
-}
-
-bool require(const Options& options, std::initializer_list<std::string_view> names, std::ostream& err) {
-  for (std::string_view name : names) {
-    if (options.values.find(name) == options.values.end()) {
-      err << "loyalty-agent: missing " << name << "\n" << kUsage;
-      return false;
-    }
-  }
-  return true;
-}
 
 sync::Json read_document(const std::string& file, const std::string& document) {
   std::ifstream in(file, std::ios::binary);
@@ -166,8 +134,8 @@ void print(std::ostream& out, const sync::OrderedJson& document, bool compact) {
 }
 
 int quote_command(const Options& options, std::ostream& out) {
-  const std::string& rulebook_file = options.values.find("--rulebook")->second;
-  const std::string& basket_file = options.values.find("--basket")->second;
+  const std::string& rulebook_file = options.value("--rulebook");
+  const std::string& basket_file = options.value("--basket");
   const domain::Rulebook rules = load_rulebook(rulebook_file);
   const sync::Json basket_doc = read_document(basket_file, "basket");
   sync::BasketDocument basket = from_file(basket_file, [&] {
@@ -194,17 +162,17 @@ int quote_command(const Options& options, std::ostream& out) {
   } catch (const std::exception& e) {
     throw InputError{basket_file, std::string("basket cannot be quoted: ") + e.what()};
   }
-  if (options.text)
+  if (options.has("--text"))
     print_text(out, rules, basket.basket, q);
   else
-    print(out, sync::quote_to_json(rules, basket.basket, q), options.compact);
+    print(out, sync::quote_to_json(rules, basket.basket, q), options.has("--compact"));
   return exit_ok;
 }
 
 int refund_command(const Options& options, std::ostream& out) {
-  const domain::Rulebook rules = load_rulebook(options.values.find("--rulebook")->second);
-  const std::string& sale_file = options.values.find("--sale")->second;
-  const std::string& return_file = options.values.find("--return")->second;
+  const domain::Rulebook rules = load_rulebook(options.value("--rulebook"));
+  const std::string& sale_file = options.value("--sale");
+  const std::string& return_file = options.value("--return");
   const sync::Json sale_doc = read_document(sale_file, "sale");
   const sync::SaleDocument sale = from_file(sale_file, [&] { return sync::sale_from_json(sale_doc); });
   if (sale.currency != rules.currency.code)
@@ -230,7 +198,7 @@ int refund_command(const Options& options, std::ostream& out) {
     balances.push_back(balance);
   }
 
-  if (options.text) {
+  if (options.has("--text")) {
     print_refund_text(out, rules, refunds, balances);
     return exit_ok;
   }
@@ -245,7 +213,7 @@ int refund_command(const Options& options, std::ostream& out) {
   for (std::size_t i = 0; i < sale.lines.size(); ++i) remaining.push_back(sale.lines[i].qty_milli - returned[i]);
   result["remaining_qty_milli"] = remaining;
   if (balance) result["member_balance_after"] = *balance;
-  print(out, result, options.compact);
+  print(out, result, options.has("--compact"));
   return exit_ok;
 }
 
@@ -264,13 +232,15 @@ int run_cli(std::span<const std::string_view> args, std::ostream& out, std::ostr
       return exit_ok;
     }
     if (command == "quote") {
-      auto options = parse_options(rest, {"--rulebook", "--basket", "--member", "--at"}, err);
-      if (!options || !require(*options, {"--rulebook", "--basket"}, err)) return exit_usage;
+      auto options = parse_options(rest, {"--rulebook", "--basket", "--member", "--at"}, {"--compact", "--text"},
+                                   kUsage, err);
+      if (!options || !require(*options, {"--rulebook", "--basket"}, kUsage, err)) return exit_usage;
       return quote_command(*options, out);
     }
+    if (command == "journal") return journal_command(rest, out, err);
     if (command == "refund") {
-      auto options = parse_options(rest, {"--rulebook", "--sale", "--return"}, err);
-      if (!options || !require(*options, {"--rulebook", "--sale", "--return"}, err)) return exit_usage;
+      auto options = parse_options(rest, {"--rulebook", "--sale", "--return"}, {"--compact", "--text"}, kUsage, err);
+      if (!options || !require(*options, {"--rulebook", "--sale", "--return"}, kUsage, err)) return exit_usage;
       return refund_command(*options, out);
     }
   } catch (const InputError& e) {

@@ -1,0 +1,181 @@
+#include "agent/journal_cli.hpp"
+
+#include <charconv>
+#include <chrono>
+#include <ostream>
+
+#include "agent/cli.hpp"
+#include "agent/options.hpp"
+#include "storage/files.hpp"
+#include "storage/journal.hpp"
+#include "storage/journal_check.hpp"
+#include "storage/journal_export.hpp"
+#include "sync/datetime.hpp"
+#include "sync/json_reader.hpp"
+
+namespace loyalty::agent {
+namespace {
+
+constexpr std::string_view kJournalUsage =
+    "usage: loyalty-agent journal <verify | export | stats> --journal FILE [options]\n"
+    "  verify [--public-key PEM_FILE] [--quick]\n"
+    "         SQLite integrity check, then every entry's hash link and signature, with the enrolled\n"
+    "         public key if given (else the one recorded in the journal). --quick checks the\n"
+    "         signature of the last entry only.\n"
+    "  export --out FILE (--pending | --from SEQ [--to SEQ])\n"
+    "         Writes the entries to a new standalone SQLite file for the ledger's replay.\n"
+    "  stats [--json]\n";
+
+struct Failure {
+  std::string message;
+};
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::int64_t sequence(const Options& options, std::string_view name, std::int64_t fallback) {
+  const auto text = options.find(name);
+  if (!text) return fallback;
+  std::int64_t value = 0;
+  const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
+  if (ec != std::errc() || end != text->data() + text->size() || value < 1) {
+    throw Failure{std::string(name) + " must be a sequence number of 1 or more, not '" + *text + "'"};
+  }
+  return value;
+}
+
+std::unique_ptr<storage::Database> open(const std::string& path) {
+  if (!std::filesystem::exists(path)) throw Failure{path + ": no such journal"};
+  return storage::open_journal_database(path, storage::Creation::read_only);
+}
+
+int verify(const Options& options, std::ostream& out) {
+  const std::string& path = options.value("--journal");
+  std::optional<storage::PublicKey> key;
+  if (auto key_file = options.find("--public-key")) {
+    try {
+      key = storage::PublicKey::from_pem(storage::read_file(*key_file));
+    } catch (const std::exception& error) {
+      throw Failure{*key_file + ": not an Ed25519 public key in PEM: " + error.what()};
+    }
+  }
+  auto db = open(path);
+  const auto check = options.has("--quick") ? storage::SignatureCheck::last : storage::SignatureCheck::every;
+  const storage::VerifyReport report = storage::verify_journal(*db, key, check);
+  for (const std::string& problem : report.integrity_problems) out << path << ": integrity: " << problem << "\n";
+  if (report.first_bad_seq) {
+    out << path << ": FAILED at entry " << *report.first_bad_seq << ": " << report.problem << "\n";
+    return exit_bad_input;
+  }
+  if (!report.integrity_problems.empty()) return exit_bad_input;
+  out << path << ": ok, ";
+  if (report.entries == 0) {
+    out << "no entries\n";
+  } else {
+    out << report.entries << " entries " << report.first_seq << ".." << report.last_seq << ", head "
+        << storage::to_hex(report.head_hash).substr(0, 16) << ", "
+        << (check == storage::SignatureCheck::every ? "every signature" : "last signature") << " verified with "
+        << (key ? "the given key" : "the journal's recorded key") << "\n";
+  }
+  return exit_ok;
+}
+
+int export_entries(const Options& options, std::ostream& out) {
+  const std::string& path = options.value("--journal");
+  const std::string& destination = options.value("--out");
+  storage::ExportSelection selection;
+  if (options.has("--pending")) {
+    if (options.find("--from") || options.find("--to")) throw Failure{"--pending cannot be combined with --from/--to"};
+    selection = storage::ExportSelection::pending();
+  } else if (options.find("--from")) {
+    selection = storage::ExportSelection::range(sequence(options, "--from", 1),
+                                                sequence(options, "--to", std::numeric_limits<std::int64_t>::max()));
+    if (selection.first > selection.last) throw Failure{"--from is after --to"};
+  } else {
+    throw Failure{"say which entries: --pending, or --from SEQ [--to SEQ]"};
+  }
+  auto db = open(path);
+  const storage::ExportSummary summary = storage::export_journal(*db, destination, selection, now_ms());
+  out << destination << ": " << summary.entries << " entries";
+  if (summary.entries > 0) out << " " << summary.first_seq << ".." << summary.last_seq;
+  out << "\n";
+  return exit_ok;
+}
+
+std::string when(std::int64_t ms) { return sync::format_rfc3339_utc(ms / 1000); }
+
+int stats(const Options& options, std::ostream& out) {
+  auto db = open(options.value("--journal"));
+  const storage::JournalStats s = storage::journal_stats(*db);
+  if (options.has("--json")) {
+    sync::OrderedJson j;
+    j["terminal_id"] = s.terminal_id;
+    j["entries"] = s.entries;
+    j["first_seq"] = s.first_seq;
+    j["last_seq"] = s.last_seq;
+    j["pending"] = s.pending;
+    j["acknowledged"] = s.acknowledged;
+    j["oldest_pending_journaled_at"] =
+        s.oldest_pending_journaled_at_ms ? sync::OrderedJson(when(*s.oldest_pending_journaled_at_ms)) : nullptr;
+    j["points_earned"] = s.points_earned;
+    j["points_redeemed"] = s.points_redeemed;
+    j["database_bytes"] = s.database_bytes;
+    j["wal_bytes"] = s.wal_bytes;
+    j["active_rulebook_version"] = s.active_rulebook_version ? sync::OrderedJson(*s.active_rulebook_version) : nullptr;
+    out << j.dump(2) << "\n";
+    return exit_ok;
+  }
+  out << "terminal          " << (s.terminal_id.empty() ? "(none yet)" : s.terminal_id) << "\n"
+      << "entries           " << s.entries;
+  if (s.entries > 0) out << " (" << s.first_seq << ".." << s.last_seq << ")";
+  out << "\npending upload    " << s.pending;
+  if (s.oldest_pending_journaled_at_ms) out << " (oldest journaled " << when(*s.oldest_pending_journaled_at_ms) << ")";
+  out << "\nacknowledged      " << s.acknowledged << "\n"
+      << "points earned     " << s.points_earned << "\n"
+      << "points redeemed   " << s.points_redeemed << "\n"
+      << "database bytes    " << s.database_bytes;
+  if (s.entries > 0) out << " (" << s.database_bytes / s.entries << " per entry)";
+  out << "\nwrite-ahead log   " << s.wal_bytes << " bytes\n"
+      << "active rulebook   "
+      << (s.active_rulebook_version ? "version " + std::to_string(*s.active_rulebook_version) : std::string("none"))
+      << "\n";
+  return exit_ok;
+}
+
+}  // namespace
+
+int journal_command(std::span<const std::string_view> args, std::ostream& out, std::ostream& err) {
+  if (args.empty()) {
+    err << kJournalUsage;
+    return exit_usage;
+  }
+  const std::string_view sub = args[0];
+  const auto rest = args.subspan(1);
+  std::optional<Options> options;
+  if (sub == "verify") {
+    options = parse_options(rest, {"--journal", "--public-key"}, {"--quick"}, kJournalUsage, err);
+  } else if (sub == "export") {
+    options = parse_options(rest, {"--journal", "--out", "--from", "--to"}, {"--pending"}, kJournalUsage, err);
+    if (options && !require(*options, {"--out"}, kJournalUsage, err)) return exit_usage;
+  } else if (sub == "stats") {
+    options = parse_options(rest, {"--journal"}, {"--json"}, kJournalUsage, err);
+  } else {
+    err << "loyalty-agent: unknown journal command '" << sub << "'\n" << kJournalUsage;
+    return exit_usage;
+  }
+  if (!options || !require(*options, {"--journal"}, kJournalUsage, err)) return exit_usage;
+  try {
+    if (sub == "verify") return verify(*options, out);
+    if (sub == "export") return export_entries(*options, out);
+    return stats(*options, out);
+  } catch (const Failure& failure) {
+    err << "loyalty-agent: journal " << sub << ": " << failure.message << "\n";
+  } catch (const std::exception& error) {
+    err << "loyalty-agent: journal " << sub << ": " << error.what() << "\n";
+  }
+  return exit_bad_input;
+}
+
+}  // namespace loyalty::agent

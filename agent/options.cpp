@@ -1,0 +1,49 @@
+#include "agent/options.hpp"
+
+#include <algorithm>
+#include <ostream>
+
+namespace loyalty::agent {
+
+std::optional<std::string> Options::find(std::string_view name) const {
+  auto it = values.find(name);
+  if (it == values.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<Options> parse_options(std::span<const std::string_view> args,
+                                     std::initializer_list<std::string_view> valued,
+                                     std::initializer_list<std::string_view> flags, std::string_view usage,
+                                     std::ostream& err) {
+  Options options;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string_view arg = args[i];
+    if (std::find(flags.begin(), flags.end(), arg) != flags.end()) {
+      options.flags.emplace(arg);
+      continue;
+    }
+    if (std::find(valued.begin(), valued.end(), arg) == valued.end()) {
+      err << "loyalty-agent: unknown option '" << arg << "'\n" << usage;
+      return std::nullopt;
+    }
+    if (i + 1 >= args.size()) {
+      err << "loyalty-agent: option '" << arg << "' needs a value\n";
+      return std::nullopt;
+    }
+    options.values[std::string(arg)] = std::string(args[++i]);
+  }
+  return options;
+}
+
+bool require(const Options& options, std::initializer_list<std::string_view> names, std::string_view usage,
+             std::ostream& err) {
+  for (std::string_view name : names) {
+    if (!options.values.contains(name)) {
+      err << "loyalty-agent: missing " << name << "\n" << usage;
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace loyalty::agent

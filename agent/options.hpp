@@ -1,0 +1,41 @@
+// Command-line options of the agent's subcommands: "--name VALUE" pairs and "--flag" switches,
+// checked against the names a subcommand knows.
+
+#ifndef LOYALTY_AGENT_OPTIONS_HPP_
+#define LOYALTY_AGENT_OPTIONS_HPP_
+
+#include <initializer_list>
+#include <iosfwd>
+#include <map>
+#include <optional>
+#include <set>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace loyalty::agent {
+
+struct Options {
+  std::map<std::string, std::string, std::less<>> values;
+  std::set<std::string, std::less<>> flags;
+
+  bool has(std::string_view flag) const { return flags.contains(flag); }
+  // The value of a required option (checked by require()).
+  const std::string& value(std::string_view name) const { return values.find(name)->second; }
+  std::optional<std::string> find(std::string_view name) const;
+};
+
+// Parses `args`; an unknown option or a missing value prints the problem and `usage` to `err`
+// and returns nullopt.
+std::optional<Options> parse_options(std::span<const std::string_view> args,
+                                     std::initializer_list<std::string_view> valued,
+                                     std::initializer_list<std::string_view> flags, std::string_view usage,
+                                     std::ostream& err);
+
+// True when every name has a value; otherwise prints which is missing and `usage`.
+bool require(const Options& options, std::initializer_list<std::string_view> names, std::string_view usage,
+             std::ostream& err);
+
+}  // namespace loyalty::agent
+
+#endif  // LOYALTY_AGENT_OPTIONS_HPP_

@@ -8,9 +8,9 @@
 #include <string>
 
 #include "agent/domain/quote.hpp"
+#include "agent/domain/refund.hpp"
 #include "agent/journal_cli.hpp"
 #include "agent/options.hpp"
-#include "agent/domain/refund.hpp"
 #include "sync/basket_json.hpp"
 #include "sync/datetime.hpp"
 #include "sync/quote_json.hpp"
@@ -232,8 +232,8 @@ int run_cli(std::span<const std::string_view> args, std::ostream& out, std::ostr
       return exit_ok;
     }
     if (command == "quote") {
-      auto options = parse_options(rest, {"--rulebook", "--basket", "--member", "--at"}, {"--compact", "--text"},
-                                   kUsage, err);
+      auto options =
+          parse_options(rest, {"--rulebook", "--basket", "--member", "--at"}, {"--compact", "--text"}, kUsage, err);
       if (!options || !require(*options, {"--rulebook", "--basket"}, kUsage, err)) return exit_usage;
       return quote_command(*options, out);
     }

@@ -38,8 +38,7 @@ void sync_directory(const std::filesystem::path& directory) {
   if (::fsync(fd.get()) != 0) throw FileError("fsync directory", dir, errno);
 }
 
-void write_file_atomically(const std::filesystem::path& path, std::string_view content, mode_t mode,
-                           Replace replace) {
+void write_file_atomically(const std::filesystem::path& path, std::string_view content, mode_t mode, Replace replace) {
   std::filesystem::path temporary = path;
   temporary += ".tmp";
   ::unlink(temporary.c_str());  // a leftover from a crash; ENOENT is the normal case
@@ -66,8 +65,8 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view c
     }
   }
   // link() refuses an existing name where rename() would replace it.
-  const int rc = replace == Replace::never ? ::link(temporary.c_str(), path.c_str())
-                                           : ::rename(temporary.c_str(), path.c_str());
+  const int rc =
+      replace == Replace::never ? ::link(temporary.c_str(), path.c_str()) : ::rename(temporary.c_str(), path.c_str());
   if (rc != 0) {
     const int error = errno;
     ::unlink(temporary.c_str());

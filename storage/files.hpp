@@ -5,11 +5,11 @@
 #ifndef LOYALTY_STORAGE_FILES_HPP_
 #define LOYALTY_STORAGE_FILES_HPP_
 
+#include <sys/types.h>
 #include <filesystem>
 #include <stdexcept>
 #include <string>
 #include <string_view>
-#include <sys/types.h>
 
 namespace loyalty::storage {
 

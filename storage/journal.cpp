@@ -12,6 +12,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 
@@ -39,13 +40,15 @@ CREATE TABLE journal (
   payload BLOB NOT NULL,
   hash BLOB NOT NULL CHECK (length(hash) = 32),
   signature BLOB NOT NULL CHECK (length(signature) = 64),
-  journaled_at INTEGER NOT NULL,
-  acknowledged INTEGER NOT NULL DEFAULT 0 CHECK (acknowledged IN (0, 1)),
-  ack_cursor INTEGER
+  journaled_at INTEGER NOT NULL
 ) STRICT;
 
-CREATE INDEX journal_pending ON journal (seq) WHERE acknowledged = 0;
 CREATE INDEX journal_member ON journal (member_id) WHERE member_id <> '';
+
+CREATE TABLE journal_acks (
+  last_seq INTEGER PRIMARY KEY,
+  ledger_cursor INTEGER NOT NULL
+) STRICT;
 )sql"},
     {2, R"sql(
 CREATE TABLE rulebooks (
@@ -87,6 +90,12 @@ std::unique_ptr<Database> open_journal_database(const std::filesystem::path& pat
   }
   if (creation != Creation::read_only) migrate(*db, journal_schema(), "journal");
   return db;
+}
+
+std::int64_t acknowledged_through(Database& db) {
+  StatementUse through(db.cached("SELECT coalesce(max(last_seq), 0) FROM journal_acks"));
+  through->step();
+  return through->integer(0);
 }
 
 std::optional<JournalIdentity> read_identity(Database& db) {
@@ -198,18 +207,7 @@ std::vector<JournalEntry> Journal::read(std::int64_t first, std::int64_t last, s
 }
 
 std::vector<JournalEntry> Journal::pending(std::size_t limit) {
-  std::int64_t first = 0;
-  {
-    StatementUse oldest(db_->cached("SELECT min(seq) FROM journal WHERE acknowledged = 0"));
-    if (!oldest->step() || oldest->is_null(0)) return {};
-    first = oldest->integer(0);
-  }
-  std::vector<JournalEntry> entries;
-  scan_entries(*db_, terminal_id_, first, std::numeric_limits<std::int64_t>::max(), [&](JournalEntry&& entry) {
-    if (entry.state == EntryState::pending) entries.push_back(std::move(entry));
-    return entries.size() < limit;
-  });
-  return entries;
+  return read(acknowledged_through(*db_) + 1, std::numeric_limits<std::int64_t>::max(), limit);
 }
 
 ChainHead Journal::head() {
@@ -220,38 +218,43 @@ ChainHead Journal::head() {
 }
 
 std::int64_t Journal::pending_count() {
-  StatementUse count(db_->cached("SELECT count(*) FROM journal WHERE acknowledged = 0"));
-  count->step();
-  return count->integer(0);
+  const std::int64_t first_pending = std::max(acknowledged_through(*db_) + 1, read_anchor(*db_).first_seq);
+  return std::max<std::int64_t>(0, head().seq - first_pending + 1);
 }
 
 std::int64_t Journal::acknowledge(std::int64_t first, std::int64_t last, std::int64_t ledger_cursor) {
-  if (first > last) throw std::invalid_argument("acknowledged range " + std::to_string(first) + ".." +
-                                                std::to_string(last) + " is empty");
+  if (first > last) {
+    throw std::invalid_argument("acknowledged range " + std::to_string(first) + ".." + std::to_string(last) +
+                                " is empty");
+  }
   Transaction transaction(*db_, "acknowledge journal entries");
   const std::int64_t top = head().seq;
   if (last > top) {
     throw std::invalid_argument("the ledger acknowledged entries up to " + std::to_string(last) +
                                 " but this journal ends at " + std::to_string(top));
   }
-  StatementUse mark(db_->cached(
-      "UPDATE journal SET acknowledged = 1, ack_cursor = ? WHERE seq BETWEEN ? AND ? AND acknowledged = 0"));
-  mark->bind(1, ledger_cursor).bind(2, first).bind(3, last).run();
-  const std::int64_t changed = db_->changes();
+  const std::int64_t through = acknowledged_through(*db_);
+  if (first > through + 1) {
+    throw std::invalid_argument("acknowledging " + std::to_string(first) + ".." + std::to_string(last) +
+                                " would leave " + std::to_string(through + 1) + ".." + std::to_string(first - 1) +
+                                " behind: the ledger acknowledges a contiguous prefix");
+  }
+  if (last <= through) return 0;
+  StatementUse mark(db_->cached("INSERT INTO journal_acks (last_seq, ledger_cursor) VALUES (?, ?)"));
+  mark->bind(1, last).bind(2, ledger_cursor).run();
   transaction.commit();
-  return changed;
+  return last - through;
 }
 
 std::int64_t Journal::prune(std::int64_t cutoff_ms) {
   Transaction transaction(*db_, "prune journal");
   const ChainHead top = head();
   // The oldest entry that must stay: the first pending or young one, or the head itself.
-  std::int64_t keep_from = top.seq;
+  std::int64_t keep_from = std::min(top.seq, acknowledged_through(*db_) + 1);
   {
-    StatementUse stop(db_->cached(
-        "SELECT seq FROM journal WHERE acknowledged = 0 OR journaled_at >= ? ORDER BY seq LIMIT 1"));
-    stop->bind(1, cutoff_ms);
-    if (stop->step()) keep_from = std::min(keep_from, stop->integer(0));
+    StatementUse young(db_->cached("SELECT seq FROM journal WHERE journaled_at >= ? ORDER BY seq LIMIT 1"));
+    young->bind(1, cutoff_ms);
+    if (young->step()) keep_from = std::min(keep_from, young->integer(0));
   }
   const ChainAnchor anchor = read_anchor(*db_);
   if (keep_from <= anchor.first_seq) return 0;
@@ -269,15 +272,28 @@ std::int64_t Journal::prune(std::int64_t cutoff_ms) {
   set->bind(1, std::string_view("anchor_seq")).bind(2, keep_from).run();
   set->reset();
   set->bind(1, std::string_view("anchor_hash")).bind_blob(2, prev_hash).run();
+  // Acknowledgements of deleted entries no longer matter, except the newest, which holds
+  // the watermark.
+  StatementUse forget(db_->cached(
+      "DELETE FROM journal_acks WHERE last_seq < ? AND last_seq <> (SELECT max(last_seq) FROM journal_acks)"));
+  forget->bind(1, keep_from).run();
   transaction.commit();
   return deleted;
 }
 
 std::int64_t Journal::unsettled_points(std::string_view member_id, std::int64_t member_cursor) {
-  StatementUse sum(db_->cached(
-      "SELECT coalesce(sum(points_earned - points_redeemed), 0) FROM journal "
-      "WHERE member_id = ? AND member_id <> '' AND (acknowledged = 0 OR ack_cursor > ?)"));
-  sum->bind(1, member_id).bind(2, member_cursor);
+  // Entries up to `settled` were acknowledged at feed positions the cache has applied.
+  std::int64_t settled = 0;
+  {
+    StatementUse reflected(db_->cached("SELECT coalesce(max(last_seq), 0) FROM journal_acks WHERE ledger_cursor <= ?"));
+    reflected->bind(1, member_cursor);
+    reflected->step();
+    settled = reflected->integer(0);
+  }
+  StatementUse sum(
+      db_->cached("SELECT coalesce(sum(points_earned - points_redeemed), 0) FROM journal "
+                  "WHERE member_id = ? AND member_id <> '' AND seq > ?"));
+  sum->bind(1, member_id).bind(2, settled);
   sum->step();
   return sum->integer(0);
 }

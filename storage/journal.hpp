@@ -3,7 +3,10 @@
 // it (and then for a configured age, for refunds and audits).
 //
 // The journal database (journal.db) holds:
-//   journal        one row per entry; seq is the gapless per-terminal sequence number
+//   journal        one row per entry; seq is the gapless per-terminal sequence number.
+//                  Rows are never updated after the append.
+//   journal_acks   one row per acknowledgement from the ledger: the last sequence it covered
+//                  and the ledger's member-feed cursor at the time
 //   journal_meta   terminal id, public key, and the chain anchor (the first retained sequence
 //                  and the hash before it, which moves when old entries are pruned)
 //   rulebooks      the rulebook store (storage/rulebook_store.hpp)
@@ -44,6 +47,11 @@ struct JournalIdentity {
   std::string terminal_id;
   PublicKeyBytes public_key{};
 };
+
+// The highest sequence the ledger has acknowledged (0 when none): entries up to it are
+// acknowledged, entries after it pending. The ledger acknowledges a contiguous prefix, so one
+// watermark says it all and rows never change after they are written.
+std::int64_t acknowledged_through(Database& db);
 
 // Reads the identity recorded in a journal database; nullopt for a journal never written.
 std::optional<JournalIdentity> read_identity(Database& db);
@@ -102,10 +110,10 @@ class Journal {
   ChainHead head();
   std::int64_t pending_count();
 
-  // Marks entries first..last acknowledged by the ledger, which reported its member change
-  // feed at `ledger_cursor` when it acknowledged them. Returns how many changed state (entries
-  // already acknowledged stay as they were). Throws std::invalid_argument for a range beyond
-  // the journal's head.
+  // Records that the ledger acknowledged entries first..last, reporting its member change feed
+  // at `ledger_cursor`. Returns how many entries became acknowledged (those acknowledged
+  // before stay as they were). Throws std::invalid_argument, changing nothing, for a range
+  // beyond the head or one that would leave a gap after the entries already acknowledged.
   std::int64_t acknowledge(std::int64_t first, std::int64_t last, std::int64_t ledger_cursor);
 
   // Deletes acknowledged entries journaled before `cutoff_ms`, from the oldest, stopping at the

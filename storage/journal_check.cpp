@@ -61,10 +61,12 @@ VerifyReport verify_journal(Database& db, const std::optional<PublicKey>& key, S
 JournalStats journal_stats(Database& db) {
   JournalStats stats;
   if (auto identity = read_identity(db)) stats.terminal_id = identity->terminal_id;
+  const std::int64_t through = acknowledged_through(db);
   {
-    StatementUse totals(db.cached(
-        "SELECT count(*), coalesce(min(seq), 0), coalesce(max(seq), 0), coalesce(sum(acknowledged = 0), 0), "
-        "coalesce(sum(points_earned), 0), coalesce(sum(points_redeemed), 0) FROM journal"));
+    StatementUse totals(
+        db.cached("SELECT count(*), coalesce(min(seq), 0), coalesce(max(seq), 0), coalesce(sum(seq > ?), 0), "
+                  "coalesce(sum(points_earned), 0), coalesce(sum(points_redeemed), 0) FROM journal"));
+    totals->bind(1, through);
     totals->step();
     stats.entries = totals->integer(0);
     stats.first_seq = totals->integer(1);
@@ -75,8 +77,9 @@ JournalStats journal_stats(Database& db) {
     stats.points_redeemed = totals->integer(5);
   }
   {
-    StatementUse oldest(db.cached("SELECT min(journaled_at) FROM journal WHERE acknowledged = 0"));
-    if (oldest->step() && !oldest->is_null(0)) stats.oldest_pending_journaled_at_ms = oldest->integer(0);
+    StatementUse oldest(db.cached("SELECT journaled_at FROM journal WHERE seq > ? ORDER BY seq LIMIT 1"));
+    oldest->bind(1, through);
+    if (oldest->step()) stats.oldest_pending_journaled_at_ms = oldest->integer(0);
   }
   {
     StatementUse active(db.cached("SELECT version FROM rulebooks WHERE slot = 'active'"));

@@ -21,7 +21,7 @@ enum class SignatureCheck { every, last };
 
 struct VerifyReport {
   std::vector<std::string> integrity_problems;  // from PRAGMA integrity_check
-  std::int64_t entries = 0;                    // entries read
+  std::int64_t entries = 0;                     // entries read
   std::int64_t first_seq = 0;
   std::int64_t last_seq = 0;
   Digest head_hash{};

@@ -31,7 +31,8 @@ class Cursor {
   std::uint64_t number(int size) {
     if (!take(static_cast<std::size_t>(size))) return 0;
     std::uint64_t value = 0;
-    for (int i = 0; i < size; ++i) value = (value << 8) | static_cast<std::uint8_t>(taken_[static_cast<std::size_t>(i)]);
+    for (int i = 0; i < size; ++i)
+      value = (value << 8) | static_cast<std::uint8_t>(taken_[static_cast<std::size_t>(i)]);
     return value;
   }
   std::string_view raw(std::size_t size) { return take(size) ? taken_ : std::string_view(); }
@@ -64,14 +65,10 @@ bool printable_ascii(std::string_view text) {
 
 std::string_view to_string(EntryKind kind) {
   switch (kind) {
-    case EntryKind::sale:
-      return "sale";
-    case EntryKind::refund:
-      return "refund";
-    case EntryKind::void_sale:
-      return "void";
-    case EntryKind::adjustment:
-      return "adjustment";
+    case EntryKind::sale: return "sale";
+    case EntryKind::refund: return "refund";
+    case EntryKind::void_sale: return "void";
+    case EntryKind::adjustment: return "adjustment";
   }
   return "unknown";
 }
@@ -114,8 +111,8 @@ void validate(const EntryDraft& draft) {
 std::string canonical_bytes(std::string_view terminal_id, std::int64_t seq, const Digest& prev_hash,
                             const EntryDraft& draft) {
   std::string out;
-  out.reserve(4 + 2 + terminal_id.size() + 8 + 32 + 1 + 32 + 2 + draft.receipt_id.size() + 2 +
-              draft.member_id.size() + 4 + draft.payload.size());
+  out.reserve(4 + 2 + terminal_id.size() + 8 + 32 + 1 + 32 + 2 + draft.receipt_id.size() + 2 + draft.member_id.size() +
+              4 + draft.payload.size());
   out += kMagic;
   put_string(out, terminal_id, 2);
   put_i64(out, seq);

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "storage/files.hpp"
@@ -31,9 +32,7 @@ ExportSummary export_journal(Database& source, const std::filesystem::path& dest
 
   std::int64_t first = selection.first;
   if (selection.pending_only) {
-    StatementUse oldest(source.cached("SELECT min(seq) FROM journal WHERE acknowledged = 0"));
-    oldest->step();
-    first = oldest->is_null(0) ? INT64_MAX : oldest->integer(0);
+    first = acknowledged_through(source) + 1;
   }
 
   std::filesystem::path temporary = destination;
@@ -68,6 +67,12 @@ ExportSummary export_journal(Database& source, const std::filesystem::path& dest
       ++summary.entries;
       return true;
     });
+    // Carry the acknowledgement watermark, as far as the exported entries go.
+    const std::int64_t through = std::min(acknowledged_through(source), summary.last_seq);
+    if (summary.entries > 0 && through >= summary.first_seq) {
+      StatementUse ack(out->cached("INSERT INTO journal_acks (last_seq, ledger_cursor) VALUES (?, 0)"));
+      ack->bind(1, through).run();
+    }
     transaction.commit();
     // A standalone file: fold the write-ahead log into it.
     out->exec("PRAGMA journal_mode=DELETE", "finish journal export " + temporary.string());

@@ -29,6 +29,7 @@ void scan_entries(Database& db, const std::string& terminal_id, std::int64_t fir
   first = std::max(first, anchor.first_seq);
   if (first > last) return;
   Digest prev = anchor.prev_hash;
+  const std::int64_t through = acknowledged_through(db);
   if (first > anchor.first_seq) {
     StatementUse before(db.cached("SELECT hash FROM journal WHERE seq = ?"));
     before->bind(1, first - 1);
@@ -36,7 +37,7 @@ void scan_entries(Database& db, const std::string& terminal_id, std::int64_t fir
   }
   StatementUse rows(db.cached(
       "SELECT seq, kind, receipt_id, member_id, recorded_at, rulebook_version, points_earned, points_redeemed, "
-      "payload, hash, signature, acknowledged, journaled_at FROM journal WHERE seq BETWEEN ? AND ? ORDER BY seq"));
+      "payload, hash, signature, journaled_at FROM journal WHERE seq BETWEEN ? AND ? ORDER BY seq"));
   rows->bind(1, first).bind(2, last);
   while (rows->step()) {
     JournalEntry entry;
@@ -54,8 +55,8 @@ void scan_entries(Database& db, const std::string& terminal_id, std::int64_t fir
     entry.draft.payload.assign(reinterpret_cast<const char*>(payload.data()), payload.size());
     entry.hash = fixed<32>(rows->blob_view(9), entry.seq, "hash");
     entry.signature = fixed<64>(rows->blob_view(10), entry.seq, "signature");
-    entry.state = rows->integer(11) != 0 ? EntryState::acknowledged : EntryState::pending;
-    entry.journaled_at_ms = rows->integer(12);
+    entry.state = entry.seq <= through ? EntryState::acknowledged : EntryState::pending;
+    entry.journaled_at_ms = rows->integer(11);
     prev = entry.hash;
     if (!visit(std::move(entry))) return;
   }
@@ -65,8 +66,7 @@ void insert_entry(Database& db, const JournalEntry& entry) {
   const EntryDraft& draft = entry.draft;
   StatementUse insert(db.cached(
       "INSERT INTO journal (seq, kind, receipt_id, member_id, recorded_at, rulebook_version, points_earned, "
-      "points_redeemed, payload, hash, signature, journaled_at, acknowledged) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+      "points_redeemed, payload, hash, signature, journaled_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
   insert->bind(1, entry.seq)
       .bind(2, static_cast<std::int64_t>(draft.kind))
       .bind(3, draft.receipt_id)
@@ -79,7 +79,6 @@ void insert_entry(Database& db, const JournalEntry& entry) {
       .bind_blob(10, entry.hash)
       .bind_blob(11, entry.signature)
       .bind(12, entry.journaled_at_ms)
-      .bind(13, entry.state == EntryState::acknowledged ? 1 : 0)
       .run();
 }
 

@@ -20,8 +20,8 @@ namespace loyalty::storage {
 void scan_entries(Database& db, const std::string& terminal_id, std::int64_t first, std::int64_t last,
                   const std::function<bool(JournalEntry&&)>& visit);
 
-// Inserts the row of a complete entry (sequence, hash and signature already set). The caller
-// holds the transaction.
+// Inserts the row of a complete entry (sequence, hash and signature already set; its state is
+// not stored, see acknowledged_through). The caller holds the transaction.
 void insert_entry(Database& db, const JournalEntry& entry);
 
 }  // namespace loyalty::storage

@@ -103,9 +103,9 @@ MemberCache::MemberCache(const std::filesystem::path& path, const IdentifierHash
 }
 
 std::optional<CachedMember> MemberCache::find(const Digest& key) {
-  StatementUse lookup(db_->cached(
-      "SELECT m.member_id, m.balance, m.tier, m.status, m.as_of FROM member_keys k "
-      "JOIN members m ON m.member_id = k.member_id WHERE k.key = ?"));
+  StatementUse lookup(
+      db_->cached("SELECT m.member_id, m.balance, m.tier, m.status, m.as_of FROM member_keys k "
+                  "JOIN members m ON m.member_id = k.member_id WHERE k.key = ?"));
   lookup->bind_blob(1, key);
   if (!lookup->step()) return std::nullopt;
   return read_member(*lookup);
@@ -122,8 +122,8 @@ Applied MemberCache::apply(std::span<const MemberDelta> deltas, std::int64_t new
   for (const MemberDelta& delta : deltas) check(delta);
   Transaction transaction(*db_, "apply member deltas");
   if (new_cursor <= cursor()) return Applied::stale;
-  Statement& upsert = db_->cached(
-      "INSERT OR REPLACE INTO members (member_id, balance, tier, status, as_of) VALUES (?, ?, ?, ?, ?)");
+  Statement& upsert =
+      db_->cached("INSERT OR REPLACE INTO members (member_id, balance, tier, status, as_of) VALUES (?, ?, ?, ?, ?)");
   Statement& erase_member = db_->cached("DELETE FROM members WHERE member_id = ?");
   Statement& erase_keys = db_->cached("DELETE FROM member_keys WHERE member_id = ?");
   Statement& insert_key = db_->cached("INSERT OR REPLACE INTO member_keys (key, member_id) VALUES (?, ?)");

@@ -14,11 +14,12 @@ InstallResult RulebookStore::install(const StoredRulebook& rulebook) {
   Transaction transaction(db_, "install rulebook version " + std::to_string(rulebook.version));
   const auto current = active();
   if (current && rulebook.version <= current->version) return {Installed::not_newer, current->version};
-  db_.exec("DELETE FROM rulebooks WHERE slot = 'previous'; UPDATE rulebooks SET slot = 'previous' WHERE slot = 'active'",
-           "retire the active rulebook");
-  StatementUse insert(db_.cached(
-      "INSERT INTO rulebooks (slot, version, document, signature, key_id, installed_at) "
-      "VALUES ('active', ?, ?, ?, ?, ?)"));
+  db_.exec(
+      "DELETE FROM rulebooks WHERE slot = 'previous'; UPDATE rulebooks SET slot = 'previous' WHERE slot = 'active'",
+      "retire the active rulebook");
+  StatementUse insert(
+      db_.cached("INSERT INTO rulebooks (slot, version, document, signature, key_id, installed_at) "
+                 "VALUES ('active', ?, ?, ?, ?, ?)"));
   insert->bind(1, rulebook.version)
       .bind_blob(2, as_bytes(rulebook.document))
       .bind_blob(3, as_bytes(rulebook.signature))
@@ -30,8 +31,8 @@ InstallResult RulebookStore::install(const StoredRulebook& rulebook) {
 }
 
 std::optional<StoredRulebook> RulebookStore::slot(std::string_view name) {
-  StatementUse select(db_.cached(
-      "SELECT version, document, signature, key_id, installed_at FROM rulebooks WHERE slot = ?"));
+  StatementUse select(
+      db_.cached("SELECT version, document, signature, key_id, installed_at FROM rulebooks WHERE slot = ?"));
   select->bind(1, name);
   if (!select->step()) return std::nullopt;
   StoredRulebook rulebook;

@@ -42,8 +42,8 @@ bool Error::damaged() const { return primary_code() == SQLITE_CORRUPT || primary
 // ---------------------------------------------------------------------------------------------
 
 Statement::Statement(Database& db, std::string_view sql) : db_(db), sql_(sql) {
-  const int rc = sqlite3_prepare_v3(db.handle(), sql.data(), to_int(sql.size(), "prepare"),
-                                    SQLITE_PREPARE_PERSISTENT, &stmt_, nullptr);
+  const int rc = sqlite3_prepare_v3(db.handle(), sql.data(), to_int(sql.size(), "prepare"), SQLITE_PREPARE_PERSISTENT,
+                                    &stmt_, nullptr);
   if (rc != SQLITE_OK) db_.fail(rc, "prepare '" + sql_ + "'");
 }
 
@@ -121,15 +121,9 @@ std::span<const std::uint8_t> Statement::blob_view(int column) const {
 Database::Database(const std::filesystem::path& path, const OpenOptions& options) : path_(path) {
   int flags = SQLITE_OPEN_NOMUTEX;
   switch (options.creation) {
-    case Creation::create_if_missing:
-      flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
-      break;
-    case Creation::must_exist:
-      flags |= SQLITE_OPEN_READWRITE;
-      break;
-    case Creation::read_only:
-      flags |= SQLITE_OPEN_READONLY;
-      break;
+    case Creation::create_if_missing: flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE; break;
+    case Creation::must_exist: flags |= SQLITE_OPEN_READWRITE; break;
+    case Creation::read_only: flags |= SQLITE_OPEN_READONLY; break;
   }
   const int rc = sqlite3_open_v2(path.c_str(), &db_, flags, nullptr);
   if (rc != SQLITE_OK) {
@@ -260,7 +254,8 @@ int migrate(Database& db, std::span<const Migration> migrations, std::string_vie
                     "); refusing to use it: install that release again");
   }
   for (int version = found + 1; version <= latest; ++version) {
-    const std::string operation = "migrate " + std::string(schema_name) + " schema to version " + std::to_string(version);
+    const std::string operation =
+        "migrate " + std::string(schema_name) + " schema to version " + std::to_string(version);
     Transaction transaction(db, operation);
     db.exec(migrations[static_cast<std::size_t>(version - 1)].sql, operation);
     db.exec("PRAGMA user_version=" + std::to_string(version), operation);

@@ -102,8 +102,8 @@ TEST_CASE("journal commands refuse bad options and missing files with a message"
   JournalFiles files(1, 0);
   CHECK(journal({"export", "--journal", files.path, "--out", files.file("x.db")}).err.find("--pending, or --from") !=
         std::string::npos);
-  CHECK(journal({"export", "--journal", files.path, "--out", files.file("x.db"), "--from", "0"}).err.find(
-            "--from must be a sequence number") != std::string::npos);
+  CHECK(journal({"export", "--journal", files.path, "--out", files.file("x.db"), "--from", "0"})
+            .err.find("--from must be a sequence number") != std::string::npos);
   CHECK(journal({"stats", "--journal", files.file("missing.db")}).err.find("no such journal") != std::string::npos);
   CHECK_FALSE(std::filesystem::exists(files.file("missing.db")));
   CHECK(journal({"stats"}).status == 2);

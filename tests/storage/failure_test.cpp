@@ -4,10 +4,10 @@
 #include <sys/mount.h>
 
 #include <cerrno>
-#include <cstring>
-#include <functional>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
+#include <functional>
 
 #include "storage/files.hpp"
 #include "storage/journal.hpp"
@@ -15,12 +15,11 @@
 #include "tests/storage/fixtures.hpp"
 
 using namespace loyalty::storage;
+using loyalty::storage::testing::kNow;
 using loyalty::storage::testing::sale;
 using loyalty::storage::testing::TempDir;
 
 namespace {
-
-constexpr std::int64_t kNow = 1'795'000'000'000;
 
 EntryDraft big_sale(int i) {
   EntryDraft draft = sale("F" + std::to_string(i), "M1", 10, 0);
@@ -78,9 +77,8 @@ TEST_CASE("on a full database the append fails clearly, writes nothing, and work
   journal.append(big_sale(next++), kNow);
   const std::int64_t pages = journal.database().query_integer("PRAGMA page_count").value_or(0);
   journal.database().exec("PRAGMA max_page_count=" + std::to_string(pages + 100), "limit the database");
-  check_full_and_recovery(journal, next, [&] {
-    journal.database().exec("PRAGMA max_page_count=1000000", "give space back");
-  });
+  check_full_and_recovery(journal, next,
+                          [&] { journal.database().exec("PRAGMA max_page_count=1000000", "give space back"); });
 }
 
 TEST_CASE("on a full filesystem the append fails clearly, writes nothing, and works once space returns") {

@@ -35,6 +35,9 @@ class TempDir {
   std::filesystem::path path_;
 };
 
+// A fixed "now" for journaled_at, in Unix milliseconds (2026-11-18).
+inline constexpr std::int64_t kNow = 1'795'000'000'000;
+
 inline EntryDraft sale(const std::string& receipt_id, const std::string& member_id, std::int64_t earned,
                        std::int64_t redeemed) {
   EntryDraft draft;

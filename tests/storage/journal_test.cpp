@@ -8,12 +8,11 @@
 #include "tests/storage/fixtures.hpp"
 
 using namespace loyalty::storage;
+using loyalty::storage::testing::kNow;
 using loyalty::storage::testing::sale;
 using loyalty::storage::testing::TempDir;
 
 namespace {
-
-constexpr std::int64_t kNow = 1'795'000'000'000;
 
 struct JournalFixture {
   TempDir dir;
@@ -161,7 +160,7 @@ TEST_CASE("a journal refuses another terminal's id or another key") {
   CHECK_NOTHROW(Journal(dir / "journal.db", "lane-1", key));
 }
 
-TEST_CASE("acknowledging a range marks only that range and pending lists the rest in order") {
+TEST_CASE("acknowledgements advance a contiguous prefix and pending lists the rest in order") {
   JournalFixture f;
   f.append_sales(10);
   CHECK(f.journal.pending_count() == 10);
@@ -175,7 +174,11 @@ TEST_CASE("acknowledging a range marks only that range and pending lists the res
   CHECK(next[0].prev_hash == f.journal.find(6)->hash);
   CHECK_THROWS_WITH_AS(f.journal.acknowledge(9, 11, 102), doctest::Contains("this journal ends at 10"),
                        std::invalid_argument);
+  CHECK_THROWS_WITH_AS(f.journal.acknowledge(8, 9, 102), doctest::Contains("would leave 7..7 behind"),
+                       std::invalid_argument);
   CHECK(f.journal.pending_count() == 4);
+  CHECK(f.journal.find(6)->state == EntryState::acknowledged);
+  CHECK(f.journal.find(7)->state == EntryState::pending);
 }
 
 TEST_CASE("pruning removes only old acknowledged entries and the chain still verifies") {
@@ -210,7 +213,7 @@ TEST_CASE("the local balance counts this terminal's entries until the cache refl
   REQUIRE(cache.apply(std::span(&delta, 1), 10) == Applied::applied);
 
   f.journal.append(sale("R1", "M1", 30, 200), kNow);  // -170
-  f.journal.append(sale("R2", "M2", 99, 0), kNow);     // another member
+  f.journal.append(sale("R2", "M2", 99, 0), kNow);    // another member
   auto view = local_view(card, cache, f.journal);
   REQUIRE(view);
   CHECK(view->unsettled_points == -170);

@@ -58,7 +58,8 @@ TEST_CASE("a member is found by any of its identifiers and raw identifiers are n
 TEST_CASE("deltas replace a member's identifiers, move a card, and erase members") {
   TempDir dir;
   MemberCache cache(dir / "members.db", kHasher);
-  std::vector<MemberDelta> deltas = {upsert("M1", 100, {card("1111"), phone("+7001")}), upsert("M2", 50, {card("2222")})};
+  std::vector<MemberDelta> deltas = {upsert("M1", 100, {card("1111"), phone("+7001")}),
+                                     upsert("M2", 50, {card("2222")})};
   REQUIRE(cache.apply(deltas, 1) == Applied::applied);
   // M1 loses its phone; card 2222 moves from M2 to M1; M2 is then erased.
   deltas = {upsert("M1", 90, {card("1111"), card("2222")}),

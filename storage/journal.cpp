@@ -127,8 +127,9 @@ ReceiptConflict::ReceiptConflict(const std::string& receipt_id, std::int64_t seq
       seq_(seq) {}
 
 Journal::Journal(const std::filesystem::path& path, std::string terminal_id, PrivateKey key, Creation creation)
-    : db_(open_journal_database(path, creation)), terminal_id_(std::move(terminal_id)), key_(std::move(key)) {
-  validate_terminal_id(terminal_id_);
+    : terminal_id_(std::move(terminal_id)), key_(std::move(key)) {
+  validate_terminal_id(terminal_id_);  // before the file is created: a bad id changes nothing
+  db_ = open_journal_database(path, creation);
   const PublicKeyBytes public_key = key_.public_key().raw();
   if (auto identity = read_identity(*db_)) {
     if (identity->terminal_id != terminal_id_) {

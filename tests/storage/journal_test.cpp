@@ -158,6 +158,8 @@ TEST_CASE("a journal refuses another terminal's id or another key") {
   CHECK_THROWS_WITH_AS(Journal(dir / "journal.db", "lane-1", PrivateKey::generate()),
                        doctest::Contains("signed with another key"), std::runtime_error);
   CHECK_NOTHROW(Journal(dir / "journal.db", "lane-1", key));
+  CHECK_THROWS_AS(Journal(dir / "other.db", "lane 1", key), InvalidEntry);
+  CHECK_FALSE(std::filesystem::exists(dir / "other.db"));
 }
 
 TEST_CASE("acknowledgements advance a contiguous prefix and pending lists the rest in order") {

@@ -4,8 +4,9 @@
 //               durable commit) beside a bare SQLite durable single-row insert of the same
 //               payload into a table with a unique key, alternating one of each so that both
 //               see the same disk, measured with 0, 100,000 and 1,000,000 entries already in the
-//               journal (the prefill is written in bulk with placeholder hashes: only the size
-//               of the b-trees matters to the append).
+//               journal. The existing entries are bulk-inserted rows of the journal's shape
+//               whose hashes do not form a chain and are not signed: an append reads only the
+//               head row, so only the size of the b-trees matters to it.
 //   open        opening the journal (quick_check and schema) at each size.
 //   bytes       database bytes per entry at each size.
 //   member      lookup by identifier among 1,000,000 cached members (2,000,000 keys): HMAC of

@@ -47,6 +47,20 @@ std::string drain(BIO* bio) {
   return std::string(data, static_cast<std::size_t>(size));
 }
 
+// Reads a PEM key with `read` (PEM_read_bio_PUBKEY or PEM_read_bio_PrivateKey) and checks that
+// it is an Ed25519 key; `what` is "public" or "private".
+template <class Read>
+std::shared_ptr<void> read_ed25519_pem(std::string_view pem, Read read, std::string_view what) {
+  Bio bio = memory_bio(pem);
+  EVP_PKEY* key = read(bio.get(), nullptr, nullptr, nullptr);
+  if (key == nullptr) fail("read a PEM " + std::string(what) + " key");
+  auto owned = own(key);
+  if (EVP_PKEY_get_id(key) != EVP_PKEY_ED25519) {
+    throw CryptoError("the " + std::string(what) + " key is not an Ed25519 key");
+  }
+  return owned;
+}
+
 struct MdContextDeleter {
   void operator()(EVP_MD_CTX* context) const { EVP_MD_CTX_free(context); }
 };
@@ -112,14 +126,12 @@ PublicKey::PublicKey(const PublicKeyBytes& raw) : raw_(raw) {
 }
 
 PublicKey PublicKey::from_pem(std::string_view pem) {
-  Bio bio = memory_bio(pem);
-  EVP_PKEY* key = PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr);
-  if (key == nullptr) fail("read a PEM public key");
-  auto owned = own(key);
-  if (EVP_PKEY_get_id(key) != EVP_PKEY_ED25519) throw CryptoError("the public key is not an Ed25519 key");
+  const auto key = read_ed25519_pem(pem, PEM_read_bio_PUBKEY, "public");
   PublicKeyBytes raw;
   std::size_t size = raw.size();
-  if (EVP_PKEY_get_raw_public_key(key, raw.data(), &size) != 1 || size != raw.size()) fail("read an Ed25519 key");
+  if (EVP_PKEY_get_raw_public_key(pkey(key), raw.data(), &size) != 1 || size != raw.size()) {
+    fail("read an Ed25519 key");
+  }
   return PublicKey(raw);
 }
 
@@ -150,12 +162,7 @@ PrivateKey PrivateKey::generate() {
 }
 
 PrivateKey PrivateKey::from_pem(std::string_view pem) {
-  Bio bio = memory_bio(pem);
-  EVP_PKEY* key = PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr);
-  if (key == nullptr) fail("read a PEM private key");
-  auto owned = own(key);
-  if (EVP_PKEY_get_id(key) != EVP_PKEY_ED25519) throw CryptoError("the private key is not an Ed25519 key");
-  return PrivateKey(std::move(owned));
+  return PrivateKey(read_ed25519_pem(pem, PEM_read_bio_PrivateKey, "private"));
 }
 
 Signature PrivateKey::sign(Bytes message) const {

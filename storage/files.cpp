@@ -58,7 +58,14 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view c
       }
       written += static_cast<std::size_t>(n);
     }
-    if (::fsync(fd.get()) != 0) {
+  }
+  publish_file(temporary, path, replace);
+}
+
+void publish_file(const std::filesystem::path& temporary, const std::filesystem::path& path, Replace replace) {
+  {
+    Descriptor fd(::open(temporary.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd.get() < 0 || ::fsync(fd.get()) != 0) {
       const int error = errno;
       ::unlink(temporary.c_str());
       throw FileError("fsync", temporary, error);

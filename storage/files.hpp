@@ -30,6 +30,11 @@ enum class Replace { allowed, never };
 void write_file_atomically(const std::filesystem::path& path, std::string_view content, mode_t mode,
                            Replace replace = Replace::allowed);
 
+// Puts a fully written `temporary` file in place under `path`: fsync, then rename (or, with
+// Replace::never, link, refusing an existing file), then fsync of the directory. The temporary
+// name is gone afterwards, also when this throws.
+void publish_file(const std::filesystem::path& temporary, const std::filesystem::path& path, Replace replace);
+
 // Makes a rename or creation inside `directory` durable.
 void sync_directory(const std::filesystem::path& directory);
 

@@ -62,13 +62,6 @@ CREATE TABLE rulebooks (
 )sql"},
 };
 
-Digest to_digest(std::span<const std::uint8_t> bytes, std::string_view what) {
-  Digest digest;
-  if (bytes.size() != digest.size()) throw Error(SQLITE_CORRUPT, what, "stored hash is not 32 bytes");
-  std::memcpy(digest.data(), bytes.data(), digest.size());
-  return digest;
-}
-
 }  // namespace
 
 std::span<const Migration> journal_schema() { return kJournalMigrations; }
@@ -104,11 +97,11 @@ std::optional<JournalIdentity> read_identity(Database& db) {
   JournalIdentity identity;
   identity.terminal_id = terminal->text(0);
   StatementUse key(db.cached("SELECT value FROM journal_meta WHERE key = 'public_key'"));
-  if (!key->step() || key->blob_view(0).size() != identity.public_key.size()) {
+  if (!key->step()) {
     throw Error(SQLITE_CORRUPT, "read journal identity of " + db.path().string(),
-                "the terminal's public key is missing or malformed");
+                "the terminal's public key is missing");
   }
-  std::memcpy(identity.public_key.data(), key->blob_view(0).data(), identity.public_key.size());
+  identity.public_key = stored_bytes<32>(key->blob_view(0), "terminal public key of " + db.path().string());
   return identity;
 }
 
@@ -117,7 +110,7 @@ ChainAnchor read_anchor(Database& db) {
   StatementUse seq(db.cached("SELECT value FROM journal_meta WHERE key = 'anchor_seq'"));
   if (seq->step()) anchor.first_seq = seq->integer(0);
   StatementUse hash(db.cached("SELECT value FROM journal_meta WHERE key = 'anchor_hash'"));
-  if (hash->step()) anchor.prev_hash = to_digest(hash->blob_view(0), "read journal anchor");
+  if (hash->step()) anchor.prev_hash = stored_bytes<32>(hash->blob_view(0), "journal anchor hash");
   return anchor;
 }
 
@@ -213,7 +206,7 @@ std::vector<JournalEntry> Journal::pending(std::size_t limit) {
 
 ChainHead Journal::head() {
   StatementUse last(db_->cached("SELECT seq, hash FROM journal ORDER BY seq DESC LIMIT 1"));
-  if (last->step()) return {last->integer(0), to_digest(last->blob_view(1), "read journal head")};
+  if (last->step()) return {last->integer(0), stored_bytes<32>(last->blob_view(1), "journal head hash")};
   const ChainAnchor anchor = read_anchor(*db_);
   return {anchor.first_seq - 1, anchor.prev_hash};
 }
@@ -264,7 +257,7 @@ std::int64_t Journal::prune(std::int64_t cutoff_ms) {
     StatementUse hash(db_->cached("SELECT hash FROM journal WHERE seq = ?"));
     hash->bind(1, keep_from - 1);
     if (!hash->step()) throw Error(SQLITE_CORRUPT, "prune journal", "an entry before the kept one is missing");
-    prev_hash = to_digest(hash->blob_view(0), "prune journal");
+    prev_hash = stored_bytes<32>(hash->blob_view(0), "hash of journal entry " + std::to_string(keep_from - 1));
   }
   StatementUse erase(db_->cached("DELETE FROM journal WHERE seq < ?"));
   erase->bind(1, keep_from).run();

@@ -17,7 +17,7 @@ VerifyReport verify_journal(Database& db, const std::optional<PublicKey>& key, S
 
   std::int64_t expected = anchor.first_seq;
   Digest prev = anchor.prev_hash;
-  std::optional<JournalEntry> last;
+  Signature last_signature{};
   auto fail = [&](std::int64_t seq, std::string problem) {
     report.first_bad_seq = seq;
     report.problem = std::move(problem);
@@ -45,13 +45,13 @@ VerifyReport verify_journal(Database& db, const std::optional<PublicKey>& key, S
                  report.head_hash = entry.hash;
                  prev = entry.hash;
                  ++expected;
-                 if (check == SignatureCheck::last) last = std::move(entry);
+                 last_signature = entry.signature;
                  return true;
                });
-  if (!report.first_bad_seq && check == SignatureCheck::last && last &&
-      !public_key.verify(last->hash, last->signature)) {
-    report.first_bad_seq = last->seq;
-    report.problem = "entry " + std::to_string(last->seq) +
+  if (!report.first_bad_seq && check == SignatureCheck::last && report.entries > 0 &&
+      !public_key.verify(report.head_hash, last_signature)) {
+    report.first_bad_seq = report.last_seq;
+    report.problem = "entry " + std::to_string(report.last_seq) +
                      " has a signature that does not verify with the terminal key (the chain before it may have "
                      "been rewritten)";
   }

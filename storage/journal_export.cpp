@@ -1,8 +1,5 @@
 #include "storage/journal_export.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 
@@ -11,18 +8,6 @@
 #include "storage/journal_scan.hpp"
 
 namespace loyalty::storage {
-namespace {
-
-void fsync_file(const std::filesystem::path& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw FileError("open", path, errno);
-  const int rc = ::fsync(fd);
-  const int error = errno;
-  ::close(fd);
-  if (rc != 0) throw FileError("fsync", path, error);
-}
-
-}  // namespace
 
 ExportSummary export_journal(Database& source, const std::filesystem::path& destination,
                              const ExportSelection& selection, std::int64_t now_ms) {
@@ -77,14 +62,7 @@ ExportSummary export_journal(Database& source, const std::filesystem::path& dest
     // A standalone file: fold the write-ahead log into it.
     out->exec("PRAGMA journal_mode=DELETE", "finish journal export " + temporary.string());
   }
-  fsync_file(temporary);
-  if (::link(temporary.c_str(), destination.c_str()) != 0) {
-    const int error = errno;
-    std::filesystem::remove(temporary);
-    throw FileError("export to", destination, error);
-  }
-  std::filesystem::remove(temporary);
-  sync_directory(destination.parent_path());
+  publish_file(temporary, destination, Replace::never);
   return summary;
 }
 

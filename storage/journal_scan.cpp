@@ -8,20 +8,13 @@
 #include "storage/journal.hpp"
 
 namespace loyalty::storage {
-namespace {
-
-template <std::size_t N>
-std::array<std::uint8_t, N> fixed(std::span<const std::uint8_t> bytes, std::int64_t seq, std::string_view what) {
-  std::array<std::uint8_t, N> out{};
-  if (bytes.size() != N) {
-    throw Error(SQLITE_CORRUPT, "read journal entry " + std::to_string(seq),
-                std::string(what) + " is " + std::to_string(bytes.size()) + " bytes, not " + std::to_string(N));
+void copy_stored(std::span<const std::uint8_t> bytes, std::span<std::uint8_t> out, std::string_view what) {
+  if (bytes.size() != out.size()) {
+    throw Error(SQLITE_CORRUPT, "read " + std::string(what),
+                "it is " + std::to_string(bytes.size()) + " bytes, not " + std::to_string(out.size()));
   }
-  std::memcpy(out.data(), bytes.data(), N);
-  return out;
+  std::memcpy(out.data(), bytes.data(), out.size());
 }
-
-}  // namespace
 
 void scan_entries(Database& db, const std::string& terminal_id, std::int64_t first, std::int64_t last,
                   const std::function<bool(JournalEntry&&)>& visit) {
@@ -33,7 +26,8 @@ void scan_entries(Database& db, const std::string& terminal_id, std::int64_t fir
   if (first > anchor.first_seq) {
     StatementUse before(db.cached("SELECT hash FROM journal WHERE seq = ?"));
     before->bind(1, first - 1);
-    if (before->step()) prev = fixed<32>(before->blob_view(0), first - 1, "hash");
+    if (before->step())
+      prev = stored_bytes<32>(before->blob_view(0), "hash of journal entry " + std::to_string(first - 1));
   }
   StatementUse rows(db.cached(
       "SELECT seq, kind, receipt_id, member_id, recorded_at, rulebook_version, points_earned, points_redeemed, "
@@ -51,10 +45,9 @@ void scan_entries(Database& db, const std::string& terminal_id, std::int64_t fir
     entry.draft.rulebook_version = rows->integer(5);
     entry.draft.points_earned = rows->integer(6);
     entry.draft.points_redeemed = rows->integer(7);
-    const auto payload = rows->blob_view(8);
-    entry.draft.payload.assign(reinterpret_cast<const char*>(payload.data()), payload.size());
-    entry.hash = fixed<32>(rows->blob_view(9), entry.seq, "hash");
-    entry.signature = fixed<64>(rows->blob_view(10), entry.seq, "signature");
+    entry.draft.payload = rows->blob_string(8);
+    entry.hash = stored_bytes<32>(rows->blob_view(9), "hash of journal entry " + std::to_string(entry.seq));
+    entry.signature = stored_bytes<64>(rows->blob_view(10), "signature of journal entry " + std::to_string(entry.seq));
     entry.state = entry.seq <= through ? EntryState::acknowledged : EntryState::pending;
     entry.journaled_at_ms = rows->integer(11);
     prev = entry.hash;

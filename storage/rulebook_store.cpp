@@ -37,10 +37,8 @@ std::optional<StoredRulebook> RulebookStore::slot(std::string_view name) {
   if (!select->step()) return std::nullopt;
   StoredRulebook rulebook;
   rulebook.version = select->integer(0);
-  const auto document = select->blob_view(1);
-  rulebook.document.assign(reinterpret_cast<const char*>(document.data()), document.size());
-  const auto signature = select->blob_view(2);
-  rulebook.signature.assign(reinterpret_cast<const char*>(signature.data()), signature.size());
+  rulebook.document = select->blob_string(1);
+  rulebook.signature = select->blob_string(2);
   rulebook.key_id = select->text(3);
   rulebook.installed_at_ms = select->integer(4);
   return rulebook;

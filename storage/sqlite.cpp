@@ -104,9 +104,9 @@ std::string Statement::text(int column) const {
   return std::string(reinterpret_cast<const char*>(data), static_cast<std::size_t>(size));
 }
 
-std::vector<std::uint8_t> Statement::blob(int column) const {
+std::string Statement::blob_string(int column) const {
   const auto view = blob_view(column);
-  return {view.begin(), view.end()};
+  return std::string(reinterpret_cast<const char*>(view.data()), view.size());
 }
 
 std::span<const std::uint8_t> Statement::blob_view(int column) const {
@@ -174,7 +174,7 @@ void Database::exec(std::string_view sql, std::string_view operation) {
 }
 
 Statement& Database::cached(std::string_view sql) {
-  auto found = cache_.find(std::string(sql));
+  auto found = cache_.find(sql);
   if (found != cache_.end()) return *found->second;
   auto [it, inserted] = cache_.emplace(std::string(sql), std::make_unique<Statement>(*this, sql));
   return *it->second;

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -84,7 +85,8 @@ class Statement {
   bool is_null(int column) const;
   std::int64_t integer(int column) const;
   std::string text(int column) const;
-  std::vector<std::uint8_t> blob(int column) const;
+  // A blob column's bytes as a string (payloads and documents are kept as std::string).
+  std::string blob_string(int column) const;
   // A view of a blob column, valid until the next step(), reset() or column read of this column.
   std::span<const std::uint8_t> blob_view(int column) const;
 
@@ -141,9 +143,15 @@ class Database {
   [[noreturn]] void fail(int code, std::string_view operation) const;
 
  private:
+  // Lets cached() find a statement by string_view, without building a string per lookup.
+  struct SqlHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view sql) const { return std::hash<std::string_view>{}(sql); }
+  };
+
   std::filesystem::path path_;
   sqlite3* db_ = nullptr;
-  std::unordered_map<std::string, std::unique_ptr<Statement>> cache_;
+  std::unordered_map<std::string, std::unique_ptr<Statement>, SqlHash, std::equal_to<>> cache_;
 };
 
 // BEGIN IMMEDIATE ... COMMIT. The destructor rolls back a transaction that was not committed,

@@ -15,15 +15,12 @@
 #include "agent/domain/allocate.hpp"
 #include "agent/domain/refund.hpp"
 #include "tests/domain/fixtures.hpp"
+#include "tests/env.hpp"
 
 using namespace loyalty::domain;
+using loyalty::testing::env_number;
 
 namespace {
-
-std::uint64_t env_number(const char* name, std::uint64_t fallback) {
-  const char* text = std::getenv(name);
-  return text != nullptr && *text != '\0' ? std::strtoull(text, nullptr, 10) : fallback;
-}
 
 struct Case {
   Rulebook rules;

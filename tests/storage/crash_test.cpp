@@ -22,19 +22,16 @@
 #include "storage/journal.hpp"
 #include "storage/journal_check.hpp"
 #include "storage/terminal_key.hpp"
+#include "tests/env.hpp"
 #include "tests/storage/fixtures.hpp"
 
 extern char** environ;
 
 using namespace loyalty::storage;
 using loyalty::storage::testing::TempDir;
+using loyalty::testing::env_number;
 
 namespace {
-
-std::uint64_t env_or(const char* name, std::uint64_t fallback) {
-  const char* text = std::getenv(name);
-  return text != nullptr && *text != '\0' ? std::strtoull(text, nullptr, 10) : fallback;
-}
 
 // A running child with its stdout on a pipe.
 class Child {
@@ -111,8 +108,8 @@ class Child {
 }  // namespace
 
 TEST_CASE("a journal killed with SIGKILL at random moments keeps every acknowledged append") {
-  const std::uint64_t kills = env_or("LOYALTY_CRASH_KILLS", 200);
-  const std::uint64_t seed = env_or("LOYALTY_SEED", std::random_device{}());
+  const std::uint64_t kills = env_number("LOYALTY_CRASH_KILLS", 200);
+  const std::uint64_t seed = env_number("LOYALTY_SEED", std::random_device{}());
   std::printf("crash test: %llu kills, LOYALTY_SEED=%llu\n", static_cast<unsigned long long>(kills),
               static_cast<unsigned long long>(seed));
   std::mt19937_64 rng(seed);

@@ -68,6 +68,24 @@ void check_full_and_recovery(Journal& journal, int& next, const std::function<vo
   CHECK(verify_journal(journal.database(), std::nullopt, SignatureCheck::every).ok());
 }
 
+// Opens the journal at `path` expecting a refusal for damage, checks that the file is still
+// there with the same bytes, and returns the error's message.
+std::string refused_as_damaged(const std::filesystem::path& path) {
+  const std::string before = read_file(path);
+  std::string message;
+  try {
+    Journal journal(path, "lane-1", PrivateKey::generate());
+    FAIL("a damaged journal was opened");
+  } catch (const Error& error) {
+    CHECK(error.damaged());
+    message = error.what();
+  }
+  CHECK(message.find("left untouched") != std::string::npos);
+  CHECK(std::filesystem::exists(path));
+  CHECK(read_file(path) == before);
+  return message;
+}
+
 }  // namespace
 
 TEST_CASE("on a full database the append fails clearly, writes nothing, and works once space returns") {
@@ -114,16 +132,7 @@ TEST_CASE("a file that is not a database is refused at open and left untouched")
   const auto path = dir / "journal.db";
   { Journal(path, "lane-1", PrivateKey::generate()).append(sale("R1", "M1", 1, 0), kNow); }
   overwrite(path, 0, std::string(100, '\x5a'));
-  const std::string before = read_file(path);
-  try {
-    Journal journal(path, "lane-1", PrivateKey::generate());
-    FAIL("a damaged journal was opened");
-  } catch (const Error& error) {
-    CHECK(error.damaged());
-    CHECK(std::string(error.what()).find("open " + path.string()) == 0);
-    CHECK(std::string(error.what()).find("left untouched") != std::string::npos);
-  }
-  CHECK(read_file(path) == before);
+  CHECK(refused_as_damaged(path).find("open " + path.string()) == 0);
 }
 
 TEST_CASE("a damaged page inside the journal is detected at open and the file is left untouched") {
@@ -138,15 +147,5 @@ TEST_CASE("a damaged page inside the journal is detected at open and the file is
   REQUIRE(std::filesystem::file_size(path) > static_cast<std::uintmax_t>(8 * page_size));
   // Page 5 is inside the journal table's b-tree; scribble over its header and cells.
   overwrite(path, 4 * page_size, std::string(static_cast<std::size_t>(page_size / 2), '\xff'));
-  const std::string before = read_file(path);
-  try {
-    Journal journal(path, "lane-1", PrivateKey::generate());
-    FAIL("a damaged journal was opened");
-  } catch (const Error& error) {
-    CHECK(error.damaged());
-    CHECK(std::string(error.what()).find("damaged") != std::string::npos);
-    CHECK(std::string(error.what()).find("left untouched") != std::string::npos);
-  }
-  CHECK(std::filesystem::exists(path));
-  CHECK(read_file(path) == before);
+  CHECK(refused_as_damaged(path).find("damaged") != std::string::npos);
 }

@@ -10,6 +10,7 @@
 #include "storage/journal.hpp"
 #include "storage/journal_check.hpp"
 #include "storage/journal_export.hpp"
+#include "storage/terminal_key.hpp"
 #include "sync/datetime.hpp"
 #include "sync/json_reader.hpp"
 
@@ -17,13 +18,17 @@ namespace loyalty::agent {
 namespace {
 
 constexpr std::string_view kJournalUsage =
-    "usage: loyalty-agent journal <verify | export | stats> --journal FILE [options]\n"
+    "usage: loyalty-agent journal <verify | export | sign | stats> --journal FILE [options]\n"
     "  verify [--public-key PEM_FILE] [--quick]\n"
     "         SQLite integrity check, then every entry's hash link and signature, with the enrolled\n"
     "         public key if given (else the one recorded in the journal). --quick checks the\n"
     "         signature of the last entry only.\n"
     "  export --out FILE (--pending | --from SEQ [--to SEQ])\n"
-    "         Writes the entries to a new standalone SQLite file for the ledger's replay.\n"
+    "         Writes the entries to a new standalone SQLite file for the ledger's replay. Entries\n"
+    "         at the end that are not signed yet are left out (and counted).\n"
+    "  sign --key KEY_FILE\n"
+    "         Signs the entries the agent journaled but had not signed when it stopped (it also\n"
+    "         does this at its next start), with the terminal's private key file.\n"
     "  stats [--json]\n";
 
 struct Failure {
@@ -77,7 +82,9 @@ int verify(const Options& options, std::ostream& out) {
     out << report.entries << " entries " << report.first_seq << ".." << report.last_seq << ", head "
         << storage::to_hex(report.head_hash).substr(0, 16) << ", "
         << (check == storage::SignatureCheck::every ? "every signature" : "last signature") << " verified with "
-        << (key ? "the given key" : "the journal's recorded key") << "\n";
+        << (key ? "the given key" : "the journal's recorded key");
+    if (report.unsigned_entries > 0) out << "; the newest " << report.unsigned_entries << " not signed yet";
+    out << "\n";
   }
   return exit_ok;
 }
@@ -101,6 +108,25 @@ int export_entries(const Options& options, std::ostream& out) {
   out << destination << ": " << summary.entries << " entries";
   if (summary.entries > 0) out << " " << summary.first_seq << ".." << summary.last_seq;
   out << "\n";
+  if (summary.unsigned_left_out > 0) {
+    out << "left out " << summary.unsigned_left_out
+        << " newer entries that are not signed yet: the agent signs them at its next start, or run "
+           "`loyalty-agent journal sign` with the terminal key, then export them\n";
+  }
+  return exit_ok;
+}
+
+int sign(const Options& options, std::ostream& out) {
+  const std::string& path = options.value("--journal");
+  storage::PrivateKey key = storage::load_terminal_key(options.value("--key"));
+  const std::optional<storage::JournalIdentity> identity = [&] {
+    auto db = open(path);
+    return storage::read_identity(*db);
+  }();
+  if (!identity) throw Failure{path + ": the journal has no entries and no identity"};
+  storage::Journal journal(path, identity->terminal_id, std::move(key), storage::Creation::must_exist);
+  const std::int64_t signed_now = journal.sign_pending();
+  out << path << ": signed " << signed_now << " entries; every entry through " << journal.head().seq << " is signed\n";
   return exit_ok;
 }
 
@@ -117,6 +143,7 @@ int stats(const Options& options, std::ostream& out) {
     j["last_seq"] = s.last_seq;
     j["pending"] = s.pending;
     j["acknowledged"] = s.acknowledged;
+    j["unsigned"] = s.unsigned_entries;
     j["oldest_pending_journaled_at"] =
         s.oldest_pending_journaled_at_ms ? sync::OrderedJson(when(*s.oldest_pending_journaled_at_ms)) : nullptr;
     j["points_earned"] = s.points_earned;
@@ -133,6 +160,7 @@ int stats(const Options& options, std::ostream& out) {
   out << "\npending upload    " << s.pending;
   if (s.oldest_pending_journaled_at_ms) out << " (oldest journaled " << when(*s.oldest_pending_journaled_at_ms) << ")";
   out << "\nacknowledged      " << s.acknowledged << "\n"
+      << "not signed yet    " << s.unsigned_entries << "\n"
       << "points earned     " << s.points_earned << "\n"
       << "points redeemed   " << s.points_redeemed << "\n"
       << "database bytes    " << s.database_bytes;
@@ -159,6 +187,9 @@ int journal_command(std::span<const std::string_view> args, std::ostream& out, s
   } else if (sub == "export") {
     options = parse_options(rest, {"--journal", "--out", "--from", "--to"}, {"--pending"}, kJournalUsage, err);
     if (options && !require(*options, {"--out"}, kJournalUsage, err)) return exit_usage;
+  } else if (sub == "sign") {
+    options = parse_options(rest, {"--journal", "--key"}, {}, kJournalUsage, err);
+    if (options && !require(*options, {"--key"}, kJournalUsage, err)) return exit_usage;
   } else if (sub == "stats") {
     options = parse_options(rest, {"--journal"}, {"--json"}, kJournalUsage, err);
   } else {
@@ -169,6 +200,7 @@ int journal_command(std::span<const std::string_view> args, std::ostream& out, s
   try {
     if (sub == "verify") return verify(*options, out);
     if (sub == "export") return export_entries(*options, out);
+    if (sub == "sign") return sign(*options, out);
     return stats(*options, out);
   } catch (const Failure& failure) {
     err << "loyalty-agent: journal " << sub << ": " << failure.message << "\n";

@@ -1,12 +1,15 @@
 // The journal's write path. An append runs, inside one BEGIN IMMEDIATE transaction:
 //   1. look up the receipt id: a retried commit returns the entry it already made;
 //   2. read the chain head (the last row, or the anchor when the journal is empty);
-//   3. build the canonical bytes with seq = head + 1 and the head's hash, hash and sign them;
+//   3. build the canonical bytes with seq = head + 1 and the head's hash, and hash them;
 //   4. insert the row and commit, which with WAL and synchronous=FULL fsyncs the log.
 // Reading the head inside the transaction, rather than trusting a copy in memory, keeps the
 // sequence gapless even if another process appended in between; the lookup is one b-tree
-// descent. Signing inside the transaction costs some tens of microseconds of lock time, which
-// bench/journal_bench measures against a bare insert.
+// descent. bench/journal_bench measures the whole against a bare insert.
+//
+// Signing runs afterwards, in its own transactions of up to kSignBatch entries, with
+// synchronous=NORMAL: a signature is a deterministic function of the key and the stored hash,
+// so one lost to a power cut costs only the work of making it again.
 
 #include "storage/journal.hpp"
 
@@ -15,11 +18,14 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
+#include <utility>
 
 #include "storage/journal_scan.hpp"
 
 namespace loyalty::storage {
 namespace {
+
+constexpr std::size_t kSignBatch = 256;
 
 constexpr Migration kJournalMigrations[] = {
     {1, R"sql(
@@ -39,7 +45,7 @@ CREATE TABLE journal (
   points_redeemed INTEGER NOT NULL,
   payload BLOB NOT NULL,
   hash BLOB NOT NULL CHECK (length(hash) = 32),
-  signature BLOB NOT NULL CHECK (length(signature) = 64),
+  signature BLOB CHECK (signature IS NULL OR length(signature) = 64),
   journaled_at INTEGER NOT NULL
 ) STRICT;
 
@@ -89,6 +95,13 @@ std::int64_t acknowledged_through(Database& db) {
   StatementUse through(db.cached("SELECT coalesce(max(last_seq), 0) FROM journal_acks"));
   through->step();
   return through->integer(0);
+}
+
+std::int64_t signed_through(Database& db) {
+  // A backward scan that stops at the first signed row: it reads only the unsigned tail.
+  StatementUse last(db.cached("SELECT seq FROM journal WHERE signature IS NOT NULL ORDER BY seq DESC LIMIT 1"));
+  if (last->step()) return last->integer(0);
+  return read_anchor(db).first_seq - 1;
 }
 
 std::optional<JournalIdentity> read_identity(Database& db) {
@@ -153,6 +166,7 @@ AppendResult Journal::append(const EntryDraft& draft, std::int64_t now_ms) {
 }
 
 AppendResult Journal::append_validated(const EntryDraft& draft, std::int64_t now_ms) {
+  set_relaxed(false);
   Transaction transaction(*db_, "journal transaction");
   if (auto existing = find_receipt(draft.receipt_id)) {
     if (!same_transaction(existing->draft, draft)) throw ReceiptConflict(draft.receipt_id, existing->seq);
@@ -167,11 +181,63 @@ AppendResult Journal::append_validated(const EntryDraft& draft, std::int64_t now
   entry.journaled_at_ms = now_ms;
   const std::string canonical = canonical_bytes(terminal_id_, entry.seq, entry.prev_hash, draft);
   entry.hash = sha256(as_bytes(canonical));
-  entry.signature = key_.sign(entry.hash);
 
   insert_entry(*db_, entry);
   transaction.commit();
   return {Appended::new_entry, std::move(entry)};
+}
+
+std::int64_t Journal::sign_pending() {
+  std::int64_t signed_count = 0;
+  set_relaxed(true);
+  try {
+    for (;;) {
+      const std::size_t batch = sign_batch();
+      signed_count += static_cast<std::int64_t>(batch);
+      if (batch < kSignBatch) break;
+    }
+  } catch (...) {
+    try {
+      set_relaxed(false);
+    } catch (...) {  // still flagged: the next append restores FULL before it writes
+    }
+    throw;
+  }
+  set_relaxed(false);
+  return signed_count;
+}
+
+std::size_t Journal::sign_batch() {
+  Transaction transaction(*db_, "sign journal entries");
+  std::vector<std::pair<std::int64_t, Digest>> batch;
+  scan_entries(
+      *db_, terminal_id_, signed_through(*db_) + 1, std::numeric_limits<std::int64_t>::max(),
+      [&](JournalEntry&& entry) {
+        // The stored prev_hash is the row before: this checks the entry and its link.
+        if (sha256(as_bytes(canonical_bytes(terminal_id_, entry.seq, entry.prev_hash, entry.draft))) != entry.hash) {
+          throw Error(SQLITE_CORRUPT, "sign journal entry " + std::to_string(entry.seq),
+                      "it does not match its hash, or the entry before it changed, since it was "
+                      "appended; it was not signed (run `loyalty-agent journal verify`)");
+        }
+        batch.emplace_back(entry.seq, entry.hash);
+        return batch.size() < kSignBatch;
+      });
+  StatementUse update(db_->cached("UPDATE journal SET signature = ? WHERE seq = ? AND signature IS NULL"));
+  for (const auto& [seq, hash] : batch) {
+    update->bind_blob(1, key_.sign(hash)).bind(2, seq).run();
+    update->reset();
+  }
+  transaction.commit();
+  return batch.size();
+}
+
+void Journal::set_relaxed(bool relaxed) {
+  if (relaxed == relaxed_) return;
+  // Counted as relaxed until FULL is confirmed: if restoring throws, the next append retries it
+  // before it writes.
+  relaxed_ = true;
+  db_->exec(relaxed ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL", "set journal durability");
+  relaxed_ = relaxed;
 }
 
 std::optional<JournalEntry> Journal::find(std::int64_t seq) {

@@ -17,41 +17,47 @@ VerifyReport verify_journal(Database& db, const std::optional<PublicKey>& key, S
 
   std::int64_t expected = anchor.first_seq;
   Digest prev = anchor.prev_hash;
-  Signature last_signature{};
+  std::optional<JournalEntry> last_signed;
+  std::optional<std::int64_t> first_unsigned;
   auto fail = [&](std::int64_t seq, std::string problem) {
     report.first_bad_seq = seq;
     report.problem = std::move(problem);
     return false;
   };
-  scan_entries(db, identity->terminal_id, anchor.first_seq, std::numeric_limits<std::int64_t>::max(),
-               [&](JournalEntry&& entry) {
-                 if (entry.seq != expected) {
-                   return fail(expected, "entry " + std::to_string(expected) + " is missing (the next one is " +
-                                             std::to_string(entry.seq) + ")");
-                 }
-                 const Digest hash = sha256(as_bytes(canonical_bytes(entry.terminal_id, entry.seq, prev, entry.draft)));
-                 if (hash != entry.hash) {
-                   return fail(entry.seq, "entry " + std::to_string(entry.seq) +
-                                              " does not match its hash: it, or the hash of the entry before it, "
-                                              "was changed after it was written");
-                 }
-                 if (check == SignatureCheck::every && !public_key.verify(entry.hash, entry.signature)) {
-                   return fail(entry.seq, "entry " + std::to_string(entry.seq) +
-                                              " has a signature that does not verify with the terminal key");
-                 }
-                 if (report.entries == 0) report.first_seq = entry.seq;
-                 ++report.entries;
-                 report.last_seq = entry.seq;
-                 report.head_hash = entry.hash;
-                 prev = entry.hash;
-                 ++expected;
-                 last_signature = entry.signature;
-                 return true;
-               });
-  if (!report.first_bad_seq && check == SignatureCheck::last && report.entries > 0 &&
-      !public_key.verify(report.head_hash, last_signature)) {
-    report.first_bad_seq = report.last_seq;
-    report.problem = "entry " + std::to_string(report.last_seq) +
+  scan_entries(
+      db, identity->terminal_id, anchor.first_seq, std::numeric_limits<std::int64_t>::max(), [&](JournalEntry&& entry) {
+        const std::string seq = std::to_string(entry.seq);
+        if (entry.seq != expected) {
+          return fail(expected, "entry " + std::to_string(expected) + " is missing (the next one is " + seq + ")");
+        }
+        const Digest hash = sha256(as_bytes(canonical_bytes(entry.terminal_id, entry.seq, prev, entry.draft)));
+        if (hash != entry.hash) {
+          return fail(entry.seq, "entry " + seq +
+                                     " does not match its hash: it, or the hash of the entry before it, "
+                                     "was changed after it was written");
+        }
+        if (!entry.signature) {
+          if (!first_unsigned) first_unsigned = entry.seq;
+          ++report.unsigned_entries;
+        } else if (first_unsigned) {
+          return fail(*first_unsigned, "entry " + std::to_string(*first_unsigned) + " has no signature, yet entry " +
+                                           seq + " after it is signed: a signature was removed");
+        } else if (check == SignatureCheck::every && !public_key.verify(entry.hash, *entry.signature)) {
+          return fail(entry.seq, "entry " + seq + " has a signature that does not verify with the terminal key");
+        }
+        if (report.entries == 0) report.first_seq = entry.seq;
+        ++report.entries;
+        report.last_seq = entry.seq;
+        report.head_hash = entry.hash;
+        prev = entry.hash;
+        ++expected;
+        if (entry.signature) last_signed = std::move(entry);
+        return true;
+      });
+  if (!report.first_bad_seq && check == SignatureCheck::last && last_signed &&
+      !public_key.verify(last_signed->hash, *last_signed->signature)) {
+    report.first_bad_seq = last_signed->seq;
+    report.problem = "entry " + std::to_string(last_signed->seq) +
                      " has a signature that does not verify with the terminal key (the chain before it may have "
                      "been rewritten)";
   }
@@ -73,6 +79,7 @@ JournalStats journal_stats(Database& db) {
     stats.last_seq = totals->integer(2);
     stats.pending = totals->integer(3);
     stats.acknowledged = stats.entries - stats.pending;
+    stats.unsigned_entries = stats.entries > 0 ? stats.last_seq - signed_through(db) : 0;
     stats.points_earned = totals->integer(4);
     stats.points_redeemed = totals->integer(5);
   }

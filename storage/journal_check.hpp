@@ -15,8 +15,9 @@
 namespace loyalty::storage {
 
 // `every` checks each entry's signature (about 130 µs each); `last` checks the hash links of
-// every entry and the signature of the last one only, which authenticates the same chain when
-// nothing is wrong but names a changed entry less precisely.
+// every entry and the signature of the last signed one only, which authenticates the same chain
+// when nothing is wrong but names a changed entry less precisely. Either way, unsigned entries
+// at the end are counted, not failed: the agent signs them just after the append.
 enum class SignatureCheck { every, last };
 
 struct VerifyReport {
@@ -25,6 +26,8 @@ struct VerifyReport {
   std::int64_t first_seq = 0;
   std::int64_t last_seq = 0;
   Digest head_hash{};
+  // Entries at the end not signed yet (journal.hpp): hash-linked, not yet authenticated.
+  std::int64_t unsigned_entries = 0;
   // The first entry that is wrong, and why; nullopt when the chain is sound.
   std::optional<std::int64_t> first_bad_seq;
   std::string problem;
@@ -44,6 +47,7 @@ struct JournalStats {
   std::int64_t last_seq = 0;
   std::int64_t pending = 0;
   std::int64_t acknowledged = 0;
+  std::int64_t unsigned_entries = 0;  // at the end, not signed yet
   std::optional<std::int64_t> oldest_pending_journaled_at_ms;
   std::int64_t points_earned = 0;    // over the entries present
   std::int64_t points_redeemed = 0;  // over the entries present

@@ -19,7 +19,9 @@
 //
 // hash = SHA-256(canonical bytes); signature = Ed25519 over the 32 hash bytes with the
 // terminal's key. Because each entry's bytes contain the previous hash, one valid signature on
-// the last entry of a run, plus the hash links, authenticates the whole run.
+// the last entry of a run, plus the hash links, authenticates the whole run. The signature is
+// added just after the append commits (journal.hpp explains why), so the newest entries may
+// briefly have none.
 
 #ifndef LOYALTY_STORAGE_JOURNAL_ENTRY_HPP_
 #define LOYALTY_STORAGE_JOURNAL_ENTRY_HPP_
@@ -59,7 +61,7 @@ struct JournalEntry {
   Digest prev_hash{};
   EntryDraft draft;
   Digest hash{};
-  Signature signature{};
+  std::optional<Signature> signature;  // none yet: see Journal::sign_pending
   EntryState state = EntryState::pending;
   std::int64_t journaled_at_ms = 0;
 

@@ -41,6 +41,11 @@ ExportSummary export_journal(Database& source, const std::filesystem::path& dest
     put("exported_at", [&](Statement& s) { s.bind(2, now_ms); });
     bool anchored = false;
     scan_entries(source, identity->terminal_id, first, selection.last, [&](JournalEntry&& entry) {
+      // The chain must end on a signed entry for the ledger to authenticate it.
+      if (!entry.signature || summary.unsigned_left_out > 0) {
+        ++summary.unsigned_left_out;
+        return true;
+      }
       if (!anchored) {
         put("anchor_seq", [&](Statement& s) { s.bind(2, entry.seq); });
         put("anchor_hash", [&](Statement& s) { s.bind_blob(2, entry.prev_hash); });

@@ -1,7 +1,8 @@
 // Exporting journal entries to a standalone SQLite file for the ledger's replay: the file has
 // the journal schema, the terminal's identity, and a chain anchor at the first exported entry,
 // so it verifies on its own (journal_check.hpp) and replays through the same path as a
-// terminal's journal.db. The file appears complete under its name or not at all.
+// terminal's journal.db. The file appears complete under its name or not at all. Only signed
+// entries are exported: the selection stops before the first unsigned one.
 
 #ifndef LOYALTY_STORAGE_JOURNAL_EXPORT_HPP_
 #define LOYALTY_STORAGE_JOURNAL_EXPORT_HPP_
@@ -28,6 +29,8 @@ struct ExportSummary {
   std::int64_t entries = 0;
   std::int64_t first_seq = 0;
   std::int64_t last_seq = 0;
+  // Selected entries at the end left out because they are not signed yet (journal.hpp).
+  std::int64_t unsigned_left_out = 0;
 };
 
 // Writes the selected entries of `source` to a new file `destination`. Refuses (throws

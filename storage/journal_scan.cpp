@@ -47,7 +47,10 @@ void scan_entries(Database& db, const std::string& terminal_id, std::int64_t fir
     entry.draft.points_redeemed = rows->integer(7);
     entry.draft.payload = rows->blob_string(8);
     entry.hash = stored_bytes<32>(rows->blob_view(9), "hash of journal entry " + std::to_string(entry.seq));
-    entry.signature = stored_bytes<64>(rows->blob_view(10), "signature of journal entry " + std::to_string(entry.seq));
+    if (!rows->is_null(10)) {
+      entry.signature =
+          stored_bytes<64>(rows->blob_view(10), "signature of journal entry " + std::to_string(entry.seq));
+    }
     entry.state = entry.seq <= through ? EntryState::acknowledged : EntryState::pending;
     entry.journaled_at_ms = rows->integer(11);
     prev = entry.hash;
@@ -70,9 +73,13 @@ void insert_entry(Database& db, const JournalEntry& entry) {
       .bind(8, draft.points_redeemed)
       .bind_blob(9, as_bytes(draft.payload))
       .bind_blob(10, entry.hash)
-      .bind_blob(11, entry.signature)
-      .bind(12, entry.journaled_at_ms)
-      .run();
+      .bind(12, entry.journaled_at_ms);
+  if (entry.signature) {
+    insert->bind_blob(11, *entry.signature);
+  } else {
+    insert->bind_null(11);
+  }
+  insert->run();
 }
 
 }  // namespace loyalty::storage

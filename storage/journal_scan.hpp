@@ -33,7 +33,7 @@ std::array<std::uint8_t, N> stored_bytes(std::span<const std::uint8_t> bytes, st
   return out;
 }
 
-// Inserts the row of a complete entry (sequence, hash and signature already set; its state is
+// Inserts the row of an entry (sequence and hash set, the signature if it has one; its state is
 // not stored, see acknowledged_through). The caller holds the transaction.
 void insert_entry(Database& db, const JournalEntry& entry);
 

@@ -1,4 +1,4 @@
-// `loyalty-agent journal verify|export|stats`, in process, against real journal files.
+// `loyalty-agent journal verify|export|sign|stats`, in process, against real journal files.
 #include <doctest/doctest.h>
 
 #include <filesystem>
@@ -31,26 +31,31 @@ JournalRun journal(std::vector<std::string> args) {
   return {status, out.str(), err.str()};
 }
 
-// A journal of `count` sales in a temporary directory, the first `acknowledged` acknowledged.
+// A journal of `count` signed sales in a temporary directory, the first `acknowledged`
+// acknowledged, then `unsigned_tail` sales not signed yet (as a crash between append and
+// signing leaves them).
 struct JournalFiles {
   std::filesystem::path dir;
   std::string path;
   storage::PrivateKey key = storage::PrivateKey::generate();
 
-  JournalFiles(int count, int acknowledged) {
+  JournalFiles(int count, int acknowledged, int unsigned_tail = 0) {
     char pattern[] = "/tmp/loyalty-journal-cli-XXXXXX";
     dir = ::mkdtemp(pattern);
     path = (dir / "journal.db").string();
     storage::Journal j(path, "store-3-lane-1", key);
-    for (int i = 1; i <= count; ++i) {
+    auto append = [&](int i) {
       storage::EntryDraft draft;
       draft.receipt_id = "R" + std::to_string(i);
       draft.member_id = "M1";
       draft.points_earned = 10;
       draft.payload = "{}";
       j.append(draft, 1'795'000'000'000 + i);
-    }
+    };
+    for (int i = 1; i <= count; ++i) append(i);
+    j.sign_pending();
     if (acknowledged > 0) j.acknowledge(1, acknowledged, 1);
+    for (int i = count + 1; i <= count + unsigned_tail; ++i) append(i);
   }
   ~JournalFiles() { std::filesystem::remove_all(dir); }
   std::string file(const char* name) const { return (dir / name).string(); }
@@ -96,6 +101,34 @@ TEST_CASE("journal export writes the pending entries to a file that verifies on 
   run = journal({"export", "--journal", files.path, "--out", files.file("range.db"), "--pending"});
   CHECK(run.status == 1);
   CHECK(run.err.find("File exists") != std::string::npos);
+}
+
+TEST_CASE("journal export leaves out an unsigned tail and journal sign signs it with the terminal key") {
+  JournalFiles files(4, 0, 2);
+  auto run = journal({"verify", "--journal", files.path});
+  CHECK(run.status == 0);
+  CHECK(run.out.find("ok, 6 entries 1..6") != std::string::npos);
+  CHECK(run.out.find("the newest 2 not signed yet") != std::string::npos);
+  run = journal({"export", "--journal", files.path, "--out", files.file("first.db"), "--pending"});
+  REQUIRE(run.status == 0);
+  CHECK(run.out.find("4 entries 1..4") != std::string::npos);
+  CHECK(run.out.find("left out 2 newer entries that are not signed yet") != std::string::npos);
+
+  storage::write_file_atomically(files.file("other.key"), storage::PrivateKey::generate().pem(), 0600);
+  run = journal({"sign", "--journal", files.path, "--key", files.file("other.key")});
+  CHECK(run.status == 1);
+  CHECK(run.err.find("signed with another key") != std::string::npos);
+  CHECK(journal({"stats", "--journal", files.path, "--json"}).out.find("\"unsigned\": 2") != std::string::npos);
+
+  storage::write_file_atomically(files.file("terminal.key"), files.key.pem(), 0600);
+  run = journal({"sign", "--journal", files.path, "--key", files.file("terminal.key")});
+  REQUIRE(run.status == 0);
+  CHECK(run.out.find("signed 2 entries; every entry through 6 is signed") != std::string::npos);
+  run = journal({"export", "--journal", files.path, "--out", files.file("second.db"), "--from", "5"});
+  CHECK(run.out == files.file("second.db") + ": 2 entries 5..6\n");
+  CHECK(journal({"verify", "--journal", files.file("second.db")}).out.find("every signature verified") !=
+        std::string::npos);
+  CHECK(journal({"sign", "--journal", files.path}).status == 2);  // --key is required
 }
 
 TEST_CASE("journal commands refuse bad options and missing files with a message") {

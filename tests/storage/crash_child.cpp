@@ -1,6 +1,7 @@
 // The child of the crash test: opens the journal and appends until it is killed. After each
 // append returns (the entry is durable) it writes "SEQ RECEIPT\n" to stdout with one write(2),
-// so the parent knows exactly which appends were acknowledged before the kill.
+// so the parent knows exactly which appends were acknowledged before the kill. Then it signs,
+// as the agent does after each answer (and at start, for a tail a kill left unsigned).
 //
 // usage: loyalty_journal_crash_child JOURNAL KEY PREFIX
 #include <unistd.h>
@@ -19,6 +20,7 @@ int main(int argc, char** argv) {
   try {
     using namespace loyalty::storage;
     Journal journal(argv[1], "crash-lane", load_terminal_key(argv[2]));
+    journal.sign_pending();
     for (long i = 1;; ++i) {
       EntryDraft draft;
       draft.receipt_id = std::string(argv[3]) + "-" + std::to_string(i);
@@ -31,6 +33,7 @@ int main(int argc, char** argv) {
       const auto appended = journal.append(draft, 1'795'000'000'000 + i);
       const std::string line = std::to_string(appended.entry.seq) + " " + draft.receipt_id + "\n";
       if (::write(STDOUT_FILENO, line.data(), line.size()) != static_cast<ssize_t>(line.size())) return 3;
+      journal.sign_pending();
     }
   } catch (const std::exception& error) {
     std::fprintf(stderr, "crash child: %s\n", error.what());

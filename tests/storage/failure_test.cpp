@@ -65,7 +65,10 @@ void check_full_and_recovery(Journal& journal, int& next, const std::function<vo
   const auto appended = journal.append(big_sale(next), kNow);
   CHECK(appended.outcome == Appended::new_entry);
   CHECK(appended.entry.seq == head + 1);
-  CHECK(verify_journal(journal.database(), std::nullopt, SignatureCheck::every).ok());
+  CHECK(journal.sign_pending() == head + 1);
+  const auto report = verify_journal(journal.database(), std::nullopt, SignatureCheck::every);
+  CHECK(report.ok());
+  CHECK(report.unsigned_entries == 0);
 }
 
 // Opens the journal at `path` expecting a refusal for damage, checks that the file is still

@@ -23,6 +23,7 @@ struct JournalFixture {
     for (int i = first; i < first + count; ++i) {
       journal.append(sale("R" + std::to_string(i), "M" + std::to_string(i % 3), 10 * i, i % 2 == 0 ? 5 : 0), kNow + i);
     }
+    journal.sign_pending();  // as the agent does after each answer
   }
 };
 
@@ -30,7 +31,7 @@ std::int64_t rows(Database& db) { return db.query_integer("SELECT count(*) FROM 
 
 }  // namespace
 
-TEST_CASE("appends get a gapless sequence, each linked to the hash before it and signed") {
+TEST_CASE("appends get a gapless sequence, each linked to the hash before it, then signed") {
   JournalFixture f;
   f.append_sales(5);
   const auto entries = f.journal.read(1, 100, 100);
@@ -41,7 +42,8 @@ TEST_CASE("appends get a gapless sequence, each linked to the hash before it and
     CHECK(e.seq == static_cast<std::int64_t>(i + 1));
     CHECK(e.prev_hash == prev);
     CHECK(e.hash == sha256(as_bytes(canonical_bytes("store-7-lane-2", e.seq, prev, e.draft))));
-    CHECK(f.key.public_key().verify(e.hash, e.signature));
+    REQUIRE(e.signature);
+    CHECK(f.key.public_key().verify(e.hash, *e.signature));
     CHECK(e.state == EntryState::pending);
     prev = e.hash;
   }
@@ -50,17 +52,91 @@ TEST_CASE("appends get a gapless sequence, each linked to the hash before it and
   CHECK(verify_journal(f.journal.database(), std::nullopt, SignatureCheck::every).ok());
 }
 
+TEST_CASE("an append is durable before it is signed, and sign_pending signs the tail in order") {
+  JournalFixture f;
+  for (int i = 1; i <= 3; ++i) {
+    const auto appended = f.journal.append(sale("R" + std::to_string(i), "M1", 10, 0), kNow);
+    CHECK_FALSE(appended.entry.signature);
+  }
+  CHECK(f.journal.database().query_integer("PRAGMA synchronous") == 2);  // FULL
+  CHECK(signed_through(f.journal.database()) == 0);
+  auto report = verify_journal(f.journal.database(), f.key.public_key(), SignatureCheck::every);
+  CHECK(report.ok());
+  CHECK(report.unsigned_entries == 3);
+  CHECK(journal_stats(f.journal.database()).unsigned_entries == 3);
+
+  CHECK(f.journal.sign_pending() == 3);
+  CHECK(f.journal.sign_pending() == 0);
+  CHECK(signed_through(f.journal.database()) == 3);
+  // Signing relaxes durability for its own commits only.
+  CHECK(f.journal.database().query_integer("PRAGMA synchronous") == 2);
+  for (const auto& entry : f.journal.read(1, 3, 3)) {
+    REQUIRE(entry.signature);
+    CHECK(f.key.public_key().verify(entry.hash, *entry.signature));
+  }
+  report = verify_journal(f.journal.database(), f.key.public_key(), SignatureCheck::every);
+  CHECK(report.ok());
+  CHECK(report.unsigned_entries == 0);
+
+  f.journal.append(sale("R4", "M1", 10, 0), kNow);
+  CHECK(signed_through(f.journal.database()) == 3);
+  CHECK(journal_stats(f.journal.database()).unsigned_entries == 1);
+}
+
+TEST_CASE("signing spans several batches and survives a reopened journal") {
+  TempDir dir;
+  const PrivateKey key = PrivateKey::generate();
+  {
+    Journal journal(dir / "journal.db", "lane-1", key);
+    for (int i = 1; i <= 600; ++i) journal.append(sale("R" + std::to_string(i), "M1", 1, 0), kNow);
+  }
+  Journal journal(dir / "journal.db", "lane-1", key);
+  CHECK(journal.sign_pending() == 600);
+  const auto report = verify_journal(journal.database(), key.public_key(), SignatureCheck::every);
+  CHECK(report.ok());
+  CHECK(report.entries == 600);
+  CHECK(report.unsigned_entries == 0);
+}
+
+TEST_CASE("signing refuses an entry changed since its append and signs nothing") {
+  JournalFixture f;
+  f.append_sales(2);
+  f.journal.append(sale("R3", "M1", 10, 0), kNow);
+  f.journal.append(sale("R4", "M1", 10, 0), kNow);
+  f.journal.database().exec("UPDATE journal SET points_earned = 99999 WHERE seq = 4", "tamper");
+  try {
+    f.journal.sign_pending();
+    FAIL("a changed entry was signed");
+  } catch (const Error& error) {
+    CHECK(error.damaged());
+    CHECK(std::string(error.what()).find("sign journal entry 4") != std::string::npos);
+  }
+  CHECK(signed_through(f.journal.database()) == 2);  // entry 3 was in the same refused batch
+  CHECK(f.journal.database().query_integer("PRAGMA synchronous") == 2);
+}
+
+TEST_CASE("a signature removed from before a signed entry is found by verify") {
+  JournalFixture f;
+  f.append_sales(6);
+  f.journal.database().exec("UPDATE journal SET signature = NULL WHERE seq = 4", "tamper");
+  const auto report = verify_journal(f.journal.database(), std::nullopt, SignatureCheck::last);
+  CHECK(report.first_bad_seq == 4);
+  CHECK(report.problem == "entry 4 has no signature, yet entry 5 after it is signed: a signature was removed");
+}
+
 TEST_CASE("the appended entry reads back exactly as it was journaled") {
   JournalFixture f;
   const auto appended = f.journal.append(sale("R1", "M9", 125, 40), kNow);
   CHECK(appended.outcome == Appended::new_entry);
+  f.journal.sign_pending();
   const auto found = f.journal.find_receipt("R1");
   REQUIRE(found);
   CHECK(found->seq == appended.entry.seq);
   CHECK(same_transaction(found->draft, sale("R1", "M9", 125, 40)));
   CHECK(found->draft.recorded_at_ms == sale("R1", "M9", 125, 40).recorded_at_ms);
   CHECK(found->hash == appended.entry.hash);
-  CHECK(found->signature == appended.entry.signature);
+  REQUIRE(found->signature);
+  CHECK(f.key.public_key().verify(found->hash, *found->signature));
   CHECK(found->journaled_at_ms == kNow);
   CHECK(found->balance_change() == 85);
   CHECK_FALSE(f.journal.find_receipt("R2"));
@@ -252,14 +328,17 @@ TEST_CASE("an export holds the range with its anchor and verifies on its own") {
   CHECK(read_identity(*exported)->terminal_id == "store-7-lane-2");
 }
 
-TEST_CASE("an export of everything pending starts at the oldest pending entry") {
+TEST_CASE("an export of everything pending starts at the oldest pending entry and stops before unsigned ones") {
   JournalFixture f;
   f.append_sales(10);
   f.journal.acknowledge(1, 7, 1);
+  f.journal.append(sale("R11", "M1", 10, 0), kNow);
+  f.journal.append(sale("R12", "M1", 10, 0), kNow);
   const auto summary = export_journal(f.journal.database(), f.dir / "pending.db", ExportSelection::pending(), kNow);
   CHECK(summary.entries == 3);
   CHECK(summary.first_seq == 8);
   CHECK(summary.last_seq == 10);
+  CHECK(summary.unsigned_left_out == 2);
   CHECK_THROWS_AS(export_journal(f.journal.database(), f.dir / "pending.db", ExportSelection::pending(), kNow),
                   FileError);
   auto exported = open_journal_database(f.dir / "pending.db", Creation::read_only);

@@ -7,6 +7,7 @@
 #include <ostream>
 #include <string>
 
+#include "agent/daemon.hpp"
 #include "agent/domain/quote.hpp"
 #include "agent/domain/refund.hpp"
 #include "agent/journal_cli.hpp"
@@ -25,6 +26,8 @@ constexpr std::string_view kUsage =
     "usage: loyalty-agent <command> [options]\n"
     "\n"
     "commands:\n"
+    "  run --config FILE\n"
+    "         Runs the agent daemon: the POS API on loopback, logs as JSON lines on stderr.\n"
     "  quote  --rulebook FILE --basket FILE [--member FILE] [--at TIME] [--compact | --text]\n"
     "         Prints the quote for a basket: points earned, redemption per line, VAT.\n"
     "  refund --rulebook FILE --sale FILE --return FILE [--compact | --text]\n"
@@ -240,6 +243,11 @@ int run_cli(std::span<const std::string_view> args, std::ostream& out, std::ostr
       return quote_command(*options, out);
     }
     if (command == "journal") return journal_command(rest, out, err);
+    if (command == "run") {
+      const auto options = parse_options(rest, {"--config"}, {}, kUsage, err);
+      if (!options || !require(*options, {"--config"}, kUsage, err)) return exit_usage;
+      return run_daemon(options->value("--config"), err);
+    }
     if (command == "refund") {
       auto options = parse_options(rest, {"--rulebook", "--sale", "--return"}, {"--compact", "--text"}, kUsage, err);
       if (!options || !require(*options, {"--rulebook", "--sale", "--return"}, kUsage, err)) return exit_usage;

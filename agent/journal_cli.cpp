@@ -5,6 +5,7 @@
 #include <ostream>
 
 #include "agent/cli.hpp"
+#include "agent/clock.hpp"
 #include "agent/options.hpp"
 #include "storage/files.hpp"
 #include "storage/journal.hpp"
@@ -34,11 +35,6 @@ constexpr std::string_view kJournalUsage =
 struct Failure {
   std::string message;
 };
-
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::int64_t sequence(const Options& options, std::string_view name, std::int64_t fallback) {
   const auto text = options.find(name);
@@ -104,7 +100,7 @@ int export_entries(const Options& options, std::ostream& out) {
     throw Failure{"say which entries: --pending, or --from SEQ [--to SEQ]"};
   }
   auto db = open(path);
-  const storage::ExportSummary summary = storage::export_journal(*db, destination, selection, now_ms());
+  const storage::ExportSummary summary = storage::export_journal(*db, destination, selection, unix_now_ms());
   out << destination << ": " << summary.entries << " entries";
   if (summary.entries > 0) out << " " << summary.first_seq << ".." << summary.last_seq;
   out << "\n";

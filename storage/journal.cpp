@@ -341,6 +341,23 @@ std::int64_t Journal::prune(std::int64_t cutoff_ms) {
   return deleted;
 }
 
+Journal::PendingRedemptions Journal::pending_redemptions(std::string_view member_id) {
+  const std::int64_t through = acknowledged_through(*db_);
+  PendingRedemptions sums;
+  StatementUse total(db_->cached("SELECT coalesce(sum(points_redeemed), 0) FROM journal WHERE seq > ?"));
+  total->bind(1, through);
+  total->step();
+  sums.terminal = total->integer(0);
+  if (!member_id.empty()) {
+    StatementUse member(db_->cached(
+        "SELECT coalesce(sum(points_redeemed), 0) FROM journal WHERE member_id = ? AND member_id <> '' AND seq > ?"));
+    member->bind(1, member_id).bind(2, through);
+    member->step();
+    sums.member = member->integer(0);
+  }
+  return sums;
+}
+
 std::int64_t Journal::unsettled_points(std::string_view member_id, std::int64_t member_cursor) {
   // Entries up to `settled` were acknowledged at feed positions the cache has applied.
   std::int64_t settled = 0;

@@ -147,6 +147,14 @@ class Journal {
   // `member_cursor` (the cache's position in the ledger's change feed).
   std::int64_t unsettled_points(std::string_view member_id, std::int64_t member_cursor);
 
+  // Points redeemed in pending entries (those the ledger has not acknowledged): for
+  // `member_id`, and for the whole terminal. The agent's offline limits count against these.
+  struct PendingRedemptions {
+    std::int64_t member = 0;
+    std::int64_t terminal = 0;
+  };
+  PendingRedemptions pending_redemptions(std::string_view member_id);
+
   const std::string& terminal_id() const { return terminal_id_; }
   PublicKey public_key() const { return key_.public_key(); }
   Database& database() { return *db_; }

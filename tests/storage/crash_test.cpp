@@ -22,90 +22,16 @@
 #include "storage/journal.hpp"
 #include "storage/journal_check.hpp"
 #include "storage/terminal_key.hpp"
+#include "tests/child_process.hpp"
 #include "tests/env.hpp"
 #include "tests/storage/fixtures.hpp"
 
-extern char** environ;
-
 using namespace loyalty::storage;
 using loyalty::storage::testing::TempDir;
+using loyalty::testing::Child;
 using loyalty::testing::env_number;
 
-namespace {
-
-// A running child with its stdout on a pipe.
-class Child {
- public:
-  Child(const std::vector<std::string>& args) {
-    int fds[2];
-    REQUIRE(::pipe(fds) == 0);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
-    posix_spawn_file_actions_addclose(&actions, fds[0]);
-    posix_spawn_file_actions_addclose(&actions, fds[1]);
-    std::vector<char*> argv;
-    for (const auto& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
-    argv.push_back(nullptr);
-    const int rc = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    ::close(fds[1]);
-    read_fd_ = fds[0];
-    REQUIRE(rc == 0);
-  }
-  ~Child() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-    ::close(read_fd_);
-  }
-
-  // Reads until `lines` complete report lines arrived, the child exited, or the deadline.
-  // Returns false on the deadline.
-  bool wait_for_lines(std::size_t lines, std::chrono::steady_clock::time_point deadline) {
-    while (complete_lines() < lines) {
-      const auto left =
-          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) return false;
-      pollfd p{read_fd_, POLLIN, 0};
-      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
-      if (!read_some()) return true;  // end of file: the child is gone
-    }
-    return true;
-  }
-
-  // SIGKILL, reap, and collect what was written before the kill.
-  int kill_and_reap() {
-    ::kill(pid_, SIGKILL);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-    while (read_some()) {
-    }
-    return status;
-  }
-
-  const std::string& output() const { return output_; }
-
- private:
-  std::size_t complete_lines() const {
-    return static_cast<std::size_t>(std::count(output_.begin(), output_.end(), '\n'));
-  }
-  bool read_some() {
-    char buffer[4096];
-    const ssize_t n = ::read(read_fd_, buffer, sizeof buffer);
-    if (n <= 0) return false;
-    output_.append(buffer, static_cast<std::size_t>(n));
-    return true;
-  }
-
-  pid_t pid_ = -1;
-  int read_fd_ = -1;
-  std::string output_;
-};
-
-}  // namespace
+namespace {}  // namespace
 
 TEST_CASE("a journal killed with SIGKILL at random moments keeps every acknowledged append") {
   const std::uint64_t kills = env_number("LOYALTY_CRASH_KILLS", 200);

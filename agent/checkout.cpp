@@ -1,0 +1,241 @@
+#include "agent/checkout.hpp"
+
+#include <algorithm>
+#include <limits>
+
+#include "agent/domain/money.hpp"
+#include "agent/domain/quote.hpp"
+#include "drivers/codes.hpp"
+#include "storage/local_balance.hpp"
+#include "sync/basket_json.hpp"
+#include "sync/datetime.hpp"
+#include "sync/quote_json.hpp"
+
+namespace loyalty::agent {
+namespace {
+
+using sync::Json;
+using sync::OrderedJson;
+
+constexpr int kUnprocessable = 422;
+
+std::string_view status_name(storage::MemberStatus status) {
+  return status == storage::MemberStatus::blocked ? "blocked" : "active";
+}
+
+OrderedJson member_json(const storage::MemberView& view) {
+  OrderedJson m;
+  m["id"] = view.member.member_id;
+  m["tier"] = view.member.tier;
+  m["status"] = status_name(view.member.status);
+  m["balance"] = view.local_balance;
+  m["synced_balance"] = view.member.balance;
+  m["unsynced_points"] = view.unsettled_points;
+  return m;
+}
+
+}  // namespace
+
+struct Checkout::Priced {
+  sync::BasketDocument basket;
+  std::optional<storage::MemberView> member;
+  domain::Quote quote;
+  OrderedJson offline;
+};
+
+Checkout::Checkout(storage::Journal& journal, storage::MemberCache& members, const storage::IdentifierHasher& hasher,
+                   std::string phone_country_code, Clock clock)
+    : journal_(journal),
+      members_(members),
+      hasher_(hasher),
+      phone_country_code_(std::move(phone_country_code)),
+      clock_(std::move(clock)) {}
+
+void Checkout::set_rulebook(domain::Rulebook rules) { rules_ = std::move(rules); }
+
+const domain::Rulebook& Checkout::rules() const {
+  if (!rules_) throw ApiError(503, "no_rulebook", "the terminal has no rulebook yet: loyalty is not available");
+  return *rules_;
+}
+
+OrderedJson Checkout::identify(const Json& request) {
+  sync::Reader reader(request, "identify");
+  const bool card = reader.has("card"), phone = reader.has("phone"), app = reader.has("app_id");
+  if (int{card} + int{phone} + int{app} != 1) {
+    throw ApiError(400, "identifier_required", "send exactly one of card, phone or app_id");
+  }
+  storage::Digest key{};
+  std::string by;
+  if (card) {
+    const drivers::CardNumber number = drivers::normalize_card(reader.string("card", 64));
+    if (!number.problem.empty()) throw ApiError(kUnprocessable, "card_invalid", number.problem);
+    key = hasher_.key(storage::IdentifierKind::card, number.digits);
+    by = "card";
+  } else if (phone) {
+    const auto number = drivers::normalize_phone(reader.string("phone", 64), phone_country_code_);
+    if (!number) throw ApiError(kUnprocessable, "phone_invalid", "not a phone number: check the digits");
+    key = hasher_.key(storage::IdentifierKind::phone, *number);
+    by = "phone";
+  } else {
+    key = hasher_.key(storage::IdentifierKind::app, reader.string("app_id", 128));
+    by = "app";
+  }
+  reader.finish();
+  const auto view = storage::local_view(key, members_, journal_);
+  if (!view) {
+    ++counters_.unknown_members;
+    throw ApiError(404, "member_unknown", "no member with this " + by + ": ask for another card or go on without");
+  }
+  ++counters_.identified;
+  OrderedJson answer;
+  answer["member"] = member_json(*view);
+  answer["identified_by"] = by;
+  if (view->member.status == storage::MemberStatus::blocked) {
+    answer["notice"] = "this card is blocked: points cannot be redeemed";
+  }
+  return answer;
+}
+
+Checkout::Priced Checkout::price(const Json& request, bool for_commit) {
+  const domain::Rulebook& rulebook = rules();
+  sync::Reader reader(request, for_commit ? "commit" : "quote");
+  const Json* basket_json = reader.value("basket");
+  if (!basket_json) throw sync::JsonError(reader.path_of("basket"), "is required");
+  Priced priced{sync::basket_from_json(*basket_json), std::nullopt, {}, {}};
+  sync::check_basket_against(priced.basket, rulebook);
+  domain::Basket& basket = priced.basket.basket;
+  if (for_commit && basket.receipt_id.empty()) {
+    throw sync::JsonError("basket.receipt_id", "is required to commit: it is the idempotency key");
+  }
+  if (!priced.basket.has_time) basket.at = clock_() / 1000;
+  if (reader.has("member_id")) {
+    const std::string member_id = reader.string("member_id", storage::kMaxMemberIdBytes);
+    const auto cached = members_.find_member(member_id);
+    if (!cached) throw ApiError(404, "member_unknown", "member " + member_id + " is not known at this terminal");
+    priced.member = storage::local_view(*cached, members_, journal_);
+  }
+  reader.finish();
+
+  // Offline limits: the request is clamped to what is left, and the tightest one is named.
+  const domain::OfflineLimits& limits = rulebook.offline;
+  const auto used = journal_.pending_redemptions(priced.member ? priced.member->member.member_id : "");
+  const domain::Points member_left = std::max<domain::Points>(0, limits.per_member_per_outage - used.member);
+  const domain::Points terminal_left = std::max<domain::Points>(0, limits.per_terminal_total - used.terminal);
+  std::pair<domain::Points, std::string_view> bound{limits.per_receipt, "offline_per_receipt"};
+  if (member_left < bound.first) bound = {member_left, "offline_per_member"};
+  if (terminal_left < bound.first) bound = {terminal_left, "offline_per_terminal"};
+  const domain::Points requested = basket.redeem;
+  basket.redeem = std::min(basket.redeem, bound.first);
+
+  std::optional<domain::Member> member;
+  if (priced.member) {
+    member =
+        domain::Member{priced.member->member.member_id, priced.member->member.tier, priced.member->local_balance,
+                       priced.member->member.status == storage::MemberStatus::blocked ? domain::MemberStatus::blocked
+                                                                                      : domain::MemberStatus::active};
+  }
+  try {
+    priced.quote = domain::quote(rulebook, basket, member ? &*member : nullptr);
+  } catch (const std::exception& error) {
+    throw ApiError(kUnprocessable, "basket_invalid", std::string("the basket cannot be quoted: ") + error.what());
+  }
+  priced.quote.requested = requested;
+  OrderedJson offline;
+  offline["per_receipt"] = limits.per_receipt;
+  offline["member_left"] = member_left;
+  offline["terminal_left"] = terminal_left;
+  if (requested > bound.first && priced.quote.redeemed == bound.first) {
+    offline["binding"] = bound.second;
+    offline["message"] = "offline: at most " + std::to_string(bound.first) + " points can be redeemed";
+  } else {
+    offline["binding"] = nullptr;
+  }
+  priced.offline = std::move(offline);
+  return priced;
+}
+
+OrderedJson Checkout::quote(const Json& request) {
+  Priced priced = price(request, false);
+  ++counters_.quotes;
+  OrderedJson answer = sync::quote_to_json(rules(), priced.basket.basket, priced.quote);
+  if (priced.member) answer["member"] = member_json(*priced.member);
+  answer["offline"] = std::move(priced.offline);
+  return answer;
+}
+
+OrderedJson Checkout::commit(const Json& request) {
+  // A retried commit answers from the journal, whatever the rulebook or the balance now say.
+  if (request.is_object() && request.contains("basket") && request["basket"].is_object() &&
+      request["basket"].contains("receipt_id") && request["basket"]["receipt_id"].is_string()) {
+    const std::string receipt_id = request["basket"]["receipt_id"].get<std::string>();
+    if (auto existing = journal_.find_receipt(receipt_id)) {
+      const Json stored = Json::parse(existing->draft.payload);
+      if (stored.at("request") != request) {
+        throw ApiError(409, "receipt_conflict",
+                       "receipt " + receipt_id + " was already committed with a different basket (entry " +
+                           std::to_string(existing->seq) + "): use a new receipt id");
+      }
+      ++counters_.commit_retries;
+      OrderedJson answer = OrderedJson::parse(existing->draft.payload).at("answer");
+      answer["entry"]["seq"] = existing->seq;
+      answer["already_journaled"] = true;
+      return answer;
+    }
+  }
+
+  Priced priced = price(request, true);
+  const domain::Rulebook& rulebook = rules();
+  const domain::Quote& q = priced.quote;
+  const domain::Basket& basket = priced.basket.basket;
+  const int exponent = rulebook.currency.exponent;
+
+  OrderedJson answer;
+  answer["receipt_id"] = basket.receipt_id;
+  answer["entry"] = {{"terminal_id", journal_.terminal_id()}, {"seq", 0}};
+  answer["already_journaled"] = false;
+  OrderedJson points;
+  points["redeemed"] = q.redeemed;
+  points["earned"] = q.earned;
+  points["discount"] = q.discount;
+  if (priced.member) points["balance_after"] = priced.member->local_balance - q.redeemed + q.earned;
+  answer["points"] = points;
+  answer["quote"] = sync::quote_to_json(rulebook, basket, q);
+  answer["offline"] = priced.offline;
+  std::string slip;
+  if (priced.member) {
+    slip += "Loyalty member " + priced.member->member.member_id + "\n";
+    if (q.redeemed > 0) {
+      slip += "Points redeemed: " + std::to_string(q.redeemed) + " = " + domain::format_minor(q.discount, exponent) +
+              " " + std::string(rulebook.currency.code) + "\n";
+    }
+    slip += "Points earned: " + std::to_string(q.earned) + " (credited when the terminal syncs)\n";
+    slip += "Balance: " + std::to_string(points["balance_after"].get<std::int64_t>()) + " points\n";
+  }
+  answer["slip"] = slip;
+
+  storage::EntryDraft draft;
+  draft.kind = storage::EntryKind::sale;
+  draft.receipt_id = basket.receipt_id;
+  draft.member_id = priced.member ? priced.member->member.member_id : "";
+  draft.recorded_at_ms = basket.at * 1000;
+  draft.rulebook_version = rulebook.version;
+  draft.points_earned = q.earned;
+  draft.points_redeemed = q.redeemed;
+  OrderedJson payload;
+  payload["request"] = request;
+  payload["answer"] = answer;
+  draft.payload = payload.dump();
+  try {
+    storage::validate(draft);
+  } catch (const storage::InvalidEntry& error) {
+    throw ApiError(kUnprocessable, "commit_invalid", error.what());
+  }
+  // The sequence is known only once appended; the stored answer carries 0 and the answer
+  // sent (now and on retries) the real one.
+  const storage::AppendResult appended = journal_.append(draft, clock_());
+  ++counters_.commits;
+  answer["entry"]["seq"] = appended.entry.seq;
+  return answer;
+}
+
+}  // namespace loyalty::agent

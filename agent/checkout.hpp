@@ -1,0 +1,84 @@
+// The cashier's flow on one terminal, independent of HTTP: identify a member, quote a basket,
+// commit it to the journal. Requests and answers are JSON documents (docs/pos-api.md); every
+// refusal is an ApiError with an HTTP status, a stable code and a message a cashier screen can
+// show.
+//
+// Offline policy (docs/design.md, "Offline"): until the ledger authorizes redemptions online,
+// every redemption is held to the rulebook's offline limits. The outage is counted from the
+// ledger's last acknowledgement: the points redeemed in pending entries count against the
+// member's and the terminal's limits. The answer names the limit that bound.
+
+#ifndef LOYALTY_AGENT_CHECKOUT_HPP_
+#define LOYALTY_AGENT_CHECKOUT_HPP_
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+#include "agent/domain/rulebook.hpp"
+#include "storage/journal.hpp"
+#include "storage/member_cache.hpp"
+#include "sync/json_reader.hpp"
+
+namespace loyalty::agent {
+
+class ApiError : public std::runtime_error {
+ public:
+  ApiError(int status, std::string code, const std::string& message)
+      : std::runtime_error(message), status_(status), code_(std::move(code)) {}
+  int status() const { return status_; }
+  const std::string& code() const { return code_; }
+
+ private:
+  int status_;
+  std::string code_;
+};
+
+struct CheckoutCounters {
+  std::int64_t identified = 0;
+  std::int64_t unknown_members = 0;
+  std::int64_t quotes = 0;
+  std::int64_t commits = 0;
+  std::int64_t commit_retries = 0;  // answered from the journal
+  std::int64_t refused = 0;         // 4xx answers
+};
+
+class Checkout {
+ public:
+  using Clock = std::function<std::int64_t()>;  // Unix milliseconds
+
+  // `journal`, `members` and `hasher` must outlive the Checkout.
+  Checkout(storage::Journal& journal, storage::MemberCache& members, const storage::IdentifierHasher& hasher,
+           std::string phone_country_code, Clock clock);
+
+  // Replaces the rulebook quotes and commits use (at start and on reload).
+  void set_rulebook(domain::Rulebook rules);
+  const domain::Rulebook* rulebook() const { return rules_ ? &*rules_ : nullptr; }
+
+  sync::OrderedJson identify(const sync::Json& request);
+  sync::OrderedJson quote(const sync::Json& request);
+  // Journals the sale durably and then answers; a retried receipt id answers from the journal.
+  sync::OrderedJson commit(const sync::Json& request);
+
+  const CheckoutCounters& counters() const { return counters_; }
+  void count_refusal() { ++counters_.refused; }
+
+ private:
+  struct Priced;
+  Priced price(const sync::Json& request, bool for_commit);
+  const domain::Rulebook& rules() const;
+
+  storage::Journal& journal_;
+  storage::MemberCache& members_;
+  const storage::IdentifierHasher& hasher_;
+  std::string phone_country_code_;
+  Clock clock_;
+  std::optional<domain::Rulebook> rules_;
+  CheckoutCounters counters_;
+};
+
+}  // namespace loyalty::agent
+
+#endif  // LOYALTY_AGENT_CHECKOUT_HPP_

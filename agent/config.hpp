@@ -1,0 +1,52 @@
+// The agent's configuration file (JSON), read and checked whole at start and on SIGHUP.
+//
+// Every key is known: a misspelt one is an error, and every error names the key, as in
+// "config.pos_api.listen: must be a loopback address (127.0.0.0/8 or ::1) ...".
+// docs/pos-api.md lists the keys with an example.
+
+#ifndef LOYALTY_AGENT_CONFIG_HPP_
+#define LOYALTY_AGENT_CONFIG_HPP_
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace loyalty::agent {
+
+struct PosApiConfig {
+  std::string listen_address = "127.0.0.1";  // loopback only
+  std::uint16_t listen_port = 8470;          // 0: choose a free port (tests)
+  std::optional<std::filesystem::path> unix_socket;
+  std::optional<std::filesystem::path> token_file;  // bearer token the POS must send
+  std::size_t max_request_bytes = 64 * 1024;
+  std::int64_t requests_per_second = 200;  // per connection, with a burst of the same size
+  std::int64_t request_timeout_ms = 5000;  // reading one request
+};
+
+struct Config {
+  std::filesystem::path source;  // the file it was read from
+  std::string terminal_id;
+  std::string store_id;
+  std::filesystem::path data_dir;
+  std::filesystem::path rulebook_file;       // the rulebook installed at start when newer
+  std::filesystem::path member_secret_file;  // HMAC secret for member identifiers
+  std::string phone_country_code = "7";      // E.164 calling code for national numbers
+  PosApiConfig pos_api;
+  std::string log_level = "info";  // debug, info, warning, error
+  std::int64_t prune_after_days = 90;
+
+  std::filesystem::path journal_path() const { return data_dir / "journal.db"; }
+  std::filesystem::path members_path() const { return data_dir / "members.db"; }
+  std::filesystem::path key_path() const { return data_dir / "terminal.key"; }
+};
+
+// Reads and checks the configuration at `path`. Relative paths inside it are taken relative
+// to the file's directory. Throws sync::JsonError (path "config.key") or
+// std::runtime_error (the file cannot be read).
+Config load_config(const std::filesystem::path& path);
+
+}  // namespace loyalty::agent
+
+#endif  // LOYALTY_AGENT_CONFIG_HPP_

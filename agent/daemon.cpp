@@ -1,0 +1,216 @@
+#include "agent/daemon.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <ostream>
+
+#include "agent/checkout.hpp"
+#include "agent/clock.hpp"
+#include "agent/config.hpp"
+#include "agent/http_server.hpp"
+#include "agent/log.hpp"
+#include "agent/pos_api.hpp"
+#include "agent/systemd.hpp"
+#include "storage/files.hpp"
+#include "storage/journal.hpp"
+#include "storage/member_cache.hpp"
+#include "storage/rulebook_store.hpp"
+#include "storage/terminal_key.hpp"
+#include "sync/rulebook_json.hpp"
+
+namespace loyalty::agent {
+namespace {
+
+// An exclusive lock on DATA_DIR/agent.lock for the life of the process. The kernel drops it
+// when the process dies, however it dies.
+class DataDirLock {
+ public:
+  explicit DataDirLock(const std::filesystem::path& dir) {
+    std::filesystem::create_directories(dir);
+    const auto path = dir / "agent.lock";
+    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd_ < 0) throw std::runtime_error("cannot open " + path.string() + ": " + std::strerror(errno));
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      char pid[32] = {};
+      const ssize_t n = ::pread(fd_, pid, sizeof pid - 1, 0);
+      ::close(fd_);
+      throw std::runtime_error("data directory " + dir.string() + " is in use by another agent (pid " +
+                               std::string(pid, n > 0 ? static_cast<std::size_t>(n) : 0) +
+                               "); two agents must never share one");
+    }
+    const std::string pid = std::to_string(::getpid());
+    if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, pid.data(), pid.size(), 0) < 0) {
+      // The pid is only informative; the lock is what matters.
+    }
+  }
+  ~DataDirLock() { ::close(fd_); }
+  DataDirLock(const DataDirLock&) = delete;
+  DataDirLock& operator=(const DataDirLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
+std::string read_secret(const std::filesystem::path& path, std::string_view what) {
+  std::string secret = storage::read_file(path);
+  while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r' || secret.back() == ' ')) secret.pop_back();
+  if (secret.empty()) throw std::runtime_error(path.string() + ": the " + std::string(what) + " file is empty");
+  return secret;
+}
+
+// Installs the rulebook file when it is newer than the stored one; returns the active rulebook.
+std::optional<domain::Rulebook> load_rulebook(const Config& config, storage::RulebookStore& store, Log& log) {
+  if (std::filesystem::exists(config.rulebook_file)) {
+    const std::string text = storage::read_file(config.rulebook_file);
+    const domain::Rulebook parsed = sync::rulebook_from_json(sync::parse_json(text, config.rulebook_file.string()));
+    const auto result =
+        store.install({parsed.version, text, "", "file:" + config.rulebook_file.string(), unix_now_ms()});
+    if (result.outcome == storage::Installed::installed) {
+      log.info("rulebook_installed", "rulebook installed from the rulebook file",
+               {{"id", parsed.id}, {"version", parsed.version}});
+    } else if (parsed.version < result.active_version) {
+      log.warning("rulebook_not_newer", "the rulebook file is older than the active rulebook; kept the active one",
+                  {{"file_version", parsed.version}, {"active_version", result.active_version}});
+    }
+  }
+  const auto active = store.active();
+  if (!active) return std::nullopt;
+  return sync::rulebook_from_json(sync::parse_json(active->document, "stored rulebook"));
+}
+
+std::optional<std::string> read_token(const Config& config) {
+  if (!config.pos_api.token_file) return std::nullopt;
+  return read_secret(*config.pos_api.token_file, "POS API token");
+}
+
+}  // namespace
+
+int run_daemon(const std::filesystem::path& config_path, std::ostream& log_stream) {
+  Log log(log_stream);
+  const SystemdNotifier systemd = SystemdNotifier::from_environment();
+  const auto started = std::chrono::steady_clock::now();
+  try {
+    Config config = load_config(config_path);
+    log.set_threshold(parse_log_level(config.log_level).value_or(LogLevel::info));
+    DataDirLock lock(config.data_dir);
+    storage::Journal journal(config.journal_path(), config.terminal_id,
+                             storage::load_or_create_terminal_key(config.key_path()).key);
+    if (const std::int64_t signed_now = journal.sign_pending(); signed_now > 0) {
+      log.info("signed_tail", "signed entries left unsigned by the last stop", {{"entries", signed_now}});
+    }
+    const storage::IdentifierHasher hasher(read_secret(config.member_secret_file, "member secret"));
+    storage::MemberCache members(config.members_path(), hasher);
+    if (members.opening() == storage::CacheOpening::reset_for_new_secret) {
+      log.warning("member_cache_reset", "the member secret changed: the member cache was emptied");
+    }
+    storage::RulebookStore rulebooks(journal.database());
+    Checkout checkout(journal, members, hasher, config.phone_country_code, unix_now_ms);
+    if (auto rules = load_rulebook(config, rulebooks, log)) {
+      checkout.set_rulebook(std::move(*rules));
+    } else {
+      log.warning("no_rulebook", "no rulebook yet: identify works, quotes and commits are refused");
+    }
+
+    asio::io_context io(1);
+    bool sign_queued = false;
+    PosApi api(checkout, journal, log, [&] {
+      if (sign_queued) return;
+      sign_queued = true;
+      asio::post(io, [&] {
+        sign_queued = false;
+        try {
+          journal.sign_pending();
+        } catch (const std::exception& error) {
+          log.error("sign_failed", "could not sign journal entries; will retry", {{"error", error.what()}});
+        }
+      });
+    });
+    api.started_at_ms = unix_now_ms();
+    HttpLimits limits;
+    limits.max_request_bytes = config.pos_api.max_request_bytes;
+    limits.read_timeout = std::chrono::milliseconds(config.pos_api.request_timeout_ms);
+    limits.requests_per_second = config.pos_api.requests_per_second;
+    limits.bearer_token = read_token(config);
+    HttpServer server(
+        io, limits, [&api](HttpRequest request) { return api.handle(std::move(request)); }, log);
+    api.set_server(&server);
+    const std::uint16_t port = server.listen_tcp(config.pos_api.listen_address, config.pos_api.listen_port);
+    if (config.pos_api.unix_socket) server.listen_unix(*config.pos_api.unix_socket);
+
+    asio::steady_timer housekeeping(io);
+    bool stopping = false;
+    asio::co_spawn(
+        io,
+        [&]() -> Task<> {
+          const auto tick = systemd.watchdog_interval().value_or(std::chrono::minutes(1));
+          auto last_prune = std::chrono::steady_clock::time_point{};
+          while (!stopping) {
+            systemd.notify("WATCHDOG=1");
+            if (std::chrono::steady_clock::now() - last_prune > std::chrono::hours(1)) {
+              last_prune = std::chrono::steady_clock::now();
+              const std::int64_t pruned = journal.prune(unix_now_ms() - config.prune_after_days * 86'400'000);
+              if (pruned > 0) log.info("pruned", "pruned acknowledged journal entries", {{"entries", pruned}});
+            }
+            housekeeping.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(tick));
+            co_await housekeeping.async_wait(use_tuple);
+          }
+        },
+        asio::detached);
+
+    asio::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);
+    asio::co_spawn(
+        io,
+        [&]() -> Task<> {
+          for (;;) {
+            auto [wait_error, signal] = co_await signals.async_wait(use_tuple);
+            if (wait_error) co_return;
+            if (signal == SIGHUP) {
+              systemd.notify("RELOADING=1");
+              try {
+                const Config reloaded = load_config(config_path);
+                log.set_threshold(parse_log_level(reloaded.log_level).value_or(LogLevel::info));
+                config.rulebook_file = reloaded.rulebook_file;
+                config.pos_api.token_file = reloaded.pos_api.token_file;
+                server.set_bearer_token(read_token(config));
+                if (auto rules = load_rulebook(config, rulebooks, log)) checkout.set_rulebook(std::move(*rules));
+                log.info("reloaded", "configuration and rulebook reloaded");
+              } catch (const std::exception& error) {
+                log.error("reload_failed", "reload refused; running on as before", {{"error", error.what()}});
+              }
+              systemd.notify("READY=1");
+              continue;
+            }
+            log.info("stopping", "stopping: finishing requests in flight", {{"signal", signal}});
+            systemd.notify("STOPPING=1");
+            stopping = true;
+            server.stop();
+            housekeeping.cancel();
+            co_return;
+          }
+        },
+        asio::detached);
+
+    const double ready_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+    log.info("ready", "the POS API is listening",
+             {{"terminal_id", config.terminal_id},
+              {"address", config.pos_api.listen_address},
+              {"port", port},
+              {"unix_socket", config.pos_api.unix_socket ? config.pos_api.unix_socket->string() : ""},
+              {"start_ms", ready_ms},
+              {"pending_entries", journal.pending_count()}});
+    systemd.notify("READY=1");
+    io.run();
+    journal.sign_pending();
+    log.info("stopped", "stopped", {{"pending_entries", journal.pending_count()}});
+    return 0;
+  } catch (const std::exception& error) {
+    log.error("start_failed", error.what());
+    return 1;
+  }
+}
+
+}  // namespace loyalty::agent

@@ -1,0 +1,175 @@
+#include "agent/http_server.hpp"
+
+#include <sys/stat.h>
+
+#include "storage/crypto.hpp"
+#include "sync/json_reader.hpp"
+
+namespace loyalty::agent {
+
+HttpResponse json_response(http::status status, const std::string& body) {
+  HttpResponse response{status, 11};
+  response.set(http::field::content_type, "application/json");
+  response.set(http::field::cache_control, "no-store");
+  response.body() = body;
+  response.body() += "\n";
+  response.prepare_payload();
+  return response;
+}
+
+HttpResponse error_response(http::status status, std::string_view code, std::string_view message) {
+  sync::OrderedJson body;
+  body["error"] = {{"code", code}, {"message", message}};
+  return json_response(status, body.dump());
+}
+
+struct HttpServer::Connection {
+  std::function<void()> close;
+  bool busy = false;
+  // Token bucket: `tokens` requests may start now; it refills at requests_per_second.
+  double tokens = 0;
+  std::chrono::steady_clock::time_point refilled = std::chrono::steady_clock::now();
+};
+
+HttpServer::HttpServer(asio::io_context& io, HttpLimits limits, Handler handler, Log& log)
+    : io_(io), limits_(std::move(limits)), handler_(std::move(handler)), log_(log), tcp_(io), unix_(io) {}
+
+HttpServer::~HttpServer() {
+  if (unix_path_) {
+    std::error_code ignored;
+    std::filesystem::remove(*unix_path_, ignored);
+  }
+}
+
+std::uint16_t HttpServer::listen_tcp(const std::string& address, std::uint16_t port) {
+  const asio::ip::tcp::endpoint endpoint(asio::ip::make_address(address), port);
+  tcp_.open(endpoint.protocol());
+  tcp_.set_option(asio::socket_base::reuse_address(true));
+  tcp_.bind(endpoint);
+  tcp_.listen();
+  asio::co_spawn(io_, accept_loop(tcp_), asio::detached);
+  return tcp_.local_endpoint().port();
+}
+
+void HttpServer::listen_unix(const std::filesystem::path& path) {
+  struct stat info {};
+  if (::lstat(path.c_str(), &info) == 0) {
+    if (!S_ISSOCK(info.st_mode)) {
+      throw std::runtime_error(path.string() + " exists and is not a socket; refusing to replace it");
+    }
+    std::filesystem::remove(path);  // left by an agent that was killed
+  }
+  unix_.open();
+  unix_.bind(asio::local::stream_protocol::endpoint(path.string()));
+  unix_path_ = path;
+  std::filesystem::permissions(path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write |
+                                         std::filesystem::perms::group_read | std::filesystem::perms::group_write);
+  unix_.listen();
+  asio::co_spawn(io_, accept_loop(unix_), asio::detached);
+}
+
+void HttpServer::stop() {
+  stopping_ = true;
+  boost::system::error_code ignored;
+  tcp_.close(ignored);
+  unix_.close(ignored);
+  for (auto& weak : connections_) {
+    if (auto connection = weak.lock(); connection && !connection->busy) connection->close();
+  }
+}
+
+template <class Acceptor>
+Task<> HttpServer::accept_loop(Acceptor& acceptor) {
+  using Protocol = typename Acceptor::protocol_type;
+  while (!stopping_) {
+    auto [error, socket] = co_await acceptor.async_accept(use_tuple);
+    if (error) {
+      if (error == asio::error::operation_aborted || stopping_) co_return;
+      log_.warning("accept_failed", "could not accept a POS connection", {{"error", error.message()}});
+      continue;
+    }
+    auto connection = std::make_shared<Connection>();
+    connection->tokens = static_cast<double>(limits_.requests_per_second);
+    connections_.remove_if([](const std::weak_ptr<Connection>& weak) { return weak.expired(); });
+    connections_.push_back(connection);
+    asio::co_spawn(io_, serve(connection, beast::basic_stream<Protocol>(std::move(socket))), asio::detached);
+  }
+}
+
+std::optional<HttpResponse> HttpServer::refuse(const HttpRequest& request, Connection& connection) {
+  const auto now = std::chrono::steady_clock::now();
+  const double rate = static_cast<double>(limits_.requests_per_second);
+  connection.tokens =
+      std::min(rate, connection.tokens + rate * std::chrono::duration<double>(now - connection.refilled).count());
+  connection.refilled = now;
+  if (connection.tokens < 1) {
+    return error_response(http::status::too_many_requests, "rate_limited",
+                          "too many requests on this connection: wait a moment and try again");
+  }
+  connection.tokens -= 1;
+  if (limits_.bearer_token) {
+    const auto header = request[http::field::authorization];
+    const std::string expected = "Bearer " + *limits_.bearer_token;
+    if (header.size() != expected.size() ||
+        !storage::equal_constant_time(storage::as_bytes(header), storage::as_bytes(expected))) {
+      return error_response(http::status::unauthorized, "unauthorized",
+                            "the POS must send the agent's token: Authorization: Bearer <token>");
+    }
+  }
+  return std::nullopt;
+}
+
+template <class Stream>
+Task<> HttpServer::serve(std::shared_ptr<Connection> connection, Stream stream) {
+  connection->close = [&stream] { stream.socket().close(); };
+  beast::flat_buffer buffer;
+  while (!stopping_) {
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(8 * 1024);
+    parser.body_limit(limits_.max_request_bytes);
+    stream.expires_after(limits_.read_timeout);
+    auto [read_error, ignored_bytes] = co_await http::async_read(stream, buffer, parser, use_tuple);
+    if (read_error) {
+      std::optional<HttpResponse> answer;
+      if (read_error == http::error::body_limit || read_error == http::error::header_limit) {
+        answer = error_response(http::status::payload_too_large, "request_too_large",
+                                "the request is larger than " + std::to_string(limits_.max_request_bytes) + " bytes");
+      } else if (read_error.category() == http::make_error_code(http::error::end_of_stream).category() &&
+                 read_error != http::error::end_of_stream && read_error != http::error::partial_message) {
+        answer = error_response(http::status::bad_request, "bad_http", "not a valid HTTP/1.1 request");
+      }
+      if (answer) {
+        answer->keep_alive(false);
+        stream.expires_after(limits_.read_timeout);
+        co_await http::async_write(stream, *answer, use_tuple);
+      }
+      break;
+    }
+    connection->busy = true;
+    HttpRequest request = parser.release();
+    const bool wants_keep_alive = request.keep_alive();
+    ++requests_;
+    std::optional<HttpResponse> response = refuse(request, *connection);
+    if (!response) {
+      try {
+        response = co_await handler_(std::move(request));
+      } catch (const std::exception& error) {
+        log_.error("request_failed", "a POS request failed inside the agent", {{"error", error.what()}});
+        response = error_response(http::status::internal_server_error, "internal",
+                                  "the agent could not handle this request; it was logged");
+      }
+    }
+    const bool keep_alive = wants_keep_alive && !stopping_;
+    response->keep_alive(keep_alive);
+    stream.expires_after(limits_.read_timeout);
+    auto [write_error, written] = co_await http::async_write(stream, *response, use_tuple);
+    connection->busy = false;
+    if (write_error || !keep_alive) break;
+  }
+  connection->close = [] {};
+  boost::system::error_code ignored;
+  stream.socket().shutdown(asio::socket_base::shutdown_both, ignored);
+  stream.socket().close(ignored);
+}
+
+}  // namespace loyalty::agent

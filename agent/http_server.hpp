@@ -1,0 +1,83 @@
+// The HTTP/1.1 server of the POS API, on loopback TCP and on a Unix socket: one coroutine per
+// connection, a deadline on every read, a size limit on every request, a per-connection rate
+// limit, and an optional bearer token. Everything it refuses itself (too large, too fast, no
+// token, unreadable) is answered with the same JSON error shape as the API's own refusals.
+//
+// stop() closes the listeners and idle connections at once; a request being handled finishes
+// and its answer is written before its connection closes, so a commit in flight at SIGTERM
+// still reaches the POS.
+
+#ifndef LOYALTY_AGENT_HTTP_SERVER_HPP_
+#define LOYALTY_AGENT_HTTP_SERVER_HPP_
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <list>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "agent/log.hpp"
+#include "sync/asio.hpp"
+
+namespace loyalty::agent {
+
+using HttpRequest = http::request<http::string_body>;
+using HttpResponse = http::response<http::string_body>;
+
+// An answer with a JSON body: {"error":{"code":..., "message":...}} for errors.
+HttpResponse json_response(http::status status, const std::string& body);
+HttpResponse error_response(http::status status, std::string_view code, std::string_view message);
+
+struct HttpLimits {
+  std::size_t max_request_bytes = 64 * 1024;
+  std::chrono::milliseconds read_timeout{5000};
+  std::int64_t requests_per_second = 200;
+  std::optional<std::string> bearer_token;
+};
+
+class HttpServer {
+ public:
+  using Handler = std::function<Task<HttpResponse>(HttpRequest)>;
+
+  // `io` and `log` must outlive the server.
+  HttpServer(asio::io_context& io, HttpLimits limits, Handler handler, Log& log);
+  ~HttpServer();
+
+  // Binds and listens; returns the port (useful with port 0). Throws boost::system::system_error.
+  std::uint16_t listen_tcp(const std::string& address, std::uint16_t port);
+  // Binds a Unix socket at `path` (replacing a stale socket file, never another kind of file),
+  // mode 0660.
+  void listen_unix(const std::filesystem::path& path);
+
+  void set_bearer_token(std::optional<std::string> token) { limits_.bearer_token = std::move(token); }
+  void stop();
+
+  std::int64_t requests() const { return requests_; }
+  std::int64_t open_connections() const { return static_cast<std::int64_t>(connections_.size()); }
+
+ private:
+  struct Connection;
+  template <class Acceptor>
+  Task<> accept_loop(Acceptor& acceptor);
+  template <class Stream>
+  Task<> serve(std::shared_ptr<Connection> connection, Stream stream);
+  std::optional<HttpResponse> refuse(const HttpRequest& request, Connection& connection);
+
+  asio::io_context& io_;
+  HttpLimits limits_;
+  Handler handler_;
+  Log& log_;
+  asio::ip::tcp::acceptor tcp_;
+  asio::local::stream_protocol::acceptor unix_;
+  std::optional<std::filesystem::path> unix_path_;
+  std::list<std::weak_ptr<Connection>> connections_;
+  bool stopping_ = false;
+  std::int64_t requests_ = 0;
+};
+
+}  // namespace loyalty::agent
+
+#endif  // LOYALTY_AGENT_HTTP_SERVER_HPP_

@@ -1,0 +1,120 @@
+#include "agent/pos_api.hpp"
+
+#include "storage/journal_check.hpp"
+#include "storage/sqlite.hpp"
+
+namespace loyalty::agent {
+namespace {
+
+using sync::OrderedJson;
+
+HttpResponse ok(const OrderedJson& body) { return json_response(http::status::ok, body.dump()); }
+
+}  // namespace
+
+PosApi::PosApi(Checkout& checkout, storage::Journal& journal, Log& log, std::function<void()> after_commit)
+    : checkout_(checkout), journal_(journal), log_(log), after_commit_(std::move(after_commit)) {}
+
+Task<HttpResponse> PosApi::handle(HttpRequest request) {
+  HttpResponse response = route(request);
+  if (response.result_int() >= 400 && response.result_int() < 500) checkout_.count_refusal();
+  co_return response;
+}
+
+HttpResponse PosApi::route(const HttpRequest& request) {
+  const std::string_view target = request.target();
+  const bool get = request.method() == http::verb::get;
+  const bool post = request.method() == http::verb::post;
+  try {
+    if (target == "/v1/status") {
+      if (!get) throw ApiError(405, "method_not_allowed", "use GET for /v1/status");
+      return ok(status());
+    }
+    if (target == "/metrics") {
+      if (!get) throw ApiError(405, "method_not_allowed", "use GET for /metrics");
+      HttpResponse response{http::status::ok, 11};
+      response.set(http::field::content_type, "text/plain; version=0.0.4");
+      response.body() = metrics();
+      response.prepare_payload();
+      return response;
+    }
+    using Call = OrderedJson (Checkout::*)(const sync::Json&);
+    Call call = nullptr;
+    if (target == "/v1/identify") call = &Checkout::identify;
+    if (target == "/v1/quote") call = &Checkout::quote;
+    if (target == "/v1/commit") call = &Checkout::commit;
+    if (!call) throw ApiError(404, "not_found", "no such endpoint: " + std::string(target));
+    if (!post) throw ApiError(405, "method_not_allowed", "use POST for " + std::string(target));
+    const auto type = request[http::field::content_type];
+    if (!type.starts_with("application/json")) {
+      throw ApiError(415, "json_required", "send the request as Content-Type: application/json");
+    }
+    const sync::Json body = sync::parse_json(request.body(), "request");
+    if (!body.is_object()) throw sync::JsonError("request", "must be a JSON object");
+    OrderedJson answer = (checkout_.*call)(body);
+    if (call == &Checkout::commit) {
+      log_.info(
+          "commit",
+          answer["already_journaled"].get<bool>() ? "commit retried: answered from the journal" : "sale journaled",
+          {{"receipt_id", answer["receipt_id"]},
+           {"seq", answer["entry"]["seq"]},
+           {"earned", answer["points"]["earned"]},
+           {"redeemed", answer["points"]["redeemed"]}});
+      if (after_commit_) after_commit_();
+    }
+    return ok(answer);
+  } catch (const ApiError& error) {
+    return error_response(static_cast<http::status>(error.status()), error.code(), error.what());
+  } catch (const sync::JsonError& error) {
+    return error_response(http::status::bad_request, "request_invalid", error.what());
+  } catch (const storage::ReceiptConflict& error) {
+    return error_response(http::status::conflict, "receipt_conflict", error.what());
+  } catch (const storage::Error& error) {
+    log_.error("journal_failed", "the journal could not be written", {{"error", error.what()}});
+    const std::string why = error.disk_full() ? "the terminal's disk is full" : "the journal could not be written";
+    return error_response(http::status::service_unavailable, "journal_unavailable",
+                          why + ": nothing was recorded; call store IT, then try again");
+  }
+}
+
+OrderedJson PosApi::status() {
+  OrderedJson s;
+  s["terminal_id"] = journal_.terminal_id();
+  s["connectivity"] = "offline";
+  s["offline_reason"] = "no ledger link configured: offline limits apply to every redemption";
+  s["pending_entries"] = journal_.pending_count();
+  s["last_seq"] = journal_.head().seq;
+  s["last_sync"] = nullptr;
+  if (const domain::Rulebook* rules = checkout_.rulebook()) {
+    s["rulebook"] = {{"id", rules->id}, {"version", rules->version}};
+  } else {
+    s["rulebook"] = nullptr;
+  }
+  s["started_at_ms"] = started_at_ms;
+  return s;
+}
+
+std::string PosApi::metrics() {
+  const CheckoutCounters& c = checkout_.counters();
+  std::string out;
+  auto metric = [&out](std::string_view name, std::string_view type, std::string_view help, std::int64_t value) {
+    out += "# HELP " + std::string(name) + " " + std::string(help) + "\n# TYPE " + std::string(name) + " " +
+           std::string(type) + "\n" + std::string(name) + " " + std::to_string(value) + "\n";
+  };
+  metric("loyalty_agent_identified_total", "counter", "Members identified.", c.identified);
+  metric("loyalty_agent_unknown_members_total", "counter", "Identifiers with no member.", c.unknown_members);
+  metric("loyalty_agent_quotes_total", "counter", "Quotes answered.", c.quotes);
+  metric("loyalty_agent_commits_total", "counter", "Sales journaled.", c.commits);
+  metric("loyalty_agent_commit_retries_total", "counter", "Commits answered from the journal.", c.commit_retries);
+  metric("loyalty_agent_refused_total", "counter", "Requests refused with a 4xx answer.", c.refused);
+  metric("loyalty_agent_pending_entries", "gauge", "Journal entries the ledger has not acknowledged.",
+         journal_.pending_count());
+  metric("loyalty_agent_online", "gauge", "1 when the ledger is reachable.", 0);
+  if (server_) {
+    metric("loyalty_agent_http_requests_total", "counter", "HTTP requests read.", server_->requests());
+    metric("loyalty_agent_http_connections", "gauge", "Open POS connections.", server_->open_connections());
+  }
+  return out;
+}
+
+}  // namespace loyalty::agent

@@ -1,0 +1,245 @@
+// The agent daemon as a real process on loopback: the cashier's flow over HTTP, idempotent
+// commits, refusals that journal nothing, loopback-only listening, the data-directory lock and
+// a graceful SIGTERM.
+#include <doctest/doctest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "storage/journal.hpp"
+#include "storage/journal_check.hpp"
+#include "storage/member_cache.hpp"
+#include "sync/asio.hpp"
+#include "tests/child_process.hpp"
+#include "tests/storage/fixtures.hpp"
+
+using loyalty::storage::testing::TempDir;
+using loyalty::testing::Child;
+namespace storage = loyalty::storage;
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* kSecret = "a member secret of the retail chain";
+constexpr const char* kCard = "4000000000000002";
+
+std::chrono::steady_clock::time_point in_seconds(int seconds) {
+  return std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+}
+
+void write(const std::filesystem::path& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary) << text;
+}
+
+struct Reply {
+  int status = 0;
+  json body;
+};
+
+Reply call(std::uint16_t port, loyalty::http::verb verb, const std::string& target, const std::string& body = "",
+           const std::string& token = "") {
+  namespace asio = loyalty::asio;
+  namespace http = loyalty::http;
+  asio::io_context io;
+  loyalty::beast::tcp_stream stream(io);
+  stream.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+  http::request<http::string_body> request{verb, target, 11};
+  request.set(http::field::host, "127.0.0.1");
+  if (!body.empty()) request.set(http::field::content_type, "application/json");
+  if (!token.empty()) request.set(http::field::authorization, "Bearer " + token);
+  request.body() = body;
+  request.prepare_payload();
+  http::write(stream, request);
+  loyalty::beast::flat_buffer buffer;
+  http::response<http::string_body> response;
+  http::read(stream, buffer, response);
+  Reply reply{static_cast<int>(response.result_int()), json()};
+  reply.body = json::parse(response.body(), nullptr, false);
+  if (reply.body.is_discarded()) reply.body = response.body();
+  return reply;
+}
+
+// A terminal's files and a running agent on a free loopback port.
+struct Agent {
+  TempDir dir;
+  std::unique_ptr<Child> child;
+  std::uint16_t port = 0;
+
+  explicit Agent(const std::string& pos_api = R"({"listen": "127.0.0.1:0"})") {
+    write(dir / "secret", kSecret);
+    write(dir / "agent.json", R"({"terminal_id": "store-1-lane-2", "store_id": "store-1", "data_dir": "data",
+      "rulebook_file": ")" + std::string(LOYALTY_SOURCE_DIR) +
+                                  R"(/examples/rulebook-ru.json", "member_secret_file": "secret", "pos_api": )" +
+                                  pos_api + "}");
+    std::filesystem::create_directories(dir / "data");
+    const storage::IdentifierHasher hasher(kSecret);
+    storage::MemberCache cache(dir / "data" / "members.db", hasher);
+    const storage::MemberDelta delta{
+        storage::MemberDelta::Change::upsert,
+        {"M-1001", 5000, "gold", storage::MemberStatus::active, 1},
+        {hasher.key(storage::IdentifierKind::card, kCard), hasher.key(storage::IdentifierKind::phone, "+79161234567")}};
+    cache.apply({&delta, 1}, 1);
+  }
+
+  // Starts the agent; returns false (with its log in the failure message) if it does not
+  // become ready within 10 s.
+  bool start() {
+    child = std::make_unique<Child>(
+        std::vector<std::string>{LOYALTY_AGENT_BINARY, "run", "--config", (dir / "agent.json").string()},
+        STDERR_FILENO);
+    if (!child->wait_for_text("\"event\":\"ready\"", in_seconds(10))) return false;
+    const std::string& log = child->output();
+    const auto at = log.find("\"port\":", log.find("\"event\":\"ready\""));
+    port = static_cast<std::uint16_t>(std::stoi(log.substr(at + 7)));
+    return true;
+  }
+
+  Reply post(const std::string& target, const json& body) {
+    return call(port, loyalty::http::verb::post, target, body.dump());
+  }
+};
+
+json basket(const std::string& receipt, std::int64_t redeem) {
+  json b = json::parse(R"({"currency": "RUB", "at": "2026-11-26T18:30:00+03:00", "tender": "card", "lines": [
+    {"sku": "4600000000011", "name": "Milk 1 l", "category": "dairy", "unit_price": 8990, "qty": 3, "vat_bp": 1000},
+    {"sku": "4600000000028", "name": "Coffee 1 kg", "category": "grocery", "unit_price": 129900, "qty": 2, "vat_bp": 2200}]})");
+  b["receipt_id"] = receipt;
+  b["redeem_points"] = redeem;
+  return b;
+}
+
+}  // namespace
+
+TEST_CASE("a cashier's flow over the POS API: identify, quote, commit, and a retried commit") {
+  Agent agent;
+  REQUIRE_MESSAGE(agent.start(), agent.child->output());
+
+  auto status = call(agent.port, loyalty::http::verb::get, "/v1/status");
+  CHECK(status.status == 200);
+  CHECK(status.body["terminal_id"] == "store-1-lane-2");
+  CHECK(status.body["rulebook"]["version"] == 1);
+
+  auto identified = agent.post("/v1/identify", {{"card", "4000 0000 0000 0002"}});
+  REQUIRE(identified.status == 200);
+  CHECK(identified.body["member"]["id"] == "M-1001");
+  CHECK(identified.body["member"]["balance"] == 5000);
+  CHECK(agent.post("/v1/identify", {{"phone", "8 (916) 123-45-67"}}).body["member"]["id"] == "M-1001");
+  CHECK(agent.post("/v1/identify", {{"card", "4000000000000003"}}).body["error"]["code"] == "card_invalid");
+  CHECK(agent.post("/v1/identify", {{"card", "4000000000000051"}}).status == 404);
+
+  // The example rulebook allows 500 points per receipt offline.
+  auto quoted = agent.post("/v1/quote", {{"basket", basket("R-1", 800)}, {"member_id", "M-1001"}});
+  REQUIRE(quoted.status == 200);
+  CHECK(quoted.body["points"]["requested"] == 800);
+  CHECK(quoted.body["points"]["redeemed"] == 500);
+  CHECK(quoted.body["offline"]["binding"] == "offline_per_receipt");
+  CHECK(quoted.body["offline"]["message"] == "offline: at most 500 points can be redeemed");
+
+  const json request = {{"basket", basket("R-1", 300)}, {"member_id", "M-1001"}};
+  auto committed = agent.post("/v1/commit", request);
+  REQUIRE(committed.status == 200);
+  CHECK(committed.body["entry"]["seq"] == 1);
+  CHECK(committed.body["already_journaled"] == false);
+  CHECK(committed.body["points"]["redeemed"] == 300);
+  CHECK(committed.body["points"]["balance_after"] ==
+        5000 - 300 + committed.body["points"]["earned"].get<std::int64_t>());
+  CHECK(committed.body["quote"]["lines"][1]["vat"].get<std::int64_t>() > 0);
+  CHECK(committed.body["slip"].get<std::string>().find("Points redeemed: 300") != std::string::npos);
+
+  auto retried = agent.post("/v1/commit", request);
+  CHECK(retried.status == 200);
+  CHECK(retried.body["entry"]["seq"] == 1);
+  CHECK(retried.body["already_journaled"] == true);
+  CHECK(retried.body["points"] == committed.body["points"]);
+  auto conflict = agent.post("/v1/commit", {{"basket", basket("R-1", 0)}, {"member_id", "M-1001"}});
+  CHECK(conflict.status == 409);
+  CHECK(conflict.body["error"]["code"] == "receipt_conflict");
+
+  // Offline, what this member redeemed since the last acknowledgement counts against the
+  // per-member limit (1,000 points in the example rulebook).
+  const auto committed2 = agent.post("/v1/commit", {{"basket", basket("R-2", 500)}, {"member_id", "M-1001"}});
+  REQUIRE(committed2.status == 200);
+  CHECK(committed2.body["points"]["redeemed"] == 500);
+  quoted = agent.post("/v1/quote", {{"basket", basket("R-3", 800)}, {"member_id", "M-1001"}});
+  CHECK(quoted.body["points"]["redeemed"] == 200);
+  CHECK(quoted.body["offline"]["binding"] == "offline_per_member");
+
+  // The local balance now counts the unsynced sales.
+  const std::int64_t unsynced = committed.body["points"]["earned"].get<std::int64_t>() - 300 +
+                                committed2.body["points"]["earned"].get<std::int64_t>() - 500;
+  const auto view = agent.post("/v1/identify", {{"card", kCard}}).body["member"];
+  CHECK(view["unsynced_points"] == unsynced);
+  CHECK(view["balance"] == 5000 + unsynced);
+
+  const int exit_status = agent.child->signal_and_wait(SIGTERM, in_seconds(10));
+  CHECK(WIFEXITED(exit_status));
+  CHECK(WEXITSTATUS(exit_status) == 0);
+  CHECK(agent.child->output().find("\"event\":\"stopped\"") != std::string::npos);
+  auto db = storage::open_journal_database(agent.dir / "data" / "journal.db", storage::Creation::read_only);
+  const auto report = storage::verify_journal(*db, std::nullopt, storage::SignatureCheck::every);
+  CHECK(report.ok());
+  CHECK(report.entries == 2);
+  CHECK(report.unsigned_entries == 0);  // signed right after the answer
+}
+
+TEST_CASE("every class of bad request gets a JSON 4xx and journals nothing") {
+  Agent agent(R"({"listen": "127.0.0.1:0", "max_request_bytes": 4096})");
+  REQUIRE_MESSAGE(agent.start(), agent.child->output());
+  using loyalty::http::verb;
+  struct Case {
+    verb method;
+    std::string target;
+    std::string body;
+    int status;
+    std::string code;
+  };
+  const std::vector<Case> cases = {
+      {verb::post, "/v1/commit", "{\"basket\": ", 400, "request_invalid"},
+      {verb::post, "/v1/commit", "[1, 2]", 400, "request_invalid"},
+      {verb::post, "/v1/commit", json({{"basket", basket("R-2", 0)}, {"tip", 1}}).dump(), 400, "request_invalid"},
+      {verb::post, "/v1/commit", json({{"basket", basket("R-2", -5)}}).dump(), 400, "request_invalid"},
+      {verb::post, "/v1/commit", json({{"basket", basket("R 2", 0)}}).dump(), 422, "commit_invalid"},
+      {verb::post, "/v1/commit", json({{"basket", basket("R-2", 0)}, {"member_id", "M-404"}}).dump(), 404,
+       "member_unknown"},
+      {verb::post, "/v1/commit", std::string(5000, ' '), 413, "request_too_large"},
+      {verb::get, "/v1/commit", "", 405, "method_not_allowed"},
+      {verb::get, "/v1/nothing", "", 404, "not_found"},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.body.substr(0, 120));
+    const Reply reply = call(agent.port, c.method, c.target, c.body);
+    CHECK(reply.status == c.status);
+    CHECK(reply.body["error"]["code"] == c.code);
+    CHECK_FALSE(reply.body["error"]["message"].get<std::string>().empty());
+  }
+  agent.child->signal_and_wait(SIGTERM, in_seconds(10));
+  auto db = storage::open_journal_database(agent.dir / "data" / "journal.db", storage::Creation::read_only);
+  CHECK(db->query_integer("SELECT count(*) FROM journal") == 0);
+}
+
+TEST_CASE("a bearer token, when configured, is required") {
+  Agent agent(R"({"listen": "127.0.0.1:0", "token_file": "token"})");
+  write(agent.dir / "token", "s3cret-token\n");
+  REQUIRE_MESSAGE(agent.start(), agent.child->output());
+  const auto refused = call(agent.port, loyalty::http::verb::get, "/v1/status");
+  CHECK(refused.status == 401);
+  CHECK(refused.body["error"]["code"] == "unauthorized");
+  CHECK(call(agent.port, loyalty::http::verb::get, "/v1/status", "", "wrong").status == 401);
+  CHECK(call(agent.port, loyalty::http::verb::get, "/v1/status", "", "s3cret-token").status == 200);
+}
+
+TEST_CASE("the agent refuses to listen beyond loopback and to share a data directory") {
+  Agent wide(R"({"listen": "0.0.0.0:0"})");
+  CHECK_FALSE(wide.start());
+  CHECK(wide.child->wait_exit(in_seconds(10)) != -1);
+  CHECK(wide.child->output().find("config.pos_api.listen: must be a loopback address") != std::string::npos);
+
+  Agent first;
+  REQUIRE_MESSAGE(first.start(), first.child->output());
+  Child second({LOYALTY_AGENT_BINARY, "run", "--config", (first.dir / "agent.json").string()}, STDERR_FILENO);
+  const int status = second.wait_exit(in_seconds(10));
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 1);
+  CHECK(second.output().find("is in use by another agent") != std::string::npos);
+}

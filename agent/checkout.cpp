@@ -1,14 +1,12 @@
 #include "agent/checkout.hpp"
 
 #include <algorithm>
-#include <limits>
 
 #include "agent/domain/money.hpp"
 #include "agent/domain/quote.hpp"
 #include "drivers/codes.hpp"
 #include "storage/local_balance.hpp"
 #include "sync/basket_json.hpp"
-#include "sync/datetime.hpp"
 #include "sync/quote_json.hpp"
 
 namespace loyalty::agent {

@@ -50,7 +50,6 @@ Config load_config(const std::filesystem::path& path) {
   const sync::Json document = sync::parse_json(storage::read_file(path), path.string());
   const std::filesystem::path base = path.parent_path().empty() ? "." : path.parent_path();
   Config config;
-  config.source = path;
   Reader top(document, "config");
   config.terminal_id = top.string("terminal_id", storage::kMaxTerminalIdBytes);
   try {
@@ -68,8 +67,12 @@ Config load_config(const std::filesystem::path& path) {
       config.phone_country_code.front() == '0') {
     fail(top.path_of("phone_country_code"), "must be an E.164 calling code of 1 to 3 digits, like \"7\" or \"49\"");
   }
-  config.log_level = top.choice<std::string>(
-      "log_level", {{"debug", "debug"}, {"info", "info"}, {"warning", "warning"}, {"error", "error"}}, "info");
+  config.log_level = top.choice<LogLevel>("log_level",
+                                          {{"debug", LogLevel::debug},
+                                           {"info", LogLevel::info},
+                                           {"warning", LogLevel::warning},
+                                           {"error", LogLevel::error}},
+                                          LogLevel::info);
   config.prune_after_days = top.integer_or("prune_after_days", 90, 1, 3650);
   if (top.has("pos_api")) {
     Reader api = top.object("pos_api");

@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "agent/log.hpp"
+
 namespace loyalty::agent {
 
 struct PosApiConfig {
@@ -26,7 +28,6 @@ struct PosApiConfig {
 };
 
 struct Config {
-  std::filesystem::path source;  // the file it was read from
   std::string terminal_id;
   std::string store_id;
   std::filesystem::path data_dir;
@@ -34,7 +35,7 @@ struct Config {
   std::filesystem::path member_secret_file;  // HMAC secret for member identifiers
   std::string phone_country_code = "7";      // E.164 calling code for national numbers
   PosApiConfig pos_api;
-  std::string log_level = "info";  // debug, info, warning, error
+  LogLevel log_level = LogLevel::info;
   std::int64_t prune_after_days = 90;
 
   std::filesystem::path journal_path() const { return data_dir / "journal.db"; }

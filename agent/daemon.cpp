@@ -4,7 +4,9 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <ostream>
 
 #include "agent/checkout.hpp"
@@ -65,13 +67,15 @@ std::string read_secret(const std::filesystem::path& path, std::string_view what
 std::optional<domain::Rulebook> load_rulebook(const Config& config, storage::RulebookStore& store, Log& log) {
   if (std::filesystem::exists(config.rulebook_file)) {
     const std::string text = storage::read_file(config.rulebook_file);
-    const domain::Rulebook parsed = sync::rulebook_from_json(sync::parse_json(text, config.rulebook_file.string()));
+    domain::Rulebook parsed = sync::rulebook_from_json(sync::parse_json(text, config.rulebook_file.string()));
     const auto result =
         store.install({parsed.version, text, "", "file:" + config.rulebook_file.string(), unix_now_ms()});
     if (result.outcome == storage::Installed::installed) {
       log.info("rulebook_installed", "rulebook installed from the rulebook file",
                {{"id", parsed.id}, {"version", parsed.version}});
-    } else if (parsed.version < result.active_version) {
+      return parsed;
+    }
+    if (parsed.version < result.active_version) {
       log.warning("rulebook_not_newer", "the rulebook file is older than the active rulebook; kept the active one",
                   {{"file_version", parsed.version}, {"active_version", result.active_version}});
     }
@@ -94,7 +98,7 @@ int run_daemon(const std::filesystem::path& config_path, std::ostream& log_strea
   const auto started = std::chrono::steady_clock::now();
   try {
     Config config = load_config(config_path);
-    log.set_threshold(parse_log_level(config.log_level).value_or(LogLevel::info));
+    log.set_threshold(config.log_level);
     DataDirLock lock(config.data_dir);
     storage::Journal journal(config.journal_path(), config.terminal_id,
                              storage::load_or_create_terminal_key(config.key_path()).key);
@@ -171,7 +175,7 @@ int run_daemon(const std::filesystem::path& config_path, std::ostream& log_strea
               systemd.notify("RELOADING=1");
               try {
                 const Config reloaded = load_config(config_path);
-                log.set_threshold(parse_log_level(reloaded.log_level).value_or(LogLevel::info));
+                log.set_threshold(reloaded.log_level);
                 config.rulebook_file = reloaded.rulebook_file;
                 config.pos_api.token_file = reloaded.pos_api.token_file;
                 server.set_bearer_token(read_token(config));

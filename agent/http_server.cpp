@@ -2,6 +2,8 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
+
 #include "storage/crypto.hpp"
 #include "sync/json_reader.hpp"
 
@@ -68,6 +70,11 @@ void HttpServer::listen_unix(const std::filesystem::path& path) {
   asio::co_spawn(io_, accept_loop(unix_), asio::detached);
 }
 
+std::int64_t HttpServer::open_connections() const {
+  return std::count_if(connections_.begin(), connections_.end(),
+                       [](const std::weak_ptr<Connection>& weak) { return !weak.expired(); });
+}
+
 void HttpServer::stop() {
   stopping_ = true;
   boost::system::error_code ignored;
@@ -121,7 +128,10 @@ std::optional<HttpResponse> HttpServer::refuse(const HttpRequest& request, Conne
 
 template <class Stream>
 Task<> HttpServer::serve(std::shared_ptr<Connection> connection, Stream stream) {
-  connection->close = [&stream] { stream.socket().close(); };
+  connection->close = [&stream] {
+    boost::system::error_code ignored;
+    stream.socket().close(ignored);
+  };
   beast::flat_buffer buffer;
   while (!stopping_) {
     http::request_parser<http::string_body> parser;

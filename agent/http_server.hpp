@@ -56,7 +56,7 @@ class HttpServer {
   void stop();
 
   std::int64_t requests() const { return requests_; }
-  std::int64_t open_connections() const { return static_cast<std::int64_t>(connections_.size()); }
+  std::int64_t open_connections() const;
 
  private:
   struct Connection;

@@ -32,13 +32,6 @@ std::string timestamp() {
 
 }  // namespace
 
-std::optional<LogLevel> parse_log_level(std::string_view text) {
-  for (LogLevel level : {LogLevel::debug, LogLevel::info, LogLevel::warning, LogLevel::error}) {
-    if (name(level) == text) return level;
-  }
-  return std::nullopt;
-}
-
 void Log::write(LogLevel level, std::string_view event, std::string_view message, sync::OrderedJson fields) {
   if (!enabled(level)) return;
   sync::OrderedJson line;

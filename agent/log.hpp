@@ -9,7 +9,6 @@
 #define LOYALTY_AGENT_LOG_HPP_
 
 #include <iosfwd>
-#include <optional>
 #include <string_view>
 
 #include "sync/json_reader.hpp"
@@ -17,8 +16,6 @@
 namespace loyalty::agent {
 
 enum class LogLevel { debug, info, warning, error };
-
-std::optional<LogLevel> parse_log_level(std::string_view text);
 
 class Log {
  public:

@@ -1,6 +1,5 @@
 #include "agent/pos_api.hpp"
 
-#include "storage/journal_check.hpp"
 #include "storage/sqlite.hpp"
 
 namespace loyalty::agent {

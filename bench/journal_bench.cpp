@@ -8,8 +8,9 @@
 //               does once the POS has its answer (check, Ed25519, update, commit without fsync);
 //               its time is reported apart (sign_*). The existing entries are bulk-inserted
 //               rows of the journal's shape whose hashes do not form a chain and whose
-//               signatures are placeholders: an append reads only the head row, so only the
-//               size of the b-trees matters to it.
+//               signatures are all zero bytes (nothing here verifies them; being set, they
+//               keep sign_pending to the new entries): an append reads only the head row, so
+//               only the size of the b-trees matters to it.
 //   open        opening the journal (quick_check and schema) at each size.
 //   bytes       database bytes per entry at each size.
 //   member      lookup by identifier among 1,000,000 cached members (2,000,000 keys): HMAC of

@@ -16,7 +16,6 @@
 #include <sqlite3.h>
 
 #include <algorithm>
-#include <cstring>
 #include <limits>
 #include <utility>
 
@@ -179,8 +178,7 @@ AppendResult Journal::append_validated(const EntryDraft& draft, std::int64_t now
   entry.prev_hash = last.hash;
   entry.draft = draft;
   entry.journaled_at_ms = now_ms;
-  const std::string canonical = canonical_bytes(terminal_id_, entry.seq, entry.prev_hash, draft);
-  entry.hash = sha256(as_bytes(canonical));
+  entry.hash = entry_hash(terminal_id_, entry.seq, entry.prev_hash, draft);
 
   insert_entry(*db_, entry);
   transaction.commit();
@@ -210,18 +208,17 @@ std::int64_t Journal::sign_pending() {
 std::size_t Journal::sign_batch() {
   Transaction transaction(*db_, "sign journal entries");
   std::vector<std::pair<std::int64_t, Digest>> batch;
-  scan_entries(
-      *db_, terminal_id_, signed_through(*db_) + 1, std::numeric_limits<std::int64_t>::max(),
-      [&](JournalEntry&& entry) {
-        // The stored prev_hash is the row before: this checks the entry and its link.
-        if (sha256(as_bytes(canonical_bytes(terminal_id_, entry.seq, entry.prev_hash, entry.draft))) != entry.hash) {
-          throw Error(SQLITE_CORRUPT, "sign journal entry " + std::to_string(entry.seq),
-                      "it does not match its hash, or the entry before it changed, since it was "
-                      "appended; it was not signed (run `loyalty-agent journal verify`)");
-        }
-        batch.emplace_back(entry.seq, entry.hash);
-        return batch.size() < kSignBatch;
-      });
+  scan_entries(*db_, terminal_id_, signed_through(*db_) + 1, std::numeric_limits<std::int64_t>::max(),
+               [&](JournalEntry&& entry) {
+                 // The stored prev_hash is the row before: this checks the entry and its link.
+                 if (entry_hash(terminal_id_, entry.seq, entry.prev_hash, entry.draft) != entry.hash) {
+                   throw Error(SQLITE_CORRUPT, "sign journal entry " + std::to_string(entry.seq),
+                               "it does not match its hash, or the entry before it changed, since it was "
+                               "appended; it was not signed (run `loyalty-agent journal verify`)");
+                 }
+                 batch.emplace_back(entry.seq, entry.hash);
+                 return batch.size() < kSignBatch;
+               });
   StatementUse update(db_->cached("UPDATE journal SET signature = ? WHERE seq = ? AND signature IS NULL"));
   for (const auto& [seq, hash] : batch) {
     update->bind_blob(1, key_.sign(hash)).bind(2, seq).run();
@@ -236,7 +233,7 @@ void Journal::set_relaxed(bool relaxed) {
   // Counted as relaxed until FULL is confirmed: if restoring throws, the next append retries it
   // before it writes.
   relaxed_ = true;
-  db_->exec(relaxed ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL", "set journal durability");
+  db_->set_durability(relaxed ? Durability::normal : Durability::full);
   relaxed_ = relaxed;
 }
 

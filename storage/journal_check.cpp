@@ -30,7 +30,7 @@ VerifyReport verify_journal(Database& db, const std::optional<PublicKey>& key, S
         if (entry.seq != expected) {
           return fail(expected, "entry " + std::to_string(expected) + " is missing (the next one is " + seq + ")");
         }
-        const Digest hash = sha256(as_bytes(canonical_bytes(entry.terminal_id, entry.seq, prev, entry.draft)));
+        const Digest hash = entry_hash(entry.terminal_id, entry.seq, prev, entry.draft);
         if (hash != entry.hash) {
           return fail(entry.seq, "entry " + seq +
                                      " does not match its hash: it, or the hash of the entry before it, "

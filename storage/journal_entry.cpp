@@ -128,6 +128,10 @@ std::string canonical_bytes(std::string_view terminal_id, std::int64_t seq, cons
   return out;
 }
 
+Digest entry_hash(std::string_view terminal_id, std::int64_t seq, const Digest& prev_hash, const EntryDraft& draft) {
+  return sha256(as_bytes(canonical_bytes(terminal_id, seq, prev_hash, draft)));
+}
+
 std::optional<JournalEntry> parse_canonical_bytes(std::string_view bytes) {
   Cursor in(bytes);
   if (in.raw(kMagic.size()) != kMagic) return std::nullopt;

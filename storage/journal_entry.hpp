@@ -91,6 +91,9 @@ void validate_terminal_id(std::string_view terminal_id);
 std::string canonical_bytes(std::string_view terminal_id, std::int64_t seq, const Digest& prev_hash,
                             const EntryDraft& draft);
 
+// SHA-256 of the canonical bytes: the entry's hash.
+Digest entry_hash(std::string_view terminal_id, std::int64_t seq, const Digest& prev_hash, const EntryDraft& draft);
+
 // Decodes canonical bytes; nullopt when they are malformed (short, trailing bytes, bad magic,
 // unknown kind). The hash, signature and state of the result are left empty.
 std::optional<JournalEntry> parse_canonical_bytes(std::string_view bytes);

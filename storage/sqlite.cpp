@@ -141,8 +141,7 @@ Database::Database(const std::filesystem::path& path, const OpenOptions& options
     if (options.creation != Creation::read_only) {
       exec("PRAGMA journal_mode=WAL", "enable WAL on " + path.string());
     }
-    exec(options.durability == Durability::full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL",
-         "set synchronous");
+    set_durability(options.durability);
     exec("PRAGMA cache_size=-" + std::to_string(options.cache_kib), "set cache size");
     exec("PRAGMA foreign_keys=ON", "enable foreign keys");
   } catch (const Error& error) {
@@ -171,6 +170,10 @@ void Database::exec(std::string_view sql, std::string_view operation) {
     sqlite3_free(message);
     throw Error(sqlite3_extended_errcode(db_), operation, detail);
   }
+}
+
+void Database::set_durability(Durability durability) {
+  exec(durability == Durability::full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL", "set synchronous");
 }
 
 Statement& Database::cached(std::string_view sql) {

@@ -122,6 +122,8 @@ class Database {
 
   // Runs one or more statements that return no rows.
   void exec(std::string_view sql, std::string_view operation);
+  // Sets synchronous=FULL or NORMAL for the commits that follow.
+  void set_durability(Durability durability);
 
   // A statement prepared once per connection and kept for its lifetime. Wrap the use in a
   // StatementUse so that it is reset afterwards.

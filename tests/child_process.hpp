@@ -53,15 +53,7 @@ class Child {
   // Reads until `lines` complete report lines arrived, the child exited, or the deadline.
   // Returns false on the deadline.
   bool wait_for_lines(std::size_t lines, std::chrono::steady_clock::time_point deadline) {
-    while (complete_lines() < lines) {
-      const auto left =
-          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) return false;
-      pollfd p{read_fd_, POLLIN, 0};
-      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
-      if (!read_some()) return true;  // end of file: the child is gone
-    }
-    return true;
+    return read_until([&] { return complete_lines() >= lines; }, deadline);
   }
 
   // SIGKILL, reap, and collect what was written before the kill.
@@ -76,29 +68,22 @@ class Child {
   }
 
   const std::string& output() const { return output_; }
-  pid_t pid() const { return pid_; }
 
   // Reads until `text` appears in the output, the child exited, or the deadline; returns
   // whether it appeared.
   bool wait_for_text(std::string_view text, std::chrono::steady_clock::time_point deadline) {
-    while (output_.find(text) == std::string::npos) {
-      const auto left =
-          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) return false;
-      pollfd p{read_fd_, POLLIN, 0};
-      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
-      if (!read_some()) return output_.find(text) != std::string::npos;
-    }
-    return true;
+    const auto found = [&] { return output_.find(text) != std::string::npos; };
+    return read_until(found, deadline) && found();
   }
 
   // Sends `signal` and waits for the child to exit, collecting its output; returns the wait
-  // status, or -1 if it was still running at the deadline (it is then killed).
+  // status, or -1 if it was still running at the deadline (the destructor kills it).
   int signal_and_wait(int signal, std::chrono::steady_clock::time_point deadline) {
     ::kill(pid_, signal);
     return wait_exit(deadline);
   }
 
+  // Waits for the child to exit by itself, as signal_and_wait does.
   int wait_exit(std::chrono::steady_clock::time_point deadline) {
     while (std::chrono::steady_clock::now() < deadline) {
       pollfd p{read_fd_, POLLIN, 0};
@@ -115,6 +100,20 @@ class Child {
   }
 
  private:
+  // Reads until `done()` holds or the child closes its end (true), or the deadline (false).
+  template <class Done>
+  bool read_until(Done done, std::chrono::steady_clock::time_point deadline) {
+    while (!done()) {
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return false;
+      pollfd p{read_fd_, POLLIN, 0};
+      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+      if (!read_some()) return true;  // end of file: the child is gone
+    }
+    return true;
+  }
+
   std::size_t complete_lines() const {
     return static_cast<std::size_t>(std::count(output_.begin(), output_.end(), '\n'));
   }

@@ -8,14 +8,13 @@
 #include "storage/local_balance.hpp"
 #include "sync/basket_json.hpp"
 #include "sync/quote_json.hpp"
+#include "sync/rulebook_json.hpp"
 
 namespace loyalty::agent {
 namespace {
 
 using sync::Json;
 using sync::OrderedJson;
-
-constexpr int kUnprocessable = 422;
 
 std::string_view status_name(storage::MemberStatus status) {
   return status == storage::MemberStatus::blocked ? "blocked" : "active";
@@ -161,24 +160,52 @@ OrderedJson Checkout::quote(const Json& request) {
   return answer;
 }
 
+std::optional<OrderedJson> Checkout::answer_again(const std::string& receipt_id, const Json& request) {
+  auto existing = journal_.find_receipt(receipt_id);
+  if (!existing) return std::nullopt;
+  const Json stored = Json::parse(existing->draft.payload);
+  if (stored.at("request") != request) {
+    throw ApiError(409, "receipt_conflict",
+                   "receipt " + receipt_id + " was already journaled with a different request (entry " +
+                       std::to_string(existing->seq) + "): use a new receipt id");
+  }
+  ++counters_.retries;
+  OrderedJson answer = OrderedJson::parse(existing->draft.payload).at("answer");
+  answer["entry"]["seq"] = existing->seq;
+  answer["already_journaled"] = true;
+  return answer;
+}
+
+OrderedJson Checkout::journal(storage::EntryDraft draft, const Json& request, OrderedJson answer,
+                              OrderedJson payload) {
+  OrderedJson stored;
+  stored["request"] = request;
+  stored["answer"] = answer;
+  for (auto& [key, value] : payload.items()) stored[key] = std::move(value);
+  draft.payload = stored.dump();
+  try {
+    storage::validate(draft);
+  } catch (const storage::InvalidEntry& error) {
+    throw ApiError(kUnprocessable, "entry_invalid", error.what());
+  }
+  // The sequence is known only once appended; the stored answer carries 0 and the answer
+  // sent (now and on retries) the real one.
+  const storage::AppendResult appended = journal_.append(draft, clock_());
+  answer["entry"]["seq"] = appended.entry.seq;
+  return answer;
+}
+
+std::optional<std::int64_t> Checkout::local_balance(const std::string& member_id) {
+  const auto cached = members_.find_member(member_id);
+  if (!cached) return std::nullopt;
+  return storage::local_view(*cached, members_, journal_).local_balance;
+}
+
 OrderedJson Checkout::commit(const Json& request) {
   // A retried commit answers from the journal, whatever the rulebook or the balance now say.
   if (request.is_object() && request.contains("basket") && request["basket"].is_object() &&
       request["basket"].contains("receipt_id") && request["basket"]["receipt_id"].is_string()) {
-    const std::string receipt_id = request["basket"]["receipt_id"].get<std::string>();
-    if (auto existing = journal_.find_receipt(receipt_id)) {
-      const Json stored = Json::parse(existing->draft.payload);
-      if (stored.at("request") != request) {
-        throw ApiError(409, "receipt_conflict",
-                       "receipt " + receipt_id + " was already committed with a different basket (entry " +
-                           std::to_string(existing->seq) + "): use a new receipt id");
-      }
-      ++counters_.commit_retries;
-      OrderedJson answer = OrderedJson::parse(existing->draft.payload).at("answer");
-      answer["entry"]["seq"] = existing->seq;
-      answer["already_journaled"] = true;
-      return answer;
-    }
+    if (auto again = answer_again(request["basket"]["receipt_id"].get<std::string>(), request)) return *again;
   }
 
   Priced priced = price(request, true);
@@ -219,20 +246,10 @@ OrderedJson Checkout::commit(const Json& request) {
   draft.rulebook_version = rulebook.version;
   draft.points_earned = q.earned;
   draft.points_redeemed = q.redeemed;
-  OrderedJson payload;
-  payload["request"] = request;
-  payload["answer"] = answer;
-  draft.payload = payload.dump();
-  try {
-    storage::validate(draft);
-  } catch (const storage::InvalidEntry& error) {
-    throw ApiError(kUnprocessable, "commit_invalid", error.what());
-  }
-  // The sequence is known only once appended; the stored answer carries 0 and the answer
-  // sent (now and on retries) the real one.
-  const storage::AppendResult appended = journal_.append(draft, clock_());
+  OrderedJson extra;
+  extra["refund_terms"] = sync::refund_terms_to_json(rulebook);
+  answer = journal(std::move(draft), request, std::move(answer), std::move(extra));
   ++counters_.commits;
-  answer["entry"]["seq"] = appended.entry.seq;
   return answer;
 }
 

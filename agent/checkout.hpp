@@ -24,6 +24,9 @@
 
 namespace loyalty::agent {
 
+// Well-formed but not acceptable: a damaged card number, a basket that cannot be quoted.
+inline constexpr int kUnprocessable = 422;
+
 class ApiError : public std::runtime_error {
  public:
   ApiError(int status, std::string code, const std::string& message)
@@ -41,7 +44,9 @@ struct CheckoutCounters {
   std::int64_t unknown_members = 0;
   std::int64_t quotes = 0;
   std::int64_t commits = 0;
-  std::int64_t commit_retries = 0;  // answered from the journal
+  std::int64_t voids = 0;
+  std::int64_t refunds = 0;
+  std::int64_t retries = 0;  // commits, voids and refunds answered from the journal
   std::int64_t refused = 0;         // 4xx answers
 };
 
@@ -61,14 +66,31 @@ class Checkout {
   sync::OrderedJson quote(const sync::Json& request);
   // Journals the sale durably and then answers; a retried receipt id answers from the journal.
   sync::OrderedJson commit(const sync::Json& request);
+  // Reverses a whole sale: the points it redeemed come back, the points it earned go.
+  sync::OrderedJson void_sale(const sync::Json& request);
+  // Returns lines of an earlier sale, in whole or in part, by the refund terms the sale
+  // recorded (docs/redemption.md, section 4).
+  sync::OrderedJson refund(const sync::Json& request);
 
   const CheckoutCounters& counters() const { return counters_; }
   void count_refusal() { ++counters_.refused; }
 
  private:
   struct Priced;
+  struct Sale;
   Priced price(const sync::Json& request, bool for_commit);
   const domain::Rulebook& rules() const;
+  // The stored answer when `receipt_id` was journaled before with this same request; throws
+  // receipt_conflict when it was journaled with another.
+  std::optional<sync::OrderedJson> answer_again(const std::string& receipt_id, const sync::Json& request);
+  // Appends `draft` with the payload {"request", "answer", extra...} and puts the entry's
+  // sequence into the answer.
+  sync::OrderedJson journal(storage::EntryDraft draft, const sync::Json& request, sync::OrderedJson answer,
+                            sync::OrderedJson payload = sync::OrderedJson::object());
+  // The sale a void or refund names, with the returns and void that cite it.
+  Sale find_sale(const std::string& receipt_id);
+  // The member's balance as this terminal sees it, if the member is cached.
+  std::optional<std::int64_t> local_balance(const std::string& member_id);
 
   storage::Journal& journal_;
   storage::MemberCache& members_;

@@ -11,6 +11,17 @@ HttpResponse ok(const OrderedJson& body) { return json_response(http::status::ok
 
 }  // namespace
 
+void PosApi::log_journaled(std::string_view what, const OrderedJson& answer) {
+  const std::string name(what);
+  OrderedJson fields;
+  fields["receipt_id"] = answer["receipt_id"];
+  fields["seq"] = answer["entry"]["seq"];
+  if (answer.contains("sale_receipt_id")) fields["sale_receipt_id"] = answer["sale_receipt_id"];
+  for (const auto& [key, value] : answer["points"].items()) fields[key] = value;
+  const bool again = answer["already_journaled"].get<bool>();
+  log_.info(name, name + (again ? " retried: answered from the journal" : " journaled"), std::move(fields));
+}
+
 PosApi::PosApi(Checkout& checkout, storage::Journal& journal, Log& log, std::function<void()> after_commit)
     : checkout_(checkout), journal_(journal), log_(log), after_commit_(std::move(after_commit)) {}
 
@@ -42,6 +53,8 @@ HttpResponse PosApi::route(const HttpRequest& request) {
     if (target == "/v1/identify") call = &Checkout::identify;
     if (target == "/v1/quote") call = &Checkout::quote;
     if (target == "/v1/commit") call = &Checkout::commit;
+    if (target == "/v1/void") call = &Checkout::void_sale;
+    if (target == "/v1/refund") call = &Checkout::refund;
     if (!call) throw ApiError(404, "not_found", "no such endpoint: " + std::string(target));
     if (!post) throw ApiError(405, "method_not_allowed", "use POST for " + std::string(target));
     const auto type = request[http::field::content_type];
@@ -51,14 +64,8 @@ HttpResponse PosApi::route(const HttpRequest& request) {
     const sync::Json body = sync::parse_json(request.body(), "request");
     if (!body.is_object()) throw sync::JsonError("request", "must be a JSON object");
     OrderedJson answer = (checkout_.*call)(body);
-    if (call == &Checkout::commit) {
-      log_.info(
-          "commit",
-          answer["already_journaled"].get<bool>() ? "commit retried: answered from the journal" : "sale journaled",
-          {{"receipt_id", answer["receipt_id"]},
-           {"seq", answer["entry"]["seq"]},
-           {"earned", answer["points"]["earned"]},
-           {"redeemed", answer["points"]["redeemed"]}});
+    if (call == &Checkout::commit || call == &Checkout::void_sale || call == &Checkout::refund) {
+      log_journaled(target.substr(4), answer);
       if (after_commit_) after_commit_();
     }
     return ok(answer);
@@ -104,7 +111,10 @@ std::string PosApi::metrics() {
   metric("loyalty_agent_unknown_members_total", "counter", "Identifiers with no member.", c.unknown_members);
   metric("loyalty_agent_quotes_total", "counter", "Quotes answered.", c.quotes);
   metric("loyalty_agent_commits_total", "counter", "Sales journaled.", c.commits);
-  metric("loyalty_agent_commit_retries_total", "counter", "Commits answered from the journal.", c.commit_retries);
+  metric("loyalty_agent_voids_total", "counter", "Sales voided.", c.voids);
+  metric("loyalty_agent_refunds_total", "counter", "Returns journaled.", c.refunds);
+  metric("loyalty_agent_retries_total", "counter", "Commits, voids and refunds answered from the journal.",
+         c.retries);
   metric("loyalty_agent_refused_total", "counter", "Requests refused with a 4xx answer.", c.refused);
   metric("loyalty_agent_pending_entries", "gauge", "Journal entries the ledger has not acknowledged.",
          journal_.pending_count());

@@ -34,6 +34,8 @@ class PosApi {
 
  private:
   HttpResponse route(const HttpRequest& request);
+  // Logs a journaled commit, void or refund (or its retry) as the event `what`.
+  void log_journaled(std::string_view what, const sync::OrderedJson& answer);
   sync::OrderedJson status();
   std::string metrics();
 

@@ -125,6 +125,9 @@ class Journal {
   std::optional<JournalEntry> find_receipt(std::string_view receipt_id);
   // Entries with first <= seq <= last, in order, at most `limit`.
   std::vector<JournalEntry> read(std::int64_t first, std::int64_t last, std::size_t limit);
+  // The entries of `member_id` (not empty) after sequence `after`, in order, at most `limit`:
+  // the returns and voids that followed a sale.
+  std::vector<JournalEntry> member_entries(std::string_view member_id, std::int64_t after, std::size_t limit);
   // Pending entries from the oldest, at most `limit`: the next upload batch.
   std::vector<JournalEntry> pending(std::size_t limit);
 

@@ -1,6 +1,8 @@
 // The rulebooks a terminal holds: the active one, which every quote uses, and the one before
-// it, which refunds of sales made under it still need. Both are stored as the signed documents
-// that arrived, with their signatures, so they can be verified again after a restart.
+// it, kept to show what changed and to audit entries made just before the switch (returns do
+// not need it: each sale records its own refund terms). Both are stored as the signed
+// documents that arrived, with their signatures, so they can be verified again after a
+// restart.
 //
 // Anti-rollback: a rulebook whose version is not newer than the active one is refused, so a
 // replayed or stale download can never bring back old rules. The switch (active becomes

@@ -157,6 +157,25 @@ SaleDocument sale_from_json(const Json& document) {
   return sale;
 }
 
+std::vector<ReturnedQuantity> returned_lines_from_json(Reader& in, std::string_view key) {
+  const Json& lines = in.array(key, kMaxLines);
+  if (lines.empty()) fail(in.path_of(key), "must have at least one line");
+  std::vector<ReturnedQuantity> request;
+  request.reserve(lines.size());
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    Reader l(lines[i], index_path(in.path_of(key), i));
+    ReturnedQuantity r;
+    r.line = static_cast<std::size_t>(l.integer("line", 0, static_cast<std::int64_t>(kMaxLines) - 1));
+    const bool has_qty = l.has("qty");
+    if (has_qty == l.has("qty_milli"))
+      fail(l.path_of("qty"), "give either qty (counted goods) or qty_milli (weighed goods)");
+    r.qty_milli = has_qty ? l.integer("qty", 1, 1'000'000) * 1000 : l.integer("qty_milli", 1, 1'000'000'000);
+    l.finish();
+    request.push_back(r);
+  }
+  return request;
+}
+
 ReturnDocument return_from_json(const Json& document) {
   Reader in(document, "return");
   ReturnDocument out;
@@ -165,20 +184,7 @@ ReturnDocument return_from_json(const Json& document) {
   if (steps.empty()) fail(in.path_of("steps"), "must have at least one step");
   for (std::size_t s = 0; s < steps.size(); ++s) {
     Reader step(steps[s], index_path(in.path_of("steps"), s));
-    const Json& lines = step.array("lines", kMaxLines);
-    if (lines.empty()) fail(step.path_of("lines"), "must have at least one line");
-    std::vector<ReturnedQuantity> request;
-    for (std::size_t i = 0; i < lines.size(); ++i) {
-      Reader l(lines[i], index_path(step.path_of("lines"), i));
-      ReturnedQuantity r;
-      r.line = static_cast<std::size_t>(l.integer("line", 0, static_cast<std::int64_t>(kMaxLines) - 1));
-      const bool has_qty = l.has("qty");
-      if (has_qty == l.has("qty_milli"))
-        fail(l.path_of("qty"), "give either qty (counted goods) or qty_milli (weighed goods)");
-      r.qty_milli = has_qty ? l.integer("qty", 1, 1'000'000) * 1000 : l.integer("qty_milli", 1, 1'000'000'000);
-      l.finish();
-      request.push_back(r);
-    }
+    std::vector<ReturnedQuantity> request = returned_lines_from_json(step, "lines");
     step.finish();
     out.steps.push_back(std::move(request));
   }

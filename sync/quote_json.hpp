@@ -30,6 +30,10 @@ struct ReturnDocument {
   std::vector<std::vector<domain::ReturnedQuantity>> steps;
   std::optional<domain::Points> member_balance;
 };
+// Reads the array `key` of `in`: the lines of one return step, each {"line", "qty"} for counted
+// goods or {"line", "qty_milli"} for weighed goods. Throws JsonError.
+std::vector<domain::ReturnedQuantity> returned_lines_from_json(Reader& in, std::string_view key);
+
 // Reads a return document; line indexes and quantities are checked against `sale` when the
 // steps are applied. Throws JsonError under "return".
 ReturnDocument return_from_json(const Json& document);

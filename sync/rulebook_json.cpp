@@ -56,6 +56,12 @@ void read_earn(Reader in, EarnRules& e) {
   in.finish();
 }
 
+void read_refund(Reader in, RefundRules& r) {
+  r.vat = in.choice("vat", kRefundVat, RefundVat::recompute);
+  r.shortfall = in.choice("clawback_shortfall", kShortfall, ClawbackShortfall::negative_balance);
+  in.finish();
+}
+
 // The switches categories and SKUs share; an earn rate on something that earns nothing is
 // a contradiction.
 template <class Rule>
@@ -203,14 +209,25 @@ Rulebook rulebook_from_json(const Json& document) {
     }
   }
   read_offline(in.object("offline"), rules.offline);
-  if (in.has("refund")) {
-    Reader refund = in.object("refund");
-    rules.refund.vat = refund.choice("vat", kRefundVat, RefundVat::recompute);
-    rules.refund.shortfall = refund.choice("clawback_shortfall", kShortfall, ClawbackShortfall::negative_balance);
-    refund.finish();
-  }
+  if (in.has("refund")) read_refund(in.object("refund"), rules.refund);
   in.finish();
   return rules;
+}
+
+Json refund_terms_to_json(const Rulebook& rules) {
+  return Json{{"vat", name_of(kRefundVat, rules.refund.vat)},
+              {"clawback_shortfall", name_of(kShortfall, rules.refund.shortfall)},
+              {"point_value", ratio_json(rules.redemption.point_value)}};
+}
+
+RefundTerms refund_terms_from_json(const Json& document) {
+  Reader in(document, "refund_terms");
+  RefundTerms terms;
+  Reader value = in.object("point_value");
+  terms.point_value = {value.integer("num", 1, kMaxRatio), value.integer("den", 1, kMaxRatio)};
+  value.finish();
+  read_refund(in, terms.rules);
+  return terms;
 }
 
 Json rulebook_to_json(const Rulebook& rules) {

@@ -19,4 +19,15 @@ domain::Rulebook rulebook_from_json(const Json& document);
 
 Json rulebook_to_json(const domain::Rulebook& rules);
 
+// What returning a sale needs of the rulebook it was made under: the refund rules and the
+// point value. The agent records them with each sale, so a sale can still be returned after
+// newer rulebooks have replaced its own.
+struct RefundTerms {
+  domain::RefundRules rules;
+  domain::Ratio point_value;
+};
+Json refund_terms_to_json(const domain::Rulebook& rules);
+// Throws JsonError under "refund_terms".
+RefundTerms refund_terms_from_json(const Json& document);
+
 }  // namespace loyalty::sync

@@ -76,6 +76,8 @@ class Child {
     return read_until(found, deadline) && found();
   }
 
+  void send(int signal) { ::kill(pid_, signal); }
+
   // Sends `signal` and waits for the child to exit, collecting its output; returns the wait
   // status, or -1 if it was still running at the deadline (the destructor kills it).
   int signal_and_wait(int signal, std::chrono::steady_clock::time_point deadline) {

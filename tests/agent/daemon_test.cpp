@@ -11,105 +11,19 @@
 #include "storage/journal_check.hpp"
 #include "storage/member_cache.hpp"
 #include "sync/asio.hpp"
-#include "tests/child_process.hpp"
-#include "tests/storage/fixtures.hpp"
+#include "tests/agent/fixtures.hpp"
 
-using loyalty::storage::testing::TempDir;
 using loyalty::testing::Child;
 namespace storage = loyalty::storage;
 using nlohmann::json;
 
-namespace {
-
-constexpr const char* kSecret = "a member secret of the retail chain";
-constexpr const char* kCard = "4000000000000002";
-
-std::chrono::steady_clock::time_point in_seconds(int seconds) {
-  return std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
-}
-
-void write(const std::filesystem::path& path, const std::string& text) {
-  std::ofstream(path, std::ios::binary) << text;
-}
-
-struct Reply {
-  int status = 0;
-  json body;
-};
-
-Reply call(std::uint16_t port, loyalty::http::verb verb, const std::string& target, const std::string& body = "",
-           const std::string& token = "") {
-  namespace asio = loyalty::asio;
-  namespace http = loyalty::http;
-  asio::io_context io;
-  loyalty::beast::tcp_stream stream(io);
-  stream.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
-  http::request<http::string_body> request{verb, target, 11};
-  request.set(http::field::host, "127.0.0.1");
-  if (!body.empty()) request.set(http::field::content_type, "application/json");
-  if (!token.empty()) request.set(http::field::authorization, "Bearer " + token);
-  request.body() = body;
-  request.prepare_payload();
-  http::write(stream, request);
-  loyalty::beast::flat_buffer buffer;
-  http::response<http::string_body> response;
-  http::read(stream, buffer, response);
-  Reply reply{static_cast<int>(response.result_int()), json()};
-  reply.body = json::parse(response.body(), nullptr, false);
-  if (reply.body.is_discarded()) reply.body = response.body();
-  return reply;
-}
-
-// A terminal's files and a running agent on a free loopback port.
-struct Agent {
-  TempDir dir;
-  std::unique_ptr<Child> child;
-  std::uint16_t port = 0;
-
-  explicit Agent(const std::string& pos_api = R"({"listen": "127.0.0.1:0"})") {
-    write(dir / "secret", kSecret);
-    write(dir / "agent.json", R"({"terminal_id": "store-1-lane-2", "store_id": "store-1", "data_dir": "data",
-      "rulebook_file": ")" + std::string(LOYALTY_SOURCE_DIR) +
-                                  R"(/examples/rulebook-ru.json", "member_secret_file": "secret", "pos_api": )" +
-                                  pos_api + "}");
-    std::filesystem::create_directories(dir / "data");
-    const storage::IdentifierHasher hasher(kSecret);
-    storage::MemberCache cache(dir / "data" / "members.db", hasher);
-    const storage::MemberDelta delta{
-        storage::MemberDelta::Change::upsert,
-        {"M-1001", 5000, "gold", storage::MemberStatus::active, 1},
-        {hasher.key(storage::IdentifierKind::card, kCard), hasher.key(storage::IdentifierKind::phone, "+79161234567")}};
-    cache.apply({&delta, 1}, 1);
-  }
-
-  // Starts the agent; returns false (with its log in the failure message) if it does not
-  // become ready within 10 s.
-  bool start() {
-    child = std::make_unique<Child>(
-        std::vector<std::string>{LOYALTY_AGENT_BINARY, "run", "--config", (dir / "agent.json").string()},
-        STDERR_FILENO);
-    if (!child->wait_for_text("\"event\":\"ready\"", in_seconds(10))) return false;
-    const std::string& log = child->output();
-    const auto at = log.find("\"port\":", log.find("\"event\":\"ready\""));
-    port = static_cast<std::uint16_t>(std::stoi(log.substr(at + 7)));
-    return true;
-  }
-
-  Reply post(const std::string& target, const json& body) {
-    return call(port, loyalty::http::verb::post, target, body.dump());
-  }
-};
-
-json basket(const std::string& receipt, std::int64_t redeem) {
-  json b = json::parse(R"({"currency": "RUB", "at": "2026-11-26T18:30:00+03:00", "tender": "card", "lines": [
-    {"sku": "4600000000011", "name": "Milk 1 l", "category": "dairy", "unit_price": 8990, "qty": 3, "vat_bp": 1000},
-    {"sku": "4600000000028", "name": "Coffee 1 kg", "category": "grocery", "unit_price": 129900, "qty": 2, "vat_bp": 2200}]})");
-  b["receipt_id"] = receipt;
-  b["redeem_points"] = redeem;
-  return b;
-}
-
-}  // namespace
+using loyalty::agent::testing::Agent;
+using loyalty::agent::testing::basket;
+using loyalty::agent::testing::call;
+using loyalty::agent::testing::in_seconds;
+using loyalty::agent::testing::kCard;
+using loyalty::agent::testing::Reply;
+using loyalty::agent::testing::write;
 
 TEST_CASE("a cashier's flow over the POS API: identify, quote, commit, and a retried commit") {
   Agent agent;
@@ -199,7 +113,7 @@ TEST_CASE("every class of bad request gets a JSON 4xx and journals nothing") {
       {verb::post, "/v1/commit", "[1, 2]", 400, "request_invalid"},
       {verb::post, "/v1/commit", json({{"basket", basket("R-2", 0)}, {"tip", 1}}).dump(), 400, "request_invalid"},
       {verb::post, "/v1/commit", json({{"basket", basket("R-2", -5)}}).dump(), 400, "request_invalid"},
-      {verb::post, "/v1/commit", json({{"basket", basket("R 2", 0)}}).dump(), 422, "commit_invalid"},
+      {verb::post, "/v1/commit", json({{"basket", basket("R 2", 0)}}).dump(), 422, "entry_invalid"},
       {verb::post, "/v1/commit", json({{"basket", basket("R-2", 0)}, {"member_id", "M-404"}}).dump(), 404,
        "member_unknown"},
       {verb::post, "/v1/commit", std::string(5000, ' '), 413, "request_too_large"},

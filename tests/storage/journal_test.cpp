@@ -259,6 +259,20 @@ TEST_CASE("acknowledgements advance a contiguous prefix and pending lists the re
   CHECK(f.journal.find(7)->state == EntryState::pending);
 }
 
+TEST_CASE("a member's entries after a sequence come back in order, and no one else's") {
+  JournalFixture f;
+  f.append_sales(10);  // members M1, M2, M0, M1, ...
+  f.journal.append(sale("R11", "", 0, 0), kNow + 11);
+  const auto later = f.journal.member_entries("M1", 1, 100);
+  REQUIRE(later.size() == 3);
+  CHECK(later[0].seq == 4);
+  CHECK(later[1].seq == 7);
+  CHECK(later[2].draft.receipt_id == "R10");
+  CHECK(f.journal.member_entries("M1", 1, 2).size() == 2);
+  CHECK(f.journal.member_entries("M1", 10, 100).empty());
+  CHECK(f.journal.member_entries("", 0, 100).empty());  // sales without a member are nobody's
+}
+
 TEST_CASE("pruning removes only old acknowledged entries and the chain still verifies") {
   JournalFixture f;
   f.append_sales(10);  // journaled at kNow + 1 .. kNow + 10

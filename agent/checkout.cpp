@@ -176,8 +176,7 @@ std::optional<OrderedJson> Checkout::answer_again(const std::string& receipt_id,
   return answer;
 }
 
-OrderedJson Checkout::journal(storage::EntryDraft draft, const Json& request, OrderedJson answer,
-                              OrderedJson payload) {
+OrderedJson Checkout::journal(storage::EntryDraft draft, const Json& request, OrderedJson answer, OrderedJson payload) {
   OrderedJson stored;
   stored["request"] = request;
   stored["answer"] = answer;

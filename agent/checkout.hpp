@@ -47,7 +47,7 @@ struct CheckoutCounters {
   std::int64_t voids = 0;
   std::int64_t refunds = 0;
   std::int64_t retries = 0;  // commits, voids and refunds answered from the journal
-  std::int64_t refused = 0;         // 4xx answers
+  std::int64_t refused = 0;  // 4xx answers
 };
 
 class Checkout {

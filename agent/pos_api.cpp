@@ -113,8 +113,7 @@ std::string PosApi::metrics() {
   metric("loyalty_agent_commits_total", "counter", "Sales journaled.", c.commits);
   metric("loyalty_agent_voids_total", "counter", "Sales voided.", c.voids);
   metric("loyalty_agent_refunds_total", "counter", "Returns journaled.", c.refunds);
-  metric("loyalty_agent_retries_total", "counter", "Commits, voids and refunds answered from the journal.",
-         c.retries);
+  metric("loyalty_agent_retries_total", "counter", "Commits, voids and refunds answered from the journal.", c.retries);
   metric("loyalty_agent_refused_total", "counter", "Requests refused with a 4xx answer.", c.refused);
   metric("loyalty_agent_pending_entries", "gauge", "Journal entries the ledger has not acknowledged.",
          journal_.pending_count());

@@ -39,14 +39,14 @@ struct Checkout::Sale {
 Checkout::Sale Checkout::find_sale(const std::string& receipt_id) {
   auto entry = journal_.find_receipt(receipt_id);
   if (!entry) {
-    throw ApiError(404, "sale_unknown",
-                   "receipt " + receipt_id +
-                       " is not in this terminal's journal: it was sold at another lane or too long ago");
+    throw ApiError(
+        404, "sale_unknown",
+        "receipt " + receipt_id + " is not in this terminal's journal: it was sold at another lane or too long ago");
   }
   if (entry->draft.kind != storage::EntryKind::sale) {
-    throw ApiError(kUnprocessable, "not_a_sale",
-                   "receipt " + receipt_id + " is a " + std::string(storage::to_string(entry->draft.kind)) +
-                       ", not a sale");
+    throw ApiError(
+        kUnprocessable, "not_a_sale",
+        "receipt " + receipt_id + " is a " + std::string(storage::to_string(entry->draft.kind)) + ", not a sale");
   }
   if (entry->draft.member_id.empty()) {
     throw ApiError(kUnprocessable, "sale_without_member",

@@ -266,8 +266,8 @@ std::vector<JournalEntry> Journal::read(std::int64_t first, std::int64_t last, s
 std::vector<JournalEntry> Journal::member_entries(std::string_view member_id, std::int64_t after, std::size_t limit) {
   std::vector<std::int64_t> seqs;
   {
-    StatementUse lookup(
-        db_->cached("SELECT seq FROM journal WHERE member_id = ? AND member_id <> '' AND seq > ? ORDER BY seq LIMIT ?"));
+    StatementUse lookup(db_->cached(
+        "SELECT seq FROM journal WHERE member_id = ? AND member_id <> '' AND seq > ? ORDER BY seq LIMIT ?"));
     lookup->bind(1, member_id).bind(2, after).bind(3, static_cast<std::int64_t>(limit));
     while (lookup->step()) seqs.push_back(lookup->integer(0));
   }

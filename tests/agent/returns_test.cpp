@@ -77,7 +77,8 @@ TEST_CASE("returning the worked example in three steps gives back what docs/rede
   }
 
   // Nothing of the milk is left; the retry of step 1 answers from the journal.
-  const Reply too_much = agent.post("/v1/refund", return_of("RET-9", kExampleReceipt, json::parse(R"([{"line": 0, "qty": 1}])")));
+  const Reply too_much =
+      agent.post("/v1/refund", return_of("RET-9", kExampleReceipt, json::parse(R"([{"line": 0, "qty": 1}])")));
   CHECK(too_much.status == 422);
   CHECK(too_much.body["error"]["code"] == "return_invalid");
   CHECK(too_much.body["error"]["message"].get<std::string>().find("only 0 are left") != std::string::npos);

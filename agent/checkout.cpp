@@ -57,28 +57,53 @@ const domain::Rulebook& Checkout::rules() const {
 
 OrderedJson Checkout::identify(const Json& request) {
   sync::Reader reader(request, "identify");
-  const bool card = reader.has("card"), phone = reader.has("phone"), app = reader.has("app_id");
-  if (int{card} + int{phone} + int{app} != 1) {
-    throw ApiError(400, "identifier_required", "send exactly one of card, phone or app_id");
+  const bool code = reader.has("code"), card = reader.has("card"), phone = reader.has("phone"),
+             app = reader.has("app_id");
+  if (int{code} + int{card} + int{phone} + int{app} != 1) {
+    throw ApiError(400, "identifier_required", "send exactly one of code, card, phone or app_id");
   }
-  storage::Digest key{};
+  std::optional<storage::MemberView> view;
   std::string by;
-  if (card) {
-    const drivers::CardNumber number = drivers::normalize_card(reader.string("card", 64));
-    if (!number.problem.empty()) throw ApiError(kUnprocessable, "card_invalid", number.problem);
-    key = hasher_.key(storage::IdentifierKind::card, number.digits);
-    by = "card";
-  } else if (phone) {
-    const auto number = drivers::normalize_phone(reader.string("phone", 64), phone_country_code_);
-    if (!number) throw ApiError(kUnprocessable, "phone_invalid", "not a phone number: check the digits");
-    key = hasher_.key(storage::IdentifierKind::phone, *number);
-    by = "phone";
+  if (code) {
+    const drivers::ScannedCode scanned =
+        drivers::classify_code(reader.string("code", drivers::kMaxScanBytes), codes_, clock_() / 1000);
+    reader.finish();
+    switch (scanned.kind) {
+      case drivers::CodeKind::card:
+        view = storage::local_view(hasher_.key(storage::IdentifierKind::card, scanned.value), members_, journal_);
+        by = "card";
+        break;
+      case drivers::CodeKind::member_token:
+        if (const auto cached = members_.find_member(scanned.value)) {
+          view = storage::local_view(*cached, members_, journal_);
+        }
+        by = "app";
+        break;
+      case drivers::CodeKind::product:
+        throw ApiError(kUnprocessable, "code_not_loyalty", scanned.problem + ": scan the member's card or app");
+      case drivers::CodeKind::damaged: throw ApiError(kUnprocessable, "code_damaged", scanned.problem);
+      case drivers::CodeKind::refused: throw ApiError(kUnprocessable, "code_refused", scanned.problem);
+      case drivers::CodeKind::unknown: throw ApiError(kUnprocessable, "code_unknown", scanned.problem);
+    }
   } else {
-    key = hasher_.key(storage::IdentifierKind::app, reader.string("app_id", 128));
-    by = "app";
+    storage::Digest key{};
+    if (card) {
+      const drivers::CardNumber number = drivers::normalize_card(reader.string("card", 64), codes_.cards);
+      if (!number.problem.empty()) throw ApiError(kUnprocessable, "card_invalid", number.problem);
+      key = hasher_.key(storage::IdentifierKind::card, number.digits);
+      by = "card";
+    } else if (phone) {
+      const auto number = drivers::normalize_phone(reader.string("phone", 64), phone_country_code_);
+      if (!number) throw ApiError(kUnprocessable, "phone_invalid", "not a phone number: check the digits");
+      key = hasher_.key(storage::IdentifierKind::phone, *number);
+      by = "phone";
+    } else {
+      key = hasher_.key(storage::IdentifierKind::app, reader.string("app_id", 128));
+      by = "app";
+    }
+    reader.finish();
+    view = storage::local_view(key, members_, journal_);
   }
-  reader.finish();
-  const auto view = storage::local_view(key, members_, journal_);
   if (!view) {
     ++counters_.unknown_members;
     throw ApiError(404, "member_unknown", "no member with this " + by + ": ask for another card or go on without");

@@ -18,6 +18,7 @@
 #include <string>
 
 #include "agent/domain/rulebook.hpp"
+#include "drivers/scanned_code.hpp"
 #include "storage/journal.hpp"
 #include "storage/member_cache.hpp"
 #include "sync/json_reader.hpp"
@@ -62,6 +63,11 @@ class Checkout {
   void set_rulebook(domain::Rulebook rules);
   const domain::Rulebook* rulebook() const { return rules_ ? &*rules_ : nullptr; }
 
+  // Card ranges and token issuers for scanned and typed codes (at start and on reload).
+  void set_code_rules(drivers::CodeRules rules) { codes_ = std::move(rules); }
+
+  // Finds the member behind exactly one of: "code" (as a scanner read it), "card" (typed),
+  // "phone" (typed), "app_id".
   sync::OrderedJson identify(const sync::Json& request);
   sync::OrderedJson quote(const sync::Json& request);
   // Journals the sale durably and then answers; a retried receipt id answers from the journal.
@@ -98,6 +104,7 @@ class Checkout {
   std::string phone_country_code_;
   Clock clock_;
   std::optional<domain::Rulebook> rules_;
+  drivers::CodeRules codes_;
   CheckoutCounters counters_;
 };
 

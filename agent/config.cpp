@@ -2,6 +2,8 @@
 
 #include <arpa/inet.h>
 
+#include <tuple>
+
 #include "storage/files.hpp"
 #include "storage/journal_entry.hpp"
 #include "sync/json_reader.hpp"
@@ -24,8 +26,8 @@ std::filesystem::path resolve(const std::filesystem::path& base, const std::stri
   return path.is_absolute() ? path : base / path;
 }
 
-void read_listen(const std::string& where, const std::string& text, PosApiConfig& api) {
-  // "127.0.0.1:8470" or "[::1]:8470"
+// "127.0.0.1:8470" or "[::1]:8470", loopback only.
+std::pair<std::string, std::uint16_t> read_loopback(const std::string& where, const std::string& text) {
   const auto colon = text.rfind(':');
   if (colon == std::string::npos) fail(where, "must be ADDRESS:PORT, got \"" + text + "\"");
   std::string host = text.substr(0, colon);
@@ -33,15 +35,113 @@ void read_listen(const std::string& where, const std::string& text, PosApiConfig
   const std::string port = text.substr(colon + 1);
   if (!is_loopback(host)) {
     fail(where,
-         "must be a loopback address (127.0.0.0/8 or ::1): the POS API never listens beyond this terminal, got \"" +
+         "must be a loopback address (127.0.0.0/8 or ::1): the agent never listens beyond this terminal, got \"" +
              text + "\"");
   }
   if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
       std::stoi(port) > 65535) {
     fail(where, "port must be 0 to 65535, got \"" + port + "\"");
   }
-  api.listen_address = host;
-  api.listen_port = static_cast<std::uint16_t>(std::stoi(port));
+  return {host, static_cast<std::uint16_t>(std::stoi(port))};
+}
+
+// A terminator as configured: "\r", "\r\n", "\n", "\t" or other text of 1 to 4 bytes.
+std::string read_terminator(Reader& in, std::string fallback) {
+  std::string terminator = in.string_or("terminator", std::move(fallback), 4);
+  if (terminator.empty()) fail(in.path_of("terminator"), "must not be empty");
+  return terminator;
+}
+
+CodesConfig read_codes(Reader in, const std::filesystem::path& base) {
+  CodesConfig codes;
+  if (in.has("card_ranges")) {
+    const sync::Json& ranges = in.array("card_ranges", 1000);
+    for (std::size_t i = 0; i < ranges.size(); ++i) {
+      Reader r(ranges[i], sync::index_path(in.path_of("card_ranges"), i));
+      drivers::CardRange range;
+      range.prefix = r.string("prefix", 19);
+      if (range.prefix.find_first_not_of("0123456789") != std::string::npos) {
+        fail(r.path_of("prefix"), "must be digits");
+      }
+      range.length = static_cast<std::size_t>(r.integer("length", 8, 19));
+      if (range.prefix.size() > range.length) fail(r.path_of("prefix"), "is longer than the card number");
+      range.check = r.choice<drivers::CardCheck>(
+          "check", {{"luhn", drivers::CardCheck::luhn}, {"gs1", drivers::CardCheck::gs1}}, drivers::CardCheck::luhn);
+      r.finish();
+      codes.card_ranges.push_back(std::move(range));
+    }
+  }
+  if (in.has("token_issuers")) {
+    const sync::Json& issuers = in.array("token_issuers", 100);
+    for (std::size_t i = 0; i < issuers.size(); ++i) {
+      Reader r(issuers[i], sync::index_path(in.path_of("token_issuers"), i));
+      codes.token_issuers.push_back({r.string("id", 64), resolve(base, r.string("public_key_file", 4096))});
+      r.finish();
+    }
+  }
+  codes.token_skew_s = in.integer_or("token_skew_s", 60, 0, 3600);
+  in.finish();
+  return codes;
+}
+
+ScannerConfig read_scanner(Reader in, const std::filesystem::path& base) {
+  ScannerConfig scanner;
+  scanner.name = in.string("name", 64);
+  scanner.type = in.choice<ScannerConfig::Type>("type", {{"serial", ScannerConfig::Type::serial},
+                                                         {"evdev", ScannerConfig::Type::evdev},
+                                                         {"tcp", ScannerConfig::Type::tcp}});
+  switch (scanner.type) {
+    case ScannerConfig::Type::serial: {
+      drivers::SerialSettings& s = scanner.serial;
+      s.device = resolve(base, in.string("device", 4096)).string();
+      s.baud = static_cast<unsigned>(in.integer_or("baud", 9600, 300, 4'000'000));
+      s.data_bits = static_cast<unsigned>(in.integer_or("data_bits", 8, 5, 8));
+      s.parity = in.choice<drivers::SerialSettings::Parity>("parity",
+                                                            {{"none", drivers::SerialSettings::Parity::none},
+                                                             {"odd", drivers::SerialSettings::Parity::odd},
+                                                             {"even", drivers::SerialSettings::Parity::even}},
+                                                            drivers::SerialSettings::Parity::none);
+      s.stop_bits = static_cast<unsigned>(in.integer_or("stop_bits", 1, 1, 2));
+      s.flow = in.choice<drivers::SerialSettings::Flow>("flow_control",
+                                                        {{"none", drivers::SerialSettings::Flow::none},
+                                                         {"software", drivers::SerialSettings::Flow::software},
+                                                         {"hardware", drivers::SerialSettings::Flow::hardware}},
+                                                        drivers::SerialSettings::Flow::none);
+      s.terminator = read_terminator(in, "\r");
+      break;
+    }
+    case ScannerConfig::Type::evdev: {
+      drivers::EvdevSettings& e = scanner.evdev;
+      e.device = resolve(base, in.string("device", 4096)).string();
+      e.grab = in.boolean_or("grab", true);
+      if (const sync::Json* keys = in.value("keys")) {
+        if (!keys->is_object()) fail(in.path_of("keys"), "must be an object of key codes");
+        for (const auto& [code, chars] : keys->items()) {
+          const std::string where = sync::key_path(in.path_of("keys"), code);
+          if (code.empty() || code.size() > 3 || code.find_first_not_of("0123456789") != std::string::npos ||
+              std::stoi(code) >= 128) {
+            fail(where, "must be a Linux key code below 128");
+          }
+          if (!chars.is_array() || chars.size() != 2 || !chars[0].is_string() || !chars[1].is_string() ||
+              chars[0].get<std::string>().size() != 1 || chars[1].get<std::string>().size() != 1) {
+            fail(where, "must be [\"unshifted\", \"shifted\"], one character each");
+          }
+          e.keymap.set(static_cast<unsigned>(std::stoi(code)), chars[0].get<std::string>()[0],
+                       chars[1].get<std::string>()[0]);
+        }
+      }
+      break;
+    }
+    case ScannerConfig::Type::tcp: {
+      const auto [address, port] = read_loopback(in.path_of("listen"), in.string("listen", 64));
+      scanner.tcp.address = address;
+      scanner.tcp.port = port;
+      scanner.tcp.terminator = read_terminator(in, "\n");
+      break;
+    }
+  }
+  in.finish();
+  return scanner;
 }
 
 }  // namespace
@@ -77,7 +177,9 @@ Config load_config(const std::filesystem::path& path) {
   if (top.has("pos_api")) {
     Reader api = top.object("pos_api");
     PosApiConfig& out = config.pos_api;
-    if (api.has("listen")) read_listen(api.path_of("listen"), api.string("listen", 64), out);
+    if (api.has("listen")) {
+      std::tie(out.listen_address, out.listen_port) = read_loopback(api.path_of("listen"), api.string("listen", 64));
+    }
     if (api.has("unix_socket")) out.unix_socket = resolve(base, api.string("unix_socket", 100));
     if (api.has("token_file")) out.token_file = resolve(base, api.string("token_file", 4096));
     out.max_request_bytes =
@@ -85,6 +187,19 @@ Config load_config(const std::filesystem::path& path) {
     out.requests_per_second = api.integer_or("requests_per_second", 200, 1, 100000);
     out.request_timeout_ms = api.integer_or("request_timeout_ms", 5000, 100, 600000);
     api.finish();
+  }
+  if (top.has("codes")) config.codes = read_codes(top.object("codes"), base);
+  if (top.has("scanners")) {
+    const sync::Json& scanners = top.array("scanners", 16);
+    for (std::size_t i = 0; i < scanners.size(); ++i) {
+      ScannerConfig scanner = read_scanner(Reader(scanners[i], sync::index_path(top.path_of("scanners"), i)), base);
+      for (const ScannerConfig& other : config.scanners) {
+        if (other.name == scanner.name) {
+          fail(sync::index_path(top.path_of("scanners"), i), "scanner name \"" + scanner.name + "\" is used twice");
+        }
+      }
+      config.scanners.push_back(std::move(scanner));
+    }
   }
   top.finish();
   return config;

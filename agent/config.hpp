@@ -14,6 +14,10 @@
 #include <vector>
 
 #include "agent/log.hpp"
+#include "drivers/codes.hpp"
+#include "drivers/evdev_scanner.hpp"
+#include "drivers/serial_scanner.hpp"
+#include "drivers/tcp_scanner.hpp"
 
 namespace loyalty::agent {
 
@@ -27,6 +31,26 @@ struct PosApiConfig {
   std::int64_t request_timeout_ms = 5000;  // reading one request
 };
 
+// How scanned and typed codes are read (drivers/scanned_code.hpp).
+struct CodesConfig {
+  std::vector<drivers::CardRange> card_ranges;  // empty: any Luhn-valid 12 to 19 digits
+  struct Issuer {
+    std::string id;
+    std::filesystem::path public_key_file;  // PEM, Ed25519
+  };
+  std::vector<Issuer> token_issuers;  // keys the app's member tokens are signed with
+  std::int64_t token_skew_s = 60;
+};
+
+struct ScannerConfig {
+  enum class Type { serial, evdev, tcp };
+  std::string name;
+  Type type = Type::serial;
+  drivers::SerialSettings serial;
+  drivers::EvdevSettings evdev;
+  drivers::TcpScannerSettings tcp;
+};
+
 struct Config {
   std::string terminal_id;
   std::string store_id;
@@ -35,6 +59,8 @@ struct Config {
   std::filesystem::path member_secret_file;  // HMAC secret for member identifiers
   std::string phone_country_code = "7";      // E.164 calling code for national numbers
   PosApiConfig pos_api;
+  CodesConfig codes;
+  std::vector<ScannerConfig> scanners;
   LogLevel log_level = LogLevel::info;
   std::int64_t prune_after_days = 90;
 

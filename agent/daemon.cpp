@@ -7,12 +7,15 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <memory>
 #include <ostream>
+#include <vector>
 
 #include "agent/checkout.hpp"
 #include "agent/clock.hpp"
 #include "agent/config.hpp"
 #include "agent/http_server.hpp"
+#include "agent/lane.hpp"
 #include "agent/log.hpp"
 #include "agent/pos_api.hpp"
 #include "agent/systemd.hpp"
@@ -85,6 +88,29 @@ std::optional<domain::Rulebook> load_rulebook(const Config& config, storage::Rul
   return sync::rulebook_from_json(sync::parse_json(active->document, "stored rulebook"));
 }
 
+drivers::CodeRules code_rules(const CodesConfig& config) {
+  drivers::CodeRules rules;
+  rules.cards = config.card_ranges;
+  for (const CodesConfig::Issuer& issuer : config.token_issuers) {
+    try {
+      rules.issuers.push_back({issuer.id, storage::PublicKey::from_pem(storage::read_file(issuer.public_key_file))});
+    } catch (const std::exception& error) {
+      throw std::runtime_error("token issuer " + issuer.id + ": " + error.what());
+    }
+  }
+  rules.token_skew_s = config.token_skew_s;
+  return rules;
+}
+
+std::unique_ptr<drivers::Scanner> make_scanner(asio::io_context& io, const ScannerConfig& config) {
+  switch (config.type) {
+    case ScannerConfig::Type::serial: return std::make_unique<drivers::SerialScanner>(io, config.name, config.serial);
+    case ScannerConfig::Type::evdev: return std::make_unique<drivers::EvdevScanner>(io, config.name, config.evdev);
+    case ScannerConfig::Type::tcp: break;
+  }
+  return std::make_unique<drivers::TcpScanner>(io, config.name, config.tcp);
+}
+
 std::optional<std::string> read_token(const Config& config) {
   if (!config.pos_api.token_file) return std::nullopt;
   return read_secret(*config.pos_api.token_file, "POS API token");
@@ -112,6 +138,7 @@ int run_daemon(const std::filesystem::path& config_path, std::ostream& log_strea
     }
     storage::RulebookStore rulebooks(journal.database());
     Checkout checkout(journal, members, hasher, config.phone_country_code, unix_now_ms);
+    checkout.set_code_rules(code_rules(config.codes));
     if (auto rules = load_rulebook(config, rulebooks, log)) {
       checkout.set_rulebook(std::move(*rules));
     } else {
@@ -141,6 +168,19 @@ int run_daemon(const std::filesystem::path& config_path, std::ostream& log_strea
     HttpServer server(
         io, limits, [&api](HttpRequest request) { return api.handle(std::move(request)); }, log);
     api.set_server(&server);
+    api.data_dir = config.data_dir;
+    LaneEvents events(io.get_executor(), unix_now_ms);
+    Lane lane(checkout, events, log);
+    api.set_lane(&events, &lane);
+    std::vector<std::unique_ptr<drivers::Scanner>> scanners;
+    sync::OrderedJson scanner_ports = sync::OrderedJson::object();
+    for (const ScannerConfig& scanner_config : config.scanners) {
+      scanners.push_back(make_scanner(io, scanner_config));
+      if (const auto* tcp = dynamic_cast<const drivers::TcpScanner*>(scanners.back().get())) {
+        scanner_ports[scanner_config.name] = tcp->port();
+      }
+      lane.attach(*scanners.back());
+    }
     const std::uint16_t port = server.listen_tcp(config.pos_api.listen_address, config.pos_api.listen_port);
     if (config.pos_api.unix_socket) server.listen_unix(*config.pos_api.unix_socket);
 
@@ -175,10 +215,12 @@ int run_daemon(const std::filesystem::path& config_path, std::ostream& log_strea
               systemd.notify("RELOADING=1");
               try {
                 const Config reloaded = load_config(config_path);
+                drivers::CodeRules codes = code_rules(reloaded.codes);
                 log.set_threshold(reloaded.log_level);
                 config.rulebook_file = reloaded.rulebook_file;
                 config.pos_api.token_file = reloaded.pos_api.token_file;
                 server.set_bearer_token(read_token(config));
+                checkout.set_code_rules(std::move(codes));
                 if (auto rules = load_rulebook(config, rulebooks, log)) checkout.set_rulebook(std::move(*rules));
                 log.info("reloaded", "configuration and rulebook reloaded");
               } catch (const std::exception& error) {
@@ -191,6 +233,8 @@ int run_daemon(const std::filesystem::path& config_path, std::ostream& log_strea
             systemd.notify("STOPPING=1");
             stopping = true;
             server.stop();
+            events.stop();
+            for (const auto& scanner : scanners) scanner->stop();
             housekeeping.cancel();
             co_return;
           }
@@ -204,6 +248,7 @@ int run_daemon(const std::filesystem::path& config_path, std::ostream& log_strea
               {"address", config.pos_api.listen_address},
               {"port", port},
               {"unix_socket", config.pos_api.unix_socket ? config.pos_api.unix_socket->string() : ""},
+              {"scanner_ports", scanner_ports},
               {"start_ms", ready_ms},
               {"pending_entries", journal.pending_count()}});
     systemd.notify("READY=1");

@@ -1,5 +1,7 @@
 #include "agent/pos_api.hpp"
 
+#include <limits>
+
 #include "storage/sqlite.hpp"
 
 namespace loyalty::agent {
@@ -26,7 +28,14 @@ PosApi::PosApi(Checkout& checkout, storage::Journal& journal, Log& log, std::fun
     : checkout_(checkout), journal_(journal), log_(log), after_commit_(std::move(after_commit)) {}
 
 Task<HttpResponse> PosApi::handle(HttpRequest request) {
-  HttpResponse response = route(request);
+  const std::string_view target = request.target();
+  HttpResponse response;
+  // (Not a conditional expression: GCC 12 miscompiles co_await inside one.)
+  if (target == "/v1/events" || target.starts_with("/v1/events?")) {
+    response = co_await events(request);
+  } else {
+    response = route(request);
+  }
   if (response.result_int() >= 400 && response.result_int() < 500) checkout_.count_refusal();
   co_return response;
 }
@@ -39,6 +48,10 @@ HttpResponse PosApi::route(const HttpRequest& request) {
     if (target == "/v1/status") {
       if (!get) throw ApiError(405, "method_not_allowed", "use GET for /v1/status");
       return ok(status());
+    }
+    if (target == "/v1/health") {
+      if (!get) throw ApiError(405, "method_not_allowed", "use GET for /v1/health");
+      return health();
     }
     if (target == "/metrics") {
       if (!get) throw ApiError(405, "method_not_allowed", "use GET for /metrics");
@@ -81,6 +94,71 @@ HttpResponse PosApi::route(const HttpRequest& request) {
     return error_response(http::status::service_unavailable, "journal_unavailable",
                           why + ": nothing was recorded; call store IT, then try again");
   }
+}
+
+namespace {
+
+// The value of `name` in a query string of plain digits ("after=12&wait_ms=25000"); throws
+// JsonError naming the parameter for anything else.
+std::optional<std::int64_t> query_integer(std::string_view query, std::string_view name, std::int64_t max) {
+  while (!query.empty()) {
+    const std::size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    const std::size_t eq = pair.find('=');
+    if (pair.substr(0, eq) != name) continue;
+    const std::string_view value = eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
+    if (value.empty() || value.size() > 18 || value.find_first_not_of("0123456789") != std::string_view::npos ||
+        std::stoll(std::string(value)) > max) {
+      throw sync::JsonError(std::string(name), "must be a whole number from 0 to " + std::to_string(max));
+    }
+    return std::stoll(std::string(value));
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+Task<HttpResponse> PosApi::events(const HttpRequest& request) {
+  try {
+    if (request.method() != http::verb::get) throw ApiError(405, "method_not_allowed", "use GET for /v1/events");
+    if (!events_) throw ApiError(404, "not_found", "this agent has no lane events");
+    const std::string_view target = request.target();
+    const std::size_t mark = target.find('?');
+    const std::string_view query = mark == std::string_view::npos ? std::string_view() : target.substr(mark + 1);
+    const std::int64_t after = query_integer(query, "after", std::numeric_limits<std::int64_t>::max() / 2).value_or(0);
+    const std::int64_t wait_ms = query_integer(query, "wait_ms", 60000).value_or(25000);
+    co_return ok(co_await events_->poll(after, std::chrono::milliseconds(wait_ms)));
+  } catch (const ApiError& error) {
+    co_return error_response(static_cast<http::status>(error.status()), error.code(), error.what());
+  } catch (const sync::JsonError& error) {
+    co_return error_response(http::status::bad_request, "request_invalid", error.what());
+  }
+}
+
+HttpResponse PosApi::health() {
+  OrderedJson checks;
+  bool healthy = true;
+  try {
+    checks["journal"] = {{"ok", true}, {"last_seq", journal_.head().seq}};
+  } catch (const std::exception& error) {
+    checks["journal"] = {{"ok", false}, {"error", error.what()}};
+    healthy = false;
+  }
+  const domain::Rulebook* rules = checkout_.rulebook();
+  checks["rulebook"] = {{"ok", rules != nullptr}, {"version", rules ? OrderedJson(rules->version) : OrderedJson()}};
+  healthy = healthy && rules != nullptr;
+  std::error_code error;
+  const auto space = std::filesystem::space(data_dir, error);
+  const bool disk_ok = !error && static_cast<std::int64_t>(space.available) >= min_free_bytes;
+  checks["disk"] = {{"ok", disk_ok}, {"free_bytes", error ? OrderedJson() : OrderedJson(space.available)}};
+  healthy = healthy && disk_ok;
+  // Scanners are reported, not judged: a cashier can still type the card number.
+  checks["scanners"] = lane_ ? lane_->scanners_json() : OrderedJson::array();
+  OrderedJson body;
+  body["status"] = healthy ? "ok" : "failing";
+  body["checks"] = std::move(checks);
+  return json_response(healthy ? http::status::ok : http::status::service_unavailable, body.dump());
 }
 
 OrderedJson PosApi::status() {

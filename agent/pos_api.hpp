@@ -2,9 +2,13 @@
 // refusal a JSON error with a stable code and a message for the cashier's screen.
 //
 //   GET  /v1/status     online or offline, pending entries, rulebook, last sync
-//   POST /v1/identify   {"card"|"phone"|"app_id": ...} -> the member view
+//   GET  /v1/health     200 when the agent can serve the lane, 503 with the failing check
+//   GET  /v1/events     lane events by long-poll (?after=SEQ&wait_ms=MS)
+//   POST /v1/identify   {"code"|"card"|"phone"|"app_id": ...} -> the member view
 //   POST /v1/quote      {"basket": ..., "member_id"?: ...} -> the quote
 //   POST /v1/commit     the same, journaled durably before the answer
+//   POST /v1/void       reverses a whole sale
+//   POST /v1/refund     returns lines of a sale
 //   GET  /metrics       Prometheus text format
 
 #ifndef LOYALTY_AGENT_POS_API_HPP_
@@ -16,6 +20,7 @@
 
 #include "agent/checkout.hpp"
 #include "agent/http_server.hpp"
+#include "agent/lane.hpp"
 #include "agent/log.hpp"
 
 namespace loyalty::agent {
@@ -30,19 +35,30 @@ class PosApi {
 
   // What status and metrics report about the server itself.
   void set_server(const HttpServer* server) { server_ = server; }
+  // The lane whose events and scanners the API reports.
+  void set_lane(LaneEvents* events, const Lane* lane) {
+    events_ = events;
+    lane_ = lane;
+  }
   std::int64_t started_at_ms = 0;
+  std::filesystem::path data_dir = ".";  // its free space is a health check
+  std::int64_t min_free_bytes = 64 * 1024 * 1024;
 
  private:
   HttpResponse route(const HttpRequest& request);
   // Logs a journaled commit, void or refund (or its retry) as the event `what`.
   void log_journaled(std::string_view what, const sync::OrderedJson& answer);
   sync::OrderedJson status();
+  HttpResponse health();
+  Task<HttpResponse> events(const HttpRequest& request);
   std::string metrics();
 
   Checkout& checkout_;
   storage::Journal& journal_;
   Log& log_;
   std::function<void()> after_commit_;
+  LaneEvents* events_ = nullptr;
+  const Lane* lane_ = nullptr;
   const HttpServer* server_ = nullptr;
 };
 

@@ -41,6 +41,7 @@ inline Reply call(std::uint16_t port, http::verb verb, const std::string& target
                   const std::string& token = "") {
   asio::io_context io;
   beast::tcp_stream stream(io);
+  stream.expires_after(std::chrono::seconds(20));  // a hung agent fails the test instead of hanging it
   stream.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
   http::request<http::string_body> request{verb, target, 11};
   request.set(http::field::host, "127.0.0.1");
@@ -65,12 +66,13 @@ struct Agent {
   std::unique_ptr<loyalty::testing::Child> child;
   std::uint16_t port = 0;
 
-  explicit Agent(const std::string& pos_api = R"({"listen": "127.0.0.1:0"})") {
+  // `more` adds top-level keys to the config: `, "scanners": [...]`.
+  explicit Agent(const std::string& pos_api = R"({"listen": "127.0.0.1:0"})", const std::string& more = "") {
     write(dir / "secret", kSecret);
     std::filesystem::copy_file(std::string(LOYALTY_SOURCE_DIR) + "/examples/rulebook-ru.json", dir / "rulebook.json");
     write(dir / "agent.json", R"({"terminal_id": "store-1-lane-2", "store_id": "store-1", "data_dir": "data",
       "rulebook_file": "rulebook.json", "member_secret_file": "secret", "pos_api": )" +
-                                  pos_api + "}");
+                                  pos_api + more + "}");
     std::filesystem::create_directories(dir / "data");
     const storage::IdentifierHasher hasher(kSecret);
     storage::MemberCache cache(dir / "data" / "members.db", hasher);

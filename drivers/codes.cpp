@@ -3,12 +3,6 @@
 #include <algorithm>
 
 namespace loyalty::drivers {
-namespace {
-
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-
-}  // namespace
-
 bool luhn_valid(std::string_view digits) {
   if (digits.empty() || !std::all_of(digits.begin(), digits.end(), is_digit)) return false;
   int sum = 0;

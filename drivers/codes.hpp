@@ -12,6 +12,8 @@
 
 namespace loyalty::drivers {
 
+constexpr bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
 // The card numbers of the programme: numbers starting with `prefix`, of `length` digits,
 // whose last digit checks them by Luhn (typed and magnetic-stripe cards) or by the GS1 mod-10
 // rule of EAN-13 and UPC-A barcodes (cards printed as retail barcodes).

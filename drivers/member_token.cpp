@@ -48,39 +48,39 @@ std::optional<std::string> from_base64url(std::string_view text) {
   return out;
 }
 
-TokenResult refused(std::string problem) { return {std::nullopt, std::move(problem)}; }
+TokenResult bad_token(std::string problem) { return {std::nullopt, std::move(problem)}; }
 
 }  // namespace
 
 TokenResult verify_member_token(std::string_view text, std::span<const IssuerKey> issuers, std::int64_t now_s,
                                 std::int64_t skew_s) {
-  if (!text.starts_with(kMemberTokenPrefix)) return refused("not a member token");
-  if (text.size() > kMaxToken) return refused("the member token is too long");
+  if (!text.starts_with(kMemberTokenPrefix)) return bad_token("not a member token");
+  if (text.size() > kMaxToken) return bad_token("the member token is too long");
   const std::size_t dot = text.find('.', kMemberTokenPrefix.size());
-  if (dot == std::string_view::npos) return refused("the member token has no signature");
+  if (dot == std::string_view::npos) return bad_token("the member token has no signature");
   const auto payload = from_base64url(text.substr(kMemberTokenPrefix.size(), dot - kMemberTokenPrefix.size()));
   const auto signature = from_base64url(text.substr(dot + 1));
-  if (!payload || !signature || signature->size() != 64) return refused("the member token is damaged");
+  if (!payload || !signature || signature->size() != 64) return bad_token("the member token is damaged");
 
   const nlohmann::json fields = nlohmann::json::parse(*payload, nullptr, false);
   if (!fields.is_object() || fields.size() != 3 || !fields.contains("member") || !fields["member"].is_string() ||
       !fields.contains("exp") || !fields["exp"].is_number_integer() || !fields.contains("kid") ||
       !fields["kid"].is_string()) {
-    return refused("the member token's content is not a member token's");
+    return bad_token("the member token's content is not a member token's");
   }
   MemberToken token{fields["member"].get<std::string>(), fields["exp"].get<std::int64_t>(),
                     fields["kid"].get<std::string>()};
-  if (token.member_id.empty() || token.member_id.size() > 64) return refused("the member token's member id is bad");
+  if (token.member_id.empty() || token.member_id.size() > 64) return bad_token("the member token's member id is bad");
 
   const auto issuer =
       std::find_if(issuers.begin(), issuers.end(), [&](const IssuerKey& k) { return k.id == token.key_id; });
-  if (issuer == issuers.end()) return refused("the member token is signed with a key this terminal does not know");
+  if (issuer == issuers.end()) return bad_token("the member token is signed with a key this terminal does not know");
   storage::Signature sig;
   std::copy(signature->begin(), signature->end(), sig.begin());
   if (!issuer->key.verify(storage::as_bytes(text.substr(0, dot)), sig)) {
-    return refused("the member token's signature is not valid");
+    return bad_token("the member token's signature is not valid");
   }
-  if (now_s > token.expires_at + skew_s) return refused("the app's code has expired: ask the customer to refresh it");
+  if (now_s > token.expires_at + skew_s) return bad_token("the app's code has expired: ask the customer to refresh it");
   return {std::move(token), {}};
 }
 

@@ -8,7 +8,6 @@
 namespace loyalty::drivers {
 namespace {
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
 bool all_digits(std::string_view s) { return !s.empty() && std::all_of(s.begin(), s.end(), is_digit); }
 
 ScannedCode result(CodeKind kind, std::string symbology, std::string value, std::string problem = {}) {

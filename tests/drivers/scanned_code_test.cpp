@@ -7,7 +7,7 @@ using loyalty::storage::PrivateKey;
 
 namespace {
 
-constexpr std::int64_t kNow = 1'795'000'000;  // 2026-11-18
+constexpr std::int64_t kScanNow = 1'795'000'000;  // 2026-11-18
 
 CodeRules rules_with(std::vector<CardRange> cards = {}) {
   CodeRules rules;
@@ -19,26 +19,26 @@ CodeRules rules_with(std::vector<CardRange> cards = {}) {
 
 TEST_CASE("card numbers arrive as Code 128, magnetic stripe or bare digits") {
   const CodeRules rules = rules_with({{"4000", 16, CardCheck::luhn}, {"2700", 13, CardCheck::gs1}});
-  const ScannedCode code128 = classify_code("]C04000000000000002", rules, kNow);
+  const ScannedCode code128 = classify_code("]C04000000000000002", rules, kScanNow);
   CHECK(code128.kind == CodeKind::card);
   CHECK(code128.symbology == "code128");
   CHECK(code128.value == "4000000000000002");
-  const ScannedCode stripe = classify_code(";4000000000000002=2812101?\r\n", rules, kNow);
+  const ScannedCode stripe = classify_code(";4000000000000002=2812101?\r\n", rules, kScanNow);
   CHECK(stripe.kind == CodeKind::card);
   CHECK(stripe.symbology == "track2");
   CHECK(stripe.value == "4000000000000002");
-  CHECK(classify_code("%B4000000000000002^MEMBER/A^2812101?;4000000000000002=2812101?", rules, kNow).value ==
+  CHECK(classify_code("%B4000000000000002^MEMBER/A^2812101?;4000000000000002=2812101?", rules, kScanNow).value ==
         "4000000000000002");
-  CHECK(classify_code("4000000000000002", rules, kNow).kind == CodeKind::card);
+  CHECK(classify_code("4000000000000002", rules, kScanNow).kind == CodeKind::card);
   // An EAN-13 in a GS1 card range is a card; the same symbology elsewhere is a product.
-  const ScannedCode ean_card = classify_code("]E02700000000014", rules, kNow);
+  const ScannedCode ean_card = classify_code("]E02700000000014", rules, kScanNow);
   CHECK(ean_card.kind == CodeKind::card);
   CHECK(ean_card.symbology == "ean13");
-  const ScannedCode milk = classify_code("4600000000015", rules, kNow);
+  const ScannedCode milk = classify_code("4600000000015", rules, kScanNow);
   CHECK(milk.kind == CodeKind::product);
   CHECK(milk.problem == "a product barcode, not a loyalty card");
-  CHECK(classify_code("036000291452", rules, kNow).symbology == "upca");
-  CHECK(classify_code("96385074", rules, kNow).symbology == "ean8");
+  CHECK(classify_code("036000291452", rules, kScanNow).symbology == "upca");
+  CHECK(classify_code("96385074", rules, kScanNow).symbology == "ean8");
 }
 
 TEST_CASE("misreads are damaged, foreign and expired cards are refused, nothing is guessed") {
@@ -74,7 +74,7 @@ TEST_CASE("misreads are damaged, foreign and expired cards are refused, nothing 
   };
   for (const Case& c : cases) {
     CAPTURE(c.raw.substr(0, 40));
-    const ScannedCode code = classify_code(c.raw, rules, kNow);
+    const ScannedCode code = classify_code(c.raw, rules, kScanNow);
     CHECK(to_string(code.kind) == to_string(c.kind));
     CHECK(code.problem == c.problem);
     CHECK(code.value.empty() == (c.kind != CodeKind::product || code.symbology == "gs1-128"));
@@ -86,13 +86,13 @@ TEST_CASE("the app's QR token identifies its member when the issuer signed it") 
   const PrivateKey issuer = PrivateKey::generate();
   CodeRules rules = rules_with();
   rules.issuers.push_back({"app-1", issuer.public_key()});
-  const std::string token = issue_member_token({"M-1001", kNow + 120, "app-1"}, issuer);
-  const ScannedCode qr = classify_code("]Q1" + token, rules, kNow);
+  const std::string token = issue_member_token({"M-1001", kScanNow + 120, "app-1"}, issuer);
+  const ScannedCode qr = classify_code("]Q1" + token, rules, kScanNow);
   CHECK(qr.kind == CodeKind::member_token);
   CHECK(qr.value == "M-1001");
   CHECK(qr.symbology == "qr");
   CHECK(qr.identifies_member());
-  const ScannedCode expired = classify_code(token, rules, kNow + 1000);
+  const ScannedCode expired = classify_code(token, rules, kScanNow + 1000);
   CHECK(expired.kind == CodeKind::refused);
   CHECK(expired.problem == "the app's code has expired: ask the customer to refresh it");
 }

@@ -7,7 +7,7 @@
 // can therefore be returned after newer rulebooks have replaced its own, for as long as this
 // terminal keeps its entry.
 
-#include <map>
+#include <optional>
 
 #include "agent/checkout.hpp"
 #include "agent/domain/refund.hpp"
@@ -25,6 +25,45 @@ using sync::OrderedJson;
 constexpr std::size_t kMaxLaterEntries = 100'000;
 
 std::string points_text(std::int64_t points) { return std::to_string(points) + " points"; }
+
+// What a void or a return gives back to the member: the points redeemed that come back and the
+// points earned that go (net of any shortfall kept back in money).
+struct Reversal {
+  std::int64_t returned = 0;
+  std::int64_t clawed_back = 0;
+  std::int64_t balance_change() const { return returned - clawed_back; }
+};
+
+// The fields every void and refund answer starts with; `balance` is the member's balance before.
+OrderedJson reversal_answer(const std::string& receipt_id, const std::string& sale_id, const std::string& terminal_id,
+                            const Reversal& reversal, std::optional<std::int64_t> balance) {
+  OrderedJson answer;
+  answer["receipt_id"] = receipt_id;
+  answer["sale_receipt_id"] = sale_id;
+  answer["entry"] = {{"terminal_id", terminal_id}, {"seq", 0}};
+  answer["already_journaled"] = false;
+  OrderedJson points;
+  points["returned"] = reversal.returned;
+  points["clawed_back"] = reversal.clawed_back;
+  points["balance_change"] = reversal.balance_change();
+  if (balance) points["balance_after"] = *balance + reversal.balance_change();
+  answer["points"] = std::move(points);
+  return answer;
+}
+
+// The entry that reverses `reversal` of the sale `sold`, under the sale's member and rulebook.
+storage::EntryDraft reversal_draft(storage::EntryKind kind, const std::string& receipt_id,
+                                   const storage::EntryDraft& sold, const Reversal& reversal, std::int64_t now_ms) {
+  storage::EntryDraft draft;
+  draft.kind = kind;
+  draft.receipt_id = receipt_id;
+  draft.member_id = sold.member_id;
+  draft.recorded_at_ms = now_ms;
+  draft.rulebook_version = sold.rulebook_version;
+  draft.points_earned = -reversal.clawed_back;
+  draft.points_redeemed = -reversal.returned;
+  return draft;
+}
 
 }  // namespace
 
@@ -94,35 +133,16 @@ OrderedJson Checkout::void_sale(const Json& request) {
                        "): return the remaining lines instead of voiding");
   }
   const storage::EntryDraft& sold = sale.entry.draft;
-  const std::int64_t change = sold.points_redeemed - sold.points_earned;
-
-  OrderedJson answer;
-  answer["receipt_id"] = receipt_id;
-  answer["sale_receipt_id"] = sale_id;
-  answer["entry"] = {{"terminal_id", journal_.terminal_id()}, {"seq", 0}};
-  answer["already_journaled"] = false;
-  OrderedJson points;
-  points["returned"] = sold.points_redeemed;
-  points["clawed_back"] = sold.points_earned;
-  points["balance_change"] = change;
+  const Reversal reversal{sold.points_redeemed, sold.points_earned};
   const auto balance = local_balance(sold.member_id);
-  if (balance) points["balance_after"] = *balance + change;
-  answer["points"] = points;
+  OrderedJson answer = reversal_answer(receipt_id, sale_id, journal_.terminal_id(), reversal, balance);
   std::string slip = "Loyalty: receipt " + sale_id + " voided\n";
   if (sold.points_redeemed > 0) slip += "Points given back: " + points_text(sold.points_redeemed) + "\n";
   if (sold.points_earned > 0) slip += "Points taken back: " + points_text(sold.points_earned) + "\n";
-  if (balance) slip += "Balance: " + points_text(*balance + change) + "\n";
+  if (balance) slip += "Balance: " + points_text(*balance + reversal.balance_change()) + "\n";
   answer["slip"] = slip;
-
-  storage::EntryDraft draft;
-  draft.kind = storage::EntryKind::void_sale;
-  draft.receipt_id = receipt_id;
-  draft.member_id = sold.member_id;
-  draft.recorded_at_ms = clock_();
-  draft.rulebook_version = sold.rulebook_version;
-  draft.points_earned = -sold.points_earned;
-  draft.points_redeemed = -sold.points_redeemed;
-  answer = journal(std::move(draft), request, std::move(answer));
+  answer = journal(reversal_draft(storage::EntryKind::void_sale, receipt_id, sold, reversal, clock_()), request,
+                   std::move(answer));
   ++counters_.voids;
   return answer;
 }
@@ -154,17 +174,8 @@ OrderedJson Checkout::refund(const Json& request) {
     throw ApiError(kUnprocessable, "return_invalid", std::string("cannot return this: ") + error.what());
   }
 
-  OrderedJson answer;
-  answer["receipt_id"] = receipt_id;
-  answer["sale_receipt_id"] = sale_id;
-  answer["entry"] = {{"terminal_id", journal_.terminal_id()}, {"seq", 0}};
-  answer["already_journaled"] = false;
-  OrderedJson points;
-  points["returned"] = refund.points_returned;
-  points["clawed_back"] = refund.points_clawed_back - refund.shortfall_points;
-  points["balance_change"] = refund.balance_change;
-  if (balance) points["balance_after"] = *balance + refund.balance_change;
-  answer["points"] = points;
+  const Reversal reversal{refund.points_returned, refund.points_clawed_back - refund.shortfall_points};
+  OrderedJson answer = reversal_answer(receipt_id, sale_id, journal_.terminal_id(), reversal, balance);
   answer["refund"] = sync::refund_to_json(refund);
   OrderedJson remaining = OrderedJson::array();
   for (std::size_t i = 0; i < sold_lines.lines.size(); ++i) {
@@ -177,18 +188,11 @@ OrderedJson Checkout::refund(const Json& request) {
   if (refund.shortfall_points > 0) {
     slip += "Kept from the refund for " + points_text(refund.shortfall_points) + " no longer held\n";
   }
-  if (balance) slip += "Balance: " + points_text(*balance + refund.balance_change) + "\n";
+  if (balance) slip += "Balance: " + points_text(*balance + reversal.balance_change()) + "\n";
   answer["slip"] = slip;
 
-  storage::EntryDraft draft;
-  draft.kind = storage::EntryKind::refund;
-  draft.receipt_id = receipt_id;
-  draft.member_id = sold.member_id;
-  draft.recorded_at_ms = clock_();
-  draft.rulebook_version = sold.rulebook_version;
-  draft.points_earned = -(refund.points_clawed_back - refund.shortfall_points);
-  draft.points_redeemed = -refund.points_returned;
-  answer = journal(std::move(draft), request, std::move(answer));
+  answer = journal(reversal_draft(storage::EntryKind::refund, receipt_id, sold, reversal, clock_()), request,
+                   std::move(answer));
   ++counters_.refunds;
   return answer;
 }

@@ -75,22 +75,18 @@ struct EvdevScanner::State {
   ScannerCallbacks callbacks;
   bool stopped = false;
 
-  void trouble(const std::string& problem) const {
-    if (callbacks.on_trouble) callbacks.on_trouble(problem);
-  }
-
   bool open() {
     const int fd = ::open(settings.device.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) {
-      trouble("cannot open " + settings.device + ": " + std::strerror(errno));
+      callbacks.trouble("cannot open " + settings.device + ": " + std::strerror(errno));
       return false;
     }
     struct stat st {};
     if (settings.grab && ::fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) && ::ioctl(fd, EVIOCGRAB, 1) != 0) {
       const int why = errno;
       ::close(fd);
-      trouble("cannot grab " + settings.device + " for this agent alone (" + std::strerror(why) +
-              "): not reading it, so that scans never reach the POS as keystrokes");
+      callbacks.trouble("cannot grab " + settings.device + " for this agent alone (" + std::strerror(why) +
+                        "): not reading it, so that scans never reach the POS as keystrokes");
       return false;
     }
     stream.assign(fd);
@@ -118,7 +114,7 @@ Task<> EvdevScanner::State::read(std::shared_ptr<State> state) {
         if (state->stopped) co_return;
         if (error == asio::error::eof) co_return;  // a recording has ended; devices never end
         if (error) {
-          state->trouble(state->settings.device + " went away: " + error.message());
+          state->callbacks.trouble(state->settings.device + " went away: " + error.message());
           boost::system::error_code ignored;
           state->stream.close(ignored);
           filled = 0;

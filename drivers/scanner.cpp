@@ -13,9 +13,7 @@ std::string_view trimmed(std::string_view code) {
 
 void LineSplitter::feed(std::string_view bytes, const ScannerCallbacks& callbacks) {
   const auto too_long = [&] {
-    if (!overlong_ && callbacks.on_trouble) {
-      callbacks.on_trouble("a scan longer than " + std::to_string(max_) + " bytes was dropped");
-    }
+    if (!overlong_) callbacks.trouble("a scan longer than " + std::to_string(max_) + " bytes was dropped");
     overlong_ = true;
   };
   pending_.append(bytes);

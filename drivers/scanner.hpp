@@ -21,6 +21,10 @@ namespace loyalty::drivers {
 struct ScannerCallbacks {
   std::function<void(std::string code)> on_code;
   std::function<void(std::string problem)> on_trouble;
+
+  void trouble(std::string problem) const {
+    if (on_trouble) on_trouble(std::move(problem));
+  }
 };
 
 class Scanner {

@@ -15,17 +15,13 @@ struct SerialScanner::State {
   ScannerCallbacks callbacks;
   bool stopped = false;
 
-  void trouble(const std::string& problem) const {
-    if (callbacks.on_trouble) callbacks.on_trouble(problem);
-  }
-
   // Opens and configures the port; false (reported) when it cannot.
   bool open() {
     using asio::serial_port_base;
     boost::system::error_code error;
     port.open(settings.device, error);
     if (error) {
-      trouble("cannot open " + settings.device + ": " + error.message());
+      callbacks.trouble("cannot open " + settings.device + ": " + error.message());
       return false;
     }
     const auto parity = settings.parity == SerialSettings::Parity::odd    ? serial_port_base::parity::odd
@@ -39,7 +35,7 @@ struct SerialScanner::State {
     const auto set = [&](const auto& option, const std::string& what) {
       if (error) return;
       port.set_option(option, error);
-      if (error) trouble("cannot set " + settings.device + " to " + what + ": " + error.message());
+      if (error) callbacks.trouble("cannot set " + settings.device + " to " + what + ": " + error.message());
     };
     set(serial_port_base::baud_rate(settings.baud), std::to_string(settings.baud) + " baud");
     set(serial_port_base::character_size(settings.data_bits), std::to_string(settings.data_bits) + " data bits");
@@ -59,21 +55,18 @@ struct SerialScanner::State {
 Task<> SerialScanner::State::read(std::shared_ptr<State> state) {
   std::array<char, 512> buffer;
   while (!state->stopped) {
-    if (!state->open()) {
-      state->retry.expires_after(state->settings.retry);
-      co_await state->retry.async_wait(use_tuple);
-      continue;
-    }
-    for (;;) {
-      auto [error, n] = co_await state->port.async_read_some(asio::buffer(buffer), use_tuple);
-      if (state->stopped) co_return;
-      if (error) {
-        state->trouble(state->settings.device + " went away: " + error.message());
-        boost::system::error_code ignored;
-        state->port.close(ignored);
-        break;
+    if (state->open()) {
+      for (;;) {
+        auto [error, n] = co_await state->port.async_read_some(asio::buffer(buffer), use_tuple);
+        if (state->stopped) co_return;
+        if (error) {
+          state->callbacks.trouble(state->settings.device + " went away: " + error.message());
+          boost::system::error_code ignored;
+          state->port.close(ignored);
+          break;
+        }
+        state->splitter.feed(std::string_view(buffer.data(), n), state->callbacks);
       }
-      state->splitter.feed(std::string_view(buffer.data(), n), state->callbacks);
     }
     state->retry.expires_after(state->settings.retry);
     co_await state->retry.async_wait(use_tuple);

@@ -205,4 +205,11 @@ Config load_config(const std::filesystem::path& path) {
   return config;
 }
 
+std::string read_secret(const std::filesystem::path& path, std::string_view what) {
+  std::string secret = storage::read_file(path);
+  while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r' || secret.back() == ' ')) secret.pop_back();
+  if (secret.empty()) throw std::runtime_error(path.string() + ": the " + std::string(what) + " file is empty");
+  return secret;
+}
+
 }  // namespace loyalty::agent

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "agent/log.hpp"
@@ -73,6 +74,10 @@ struct Config {
 // to the file's directory. Throws sync::JsonError (path "config.key") or
 // std::runtime_error (the file cannot be read).
 Config load_config(const std::filesystem::path& path);
+
+// The contents of a secret file (member secret, POS token) without trailing newlines and
+// spaces. Throws std::runtime_error when it cannot be read or is empty; `what` names it.
+std::string read_secret(const std::filesystem::path& path, std::string_view what);
 
 }  // namespace loyalty::agent
 

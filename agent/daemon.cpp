@@ -59,13 +59,6 @@ class DataDirLock {
   int fd_ = -1;
 };
 
-std::string read_secret(const std::filesystem::path& path, std::string_view what) {
-  std::string secret = storage::read_file(path);
-  while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r' || secret.back() == ' ')) secret.pop_back();
-  if (secret.empty()) throw std::runtime_error(path.string() + ": the " + std::string(what) + " file is empty");
-  return secret;
-}
-
 // Installs the rulebook file when it is newer than the stored one; returns the active rulebook.
 std::optional<domain::Rulebook> load_rulebook(const Config& config, storage::RulebookStore& store, Log& log) {
   if (std::filesystem::exists(config.rulebook_file)) {

@@ -40,7 +40,7 @@ sync::Json make_basket(std::size_t lines, std::mt19937_64& rng) {
   static const std::int64_t kRates[] = {1000, 2200, 1000, 2200, 0};
   sync::Json items = sync::Json::array();
   for (std::size_t i = 0; i < lines; ++i) {
-    sync::Json line{{"sku", i % 17 == 0 ? "4601234567890" : "sku-" + std::to_string(i)},
+    sync::Json line{{"sku", i % 17 == 0 ? "4601234567893" : "sku-" + std::to_string(i)},
                     {"name", "Article " + std::to_string(i)},
                     {"category", kCategories[pick(0, 5)]},
                     {"unit_price", pick(100, 500000)},

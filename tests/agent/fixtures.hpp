@@ -37,12 +37,10 @@ struct Reply {
   json body;
 };
 
-inline Reply call(std::uint16_t port, http::verb verb, const std::string& target, const std::string& body = "",
-                  const std::string& token = "") {
-  asio::io_context io;
-  beast::tcp_stream stream(io);
-  stream.expires_after(std::chrono::seconds(20));  // a hung agent fails the test instead of hanging it
-  stream.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+// One request on a connected stream (TCP or Unix socket) and its answer.
+template <class Stream>
+Reply exchange(Stream& stream, http::verb verb, const std::string& target, const std::string& body,
+               const std::string& token) {
   http::request<http::string_body> request{verb, target, 11};
   request.set(http::field::host, "127.0.0.1");
   if (!body.empty()) request.set(http::field::content_type, "application/json");
@@ -57,6 +55,24 @@ inline Reply call(std::uint16_t port, http::verb verb, const std::string& target
   reply.body = json::parse(response.body(), nullptr, false);
   if (reply.body.is_discarded()) reply.body = response.body();
   return reply;
+}
+
+inline Reply call(std::uint16_t port, http::verb verb, const std::string& target, const std::string& body = "",
+                  const std::string& token = "") {
+  asio::io_context io;
+  beast::tcp_stream stream(io);
+  stream.expires_after(std::chrono::seconds(20));  // a hung agent fails the test instead of hanging it
+  stream.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+  return exchange(stream, verb, target, body, token);
+}
+
+inline Reply call_unix(const std::filesystem::path& socket, http::verb verb, const std::string& target,
+                       const std::string& body = "") {
+  asio::io_context io;
+  beast::basic_stream<asio::local::stream_protocol> stream(io);
+  stream.expires_after(std::chrono::seconds(20));
+  stream.connect(asio::local::stream_protocol::endpoint(socket.string()));
+  return exchange(stream, verb, target, body, "");
 }
 
 // A terminal's files (config, member secret, a copy of the example rulebook, a member cache)

@@ -1,0 +1,199 @@
+// loyalty-lane-sim: simulated checkout lanes for demos and load (agent/sim/lane_sim.hpp), and
+// the synthetic members they present, written into an agent's member cache.
+#include <charconv>
+#include <ctime>
+#include <iostream>
+#include <limits>
+#include <random>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "agent/config.hpp"
+#include "agent/options.hpp"
+#include "agent/sim/lane_sim.hpp"
+#include "agent/sim/shop.hpp"
+#include "storage/member_cache.hpp"
+
+namespace {
+
+using namespace loyalty;
+
+constexpr std::string_view kUsage =
+    "usage: loyalty-lane-sim <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  members --config AGENT_JSON --count N\n"
+    "         Writes N synthetic members (SIM-0000000..., cards 7013..., phones +7900...) into\n"
+    "         the member cache of the agent configured by AGENT_JSON.\n"
+    "  run --agent ADDRESS [--token-file FILE] [--scanner ADDRESS] [--lanes N] [--receipts N]\n"
+    "      [--members N] [--seed S] [--prefix TEXT] [--at TIME] [--narrate] [--json]\n"
+    "         Works N lanes (default 1) of --receipts sales each (default 20) through the POS\n"
+    "         API at ADDRESS (127.0.0.1:8470 or unix:/path/pos.sock), presenting members 0..N-1\n"
+    "         of --members (default 1000). Lane 1 scans cards at the agent's TCP scanner\n"
+    "         --scanner. --narrate prints each receipt; --json prints the report as JSON.\n"
+    "         The seed is printed; the same seed draws the same baskets.\n"
+    "\n"
+    "  get --agent ADDRESS [--token-file FILE] PATH\n"
+    "         Prints the agent's answer to GET PATH (/v1/status, /v1/health, /metrics).\n"
+    "\n"
+    "Exit status: 0 done and the agent got nothing wrong, 1 problems (listed), 2 usage.\n";
+
+std::optional<std::int64_t> number(const agent::Options& options, std::string_view name, std::int64_t fallback,
+                                   std::int64_t low, std::int64_t high) {
+  const auto text = options.find(name);
+  if (!text) return fallback;
+  std::int64_t value = 0;
+  const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
+  if (ec != std::errc() || end != text->data() + text->size() || value < low || value > high) {
+    std::cerr << "loyalty-lane-sim: " << name << " must be a whole number from " << low << " to " << high << "\n";
+    return std::nullopt;
+  }
+  return value;
+}
+
+int seed_members(const agent::Options& options) {
+  const auto count = number(options, "--count", 0, 1, 100'000'000);
+  if (!count) return 2;
+  const agent::Config config = agent::load_config(options.value("--config"));
+  const storage::IdentifierHasher hasher(agent::read_secret(config.member_secret_file, "member secret"));
+  storage::MemberCache cache(config.members_path(), hasher);
+  std::int64_t cursor = cache.cursor();
+  constexpr std::int64_t kBatch = 20'000;
+  for (std::int64_t first = 0; first < *count; first += kBatch) {
+    std::vector<storage::MemberDelta> deltas;
+    for (std::int64_t i = first; i < std::min(*count, first + kBatch); ++i) {
+      deltas.push_back(
+          {storage::MemberDelta::Change::upsert,
+           {sim::member_id(i), sim::member_balance(i), sim::member_tier(i), storage::MemberStatus::active, cursor + 1},
+           {hasher.key(storage::IdentifierKind::card, sim::member_card(i)),
+            hasher.key(storage::IdentifierKind::phone, sim::member_phone(i))}});
+    }
+    cache.apply(deltas, ++cursor);
+  }
+  std::cout << "member cache " << config.members_path().string() << ": " << cache.size() << " members\n";
+  return 0;
+}
+
+int run_lanes(const agent::Options& options) {
+  sim::SimSettings settings;
+  const auto endpoint = sim::parse_endpoint(options.value("--agent"));
+  if (!endpoint) {
+    std::cerr << "loyalty-lane-sim: --agent must be a loopback HOST:PORT or unix:PATH\n";
+    return 2;
+  }
+  settings.agent = *endpoint;
+  if (const auto scanner = options.find("--scanner")) {
+    settings.scanner = sim::parse_endpoint(*scanner);
+    if (!settings.scanner) {
+      std::cerr << "loyalty-lane-sim: --scanner must be a loopback HOST:PORT\n";
+      return 2;
+    }
+  }
+  if (const auto token_file = options.find("--token-file")) settings.token = agent::read_secret(*token_file, "token");
+  const auto lanes = number(options, "--lanes", 1, 1, 1000);
+  const auto receipts = number(options, "--receipts", 20, 1, 100'000'000);
+  const auto members = number(options, "--members", 1000, 1, 100'000'000);
+  const auto seed = number(options, "--seed", static_cast<std::int64_t>(std::random_device()() & 0x7fffffff), 0,
+                           std::numeric_limits<std::int64_t>::max());
+  if (!lanes || !receipts || !members || !seed) return 2;
+  settings.lanes = static_cast<int>(*lanes);
+  settings.receipts = *receipts;
+  settings.members = *members;
+  settings.seed = static_cast<std::uint64_t>(*seed);
+  settings.receipt_prefix = options.find("--prefix").value_or("SIM-" + std::to_string(std::time(nullptr)));
+  settings.at = options.find("--at").value_or("");
+  if (options.has("--narrate")) settings.narrate = &std::cout;
+  const bool as_json = options.has("--json");
+  if (!as_json) {
+    std::cout << "lane simulation: " << settings.lanes << " lane(s) x " << settings.receipts << " receipts against "
+              << endpoint->text << ", seed " << settings.seed << "\n";
+  }
+
+  asio::io_context io;
+  sim::SimReport report;
+  asio::co_spawn(io, sim::run_lanes(settings, report), [](std::exception_ptr e) {
+    if (e) std::rethrow_exception(e);
+  });
+  io.run();
+  if (as_json) {
+    nlohmann::json out = report.to_json();
+    out["seed"] = settings.seed;
+    out["lanes"] = settings.lanes;
+    std::cout << out.dump() << "\n";
+  } else {
+    report.print(std::cout);
+  }
+  return report.problems.empty() ? 0 : 1;
+}
+
+// GET `path` from the agent and print the answer; exit status 0 for a 2xx.
+int get(const agent::Options& options, const std::string& path) {
+  const auto endpoint = sim::parse_endpoint(options.value("--agent"));
+  if (!endpoint) {
+    std::cerr << "loyalty-lane-sim: --agent must be a loopback HOST:PORT or unix:PATH\n";
+    return 2;
+  }
+  std::string token;
+  if (const auto token_file = options.find("--token-file")) token = agent::read_secret(*token_file, "token");
+  asio::io_context io;
+  sim::PosReply reply;
+  asio::co_spawn(
+      io,
+      [&]() -> Task<void> {
+        sim::PosClient client(co_await asio::this_coro::executor, *endpoint, token);
+        reply = co_await client.call(http::verb::get, path);
+      },
+      [](std::exception_ptr e) {
+        if (e) std::rethrow_exception(e);
+      });
+  io.run();
+  if (reply.status == 0) {
+    std::cerr << "loyalty-lane-sim: " << reply.error << "\n";
+    return 1;
+  }
+  std::cout << (reply.body.is_string() ? reply.body.get<std::string>() : reply.body.dump(2) + "\n");
+  return reply.status >= 200 && reply.status < 300 ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::vector<std::string_view> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "--help" || args[0] == "help") {
+    std::cout << kUsage;
+    return args.empty() ? 2 : 0;
+  }
+  const std::span<const std::string_view> rest(args.begin() + 1, args.end());
+  try {
+    if (args[0] == "members") {
+      const auto options = agent::parse_options(rest, {"--config", "--count"}, {}, kUsage, std::cerr);
+      if (!options || !agent::require(*options, {"--config", "--count"}, kUsage, std::cerr)) return 2;
+      return seed_members(*options);
+    }
+    if (args[0] == "run") {
+      const auto options = agent::parse_options(
+          rest,
+          {"--agent", "--token-file", "--scanner", "--lanes", "--receipts", "--members", "--seed", "--prefix", "--at"},
+          {"--narrate", "--json"}, kUsage, std::cerr);
+      if (!options || !agent::require(*options, {"--agent"}, kUsage, std::cerr)) return 2;
+      return run_lanes(*options);
+    }
+    if (args[0] == "get") {
+      if (rest.empty()) {
+        std::cerr << kUsage;
+        return 2;
+      }
+      const auto options =
+          agent::parse_options(rest.first(rest.size() - 1), {"--agent", "--token-file"}, {}, kUsage, std::cerr);
+      if (!options || !agent::require(*options, {"--agent"}, kUsage, std::cerr)) return 2;
+      return get(*options, std::string(rest.back()));
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "loyalty-lane-sim: " << e.what() << "\n";
+    return 1;
+  }
+  std::cerr << "loyalty-lane-sim: unknown command " << args[0] << "\n" << kUsage;
+  return 2;
+}

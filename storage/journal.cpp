@@ -356,11 +356,24 @@ std::int64_t Journal::prune(std::int64_t cutoff_ms) {
 
 Journal::PendingRedemptions Journal::pending_redemptions(std::string_view member_id) {
   const std::int64_t through = acknowledged_through(*db_);
+  std::int64_t head = 0;
+  {
+    StatementUse last(db_->cached("SELECT coalesce(max(seq), 0) FROM journal"));
+    last->step();
+    head = last->integer(0);
+  }
+  // Journaled entries never change and only acknowledged ones are pruned, so the sum up to the
+  // last head stays right while the acknowledgement stands.
+  if (through != pending_sum_.through || head < pending_sum_.head) pending_sum_ = {through, through, 0};
+  if (head > pending_sum_.head) {
+    StatementUse total(db_->cached("SELECT coalesce(sum(points_redeemed), 0) FROM journal WHERE seq > ? AND seq <= ?"));
+    total->bind(1, pending_sum_.head).bind(2, head);
+    total->step();
+    pending_sum_.redeemed += total->integer(0);
+    pending_sum_.head = head;
+  }
   PendingRedemptions sums;
-  StatementUse total(db_->cached("SELECT coalesce(sum(points_redeemed), 0) FROM journal WHERE seq > ?"));
-  total->bind(1, through);
-  total->step();
-  sums.terminal = total->integer(0);
+  sums.terminal = pending_sum_.redeemed;
   if (!member_id.empty()) {
     StatementUse member(db_->cached(
         "SELECT coalesce(sum(points_redeemed), 0) FROM journal WHERE member_id = ? AND member_id <> '' AND seq > ?"));

@@ -152,6 +152,9 @@ class Journal {
 
   // Points redeemed in pending entries (those the ledger has not acknowledged): for
   // `member_id`, and for the whole terminal. The agent's offline limits count against these.
+  // The terminal's sum is kept between calls and extended by the entries journaled since, so
+  // that a quote does not read every pending entry of a long outage; a new acknowledgement
+  // starts it again.
   struct PendingRedemptions {
     std::int64_t member = 0;
     std::int64_t terminal = 0;
@@ -172,6 +175,12 @@ class Journal {
   std::string terminal_id_;
   PrivateKey key_;
   bool relaxed_ = false;
+  // Points redeemed in entries through+1..head, as last summed.
+  struct PendingSum {
+    std::int64_t through = -1;
+    std::int64_t head = 0;
+    std::int64_t redeemed = 0;
+  } pending_sum_;
 };
 
 }  // namespace loyalty::storage

@@ -13,7 +13,7 @@
 #include "agent/config.hpp"
 #include "agent/options.hpp"
 #include "agent/sim/lane_sim.hpp"
-#include "agent/sim/shop.hpp"
+#include "agent/sim/members.hpp"
 #include "storage/member_cache.hpp"
 
 namespace {
@@ -59,19 +59,7 @@ int seed_members(const agent::Options& options) {
   const agent::Config config = agent::load_config(options.value("--config"));
   const storage::IdentifierHasher hasher(agent::read_secret(config.member_secret_file, "member secret"));
   storage::MemberCache cache(config.members_path(), hasher);
-  std::int64_t cursor = cache.cursor();
-  constexpr std::int64_t kBatch = 20'000;
-  for (std::int64_t first = 0; first < *count; first += kBatch) {
-    std::vector<storage::MemberDelta> deltas;
-    for (std::int64_t i = first; i < std::min(*count, first + kBatch); ++i) {
-      deltas.push_back(
-          {storage::MemberDelta::Change::upsert,
-           {sim::member_id(i), sim::member_balance(i), sim::member_tier(i), storage::MemberStatus::active, cursor + 1},
-           {hasher.key(storage::IdentifierKind::card, sim::member_card(i)),
-            hasher.key(storage::IdentifierKind::phone, sim::member_phone(i))}});
-    }
-    cache.apply(deltas, ++cursor);
-  }
+  sim::write_members(cache, hasher, *count);
   std::cout << "member cache " << config.members_path().string() << ": " << cache.size() << " members\n";
   return 0;
 }

@@ -273,6 +273,35 @@ TEST_CASE("a member's entries after a sequence come back in order, and no one el
   CHECK(f.journal.member_entries("", 0, 100).empty());  // sales without a member are nobody's
 }
 
+TEST_CASE("pending redemptions follow appends, returns and acknowledgements, for the terminal and a member") {
+  JournalFixture f;
+  CHECK(f.journal.pending_redemptions("M1").terminal == 0);
+  f.journal.append(sale("R1", "M1", 10, 300), kNow + 1);
+  f.journal.append(sale("R2", "M2", 10, 200), kNow + 2);
+  CHECK(f.journal.pending_redemptions("M1").terminal == 500);
+  CHECK(f.journal.pending_redemptions("M1").member == 300);
+  // Entries journaled since the last sum are added to it; a retried append adds nothing.
+  f.journal.append(sale("R3", "M1", 10, 50), kNow + 3);
+  f.journal.append(sale("R3", "M1", 10, 50), kNow + 3);
+  EntryDraft back = sale("R4", "M1", -2, -40);  // a return gives redeemed points back
+  back.kind = EntryKind::refund;
+  f.journal.append(back, kNow + 4);
+  CHECK(f.journal.pending_redemptions("M1").terminal == 510);
+  CHECK(f.journal.pending_redemptions("M2").member == 200);
+  // An acknowledgement takes its entries out of the sums; later appends count again.
+  f.journal.sign_pending();
+  f.journal.acknowledge(1, 2, 1);
+  CHECK(f.journal.pending_redemptions("M1").terminal == 10);
+  CHECK(f.journal.pending_redemptions("M1").member == 10);
+  CHECK(f.journal.pending_redemptions("M2").member == 0);
+  f.journal.append(sale("R5", "M2", 10, 70), kNow + 5);
+  CHECK(f.journal.pending_redemptions("").terminal == 80);
+  // A second journal object on the same file (the agent restarted) sums the same.
+  Journal reopened(f.dir / "journal.db", "store-7-lane-2", f.key);
+  CHECK(reopened.pending_redemptions("M2").terminal == 80);
+  CHECK(reopened.pending_redemptions("M2").member == 70);
+}
+
 TEST_CASE("pruning removes only old acknowledged entries and the chain still verifies") {
   JournalFixture f;
   f.append_sales(10);  // journaled at kNow + 1 .. kNow + 10

@@ -58,6 +58,7 @@ struct SimReport {
   std::int64_t points_clawed_back = 0;
   std::int64_t money_refunded = 0;
   std::int64_t expected_refusals = 0;                     // deliberate mistakes refused as they should be
+  std::int64_t rate_limited = 0;                          // 429s waited out and sent again
   std::map<std::string, std::int64_t> binding;            // offline limit that cut a redemption -> count
   std::vector<std::string> problems;                      // anything the agent got wrong
   std::map<std::string, std::vector<double>> latency_us;  // endpoint -> every call

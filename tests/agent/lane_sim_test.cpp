@@ -124,3 +124,20 @@ TEST_CASE("two simulated lanes against the real agent: nothing wrong, one entry 
   const auto metrics = call(agent.port, loyalty::http::verb::get, "/metrics").body.get<std::string>();
   CHECK(metrics.find("loyalty_agent_commits_total 160\n") != std::string::npos);
 }
+
+TEST_CASE("a simulated lane faster than the agent's rate limit waits out the 429s and loses no sale") {
+  Agent agent(R"({"listen": "127.0.0.1:0", "requests_per_second": 10})");
+  {
+    Child members(
+        {LOYALTY_LANE_SIM_BINARY, "members", "--config", (agent.dir / "agent.json").string(), "--count", "50"});
+    REQUIRE(members.wait_exit(in_seconds(30)) == 0);
+  }
+  REQUIRE_MESSAGE(agent.start(), agent.child->output());
+  Child lane({LOYALTY_LANE_SIM_BINARY, "run", "--agent", "127.0.0.1:" + std::to_string(agent.port), "--receipts", "8",
+              "--members", "50", "--seed", "5", "--prefix", "RL", "--json"});
+  REQUIRE(lane.wait_exit(in_seconds(60)) == 0);
+  const json report = json::parse(lane.output());
+  CHECK(report["problems"].empty());
+  CHECK(report["receipts"] == 8);
+  CHECK(report["rate_limited"].get<std::int64_t>() > 0);
+}

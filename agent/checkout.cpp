@@ -188,14 +188,14 @@ OrderedJson Checkout::quote(const Json& request) {
 std::optional<OrderedJson> Checkout::answer_again(const std::string& receipt_id, const Json& request) {
   auto existing = journal_.find_receipt(receipt_id);
   if (!existing) return std::nullopt;
-  const Json stored = Json::parse(existing->draft.payload);
-  if (stored.at("request") != request) {
+  OrderedJson stored = OrderedJson::parse(existing->draft.payload);
+  if (Json(stored.at("request")) != request) {
     throw ApiError(409, "receipt_conflict",
                    "receipt " + receipt_id + " was already journaled with a different request (entry " +
                        std::to_string(existing->seq) + "): use a new receipt id");
   }
   ++counters_.retries;
-  OrderedJson answer = OrderedJson::parse(existing->draft.payload).at("answer");
+  OrderedJson answer = std::move(stored.at("answer"));
   answer["entry"]["seq"] = existing->seq;
   answer["already_journaled"] = true;
   return answer;

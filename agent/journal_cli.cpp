@@ -1,7 +1,7 @@
 #include "agent/journal_cli.hpp"
 
-#include <charconv>
 #include <chrono>
+#include <limits>
 #include <ostream>
 
 #include "agent/cli.hpp"
@@ -37,14 +37,11 @@ struct Failure {
 };
 
 std::int64_t sequence(const Options& options, std::string_view name, std::int64_t fallback) {
-  const auto text = options.find(name);
-  if (!text) return fallback;
-  std::int64_t value = 0;
-  const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
-  if (ec != std::errc() || end != text->data() + text->size() || value < 1) {
-    throw Failure{std::string(name) + " must be a sequence number of 1 or more, not '" + *text + "'"};
+  const auto value = options.integer(name, fallback, 1, std::numeric_limits<std::int64_t>::max());
+  if (!value) {
+    throw Failure{std::string(name) + " must be a sequence number of 1 or more, not '" + options.value(name) + "'"};
   }
-  return value;
+  return *value;
 }
 
 std::unique_ptr<storage::Database> open(const std::string& path) {

@@ -1,6 +1,7 @@
 #include "agent/options.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <ostream>
 
 namespace loyalty::agent {
@@ -9,6 +10,16 @@ std::optional<std::string> Options::find(std::string_view name) const {
   auto it = values.find(name);
   if (it == values.end()) return std::nullopt;
   return it->second;
+}
+
+std::optional<std::int64_t> Options::integer(std::string_view name, std::int64_t fallback, std::int64_t low,
+                                             std::int64_t high) const {
+  const auto text = find(name);
+  if (!text) return fallback;
+  std::int64_t value = 0;
+  const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
+  if (ec != std::errc() || end != text->data() + text->size() || value < low || value > high) return std::nullopt;
+  return value;
 }
 
 std::optional<Options> parse_options(std::span<const std::string_view> args,

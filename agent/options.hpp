@@ -4,6 +4,7 @@
 #ifndef LOYALTY_AGENT_OPTIONS_HPP_
 #define LOYALTY_AGENT_OPTIONS_HPP_
 
+#include <cstdint>
 #include <initializer_list>
 #include <iosfwd>
 #include <map>
@@ -23,6 +24,10 @@ struct Options {
   // The value of a required option (checked by require()).
   const std::string& value(std::string_view name) const { return values.find(name)->second; }
   std::optional<std::string> find(std::string_view name) const;
+  // The value of `name` as a whole number from `low` to `high`, `fallback` when the option is
+  // absent, nullopt when it is not such a number (the caller says what it must be).
+  std::optional<std::int64_t> integer(std::string_view name, std::int64_t fallback, std::int64_t low,
+                                      std::int64_t high) const;
 };
 
 // Parses `args`; an unknown option or a missing value prints the problem and `usage` to `err`

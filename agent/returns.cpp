@@ -32,6 +32,11 @@ struct Reversal {
   std::int64_t returned = 0;
   std::int64_t clawed_back = 0;
   std::int64_t balance_change() const { return returned - clawed_back; }
+  // The member's balance after, from the balance before (when the member is known).
+  std::optional<std::int64_t> balance_after(std::optional<std::int64_t> before) const {
+    if (!before) return std::nullopt;
+    return *before + balance_change();
+  }
 };
 
 // The fields every void and refund answer starts with; `balance` is the member's balance before.
@@ -46,9 +51,21 @@ OrderedJson reversal_answer(const std::string& receipt_id, const std::string& sa
   points["returned"] = reversal.returned;
   points["clawed_back"] = reversal.clawed_back;
   points["balance_change"] = reversal.balance_change();
-  if (balance) points["balance_after"] = *balance + reversal.balance_change();
+  if (const auto after = reversal.balance_after(balance)) points["balance_after"] = *after;
   answer["points"] = std::move(points);
   return answer;
+}
+
+// The slip of a void or a return: its title, the points that came back and went (before any
+// shortfall, which `note` explains), and the balance after when the member is known.
+std::string reversal_slip(const std::string& title, std::int64_t given_back, std::int64_t taken_back,
+                          const std::string& note, std::optional<std::int64_t> balance_after) {
+  std::string slip = title + "\n";
+  if (given_back > 0) slip += "Points given back: " + points_text(given_back) + "\n";
+  if (taken_back > 0) slip += "Points taken back: " + points_text(taken_back) + "\n";
+  if (!note.empty()) slip += note + "\n";
+  if (balance_after) slip += "Balance: " + points_text(*balance_after) + "\n";
+  return slip;
 }
 
 // The entry that reverses `reversal` of the sale `sold`, under the sale's member and rulebook.
@@ -136,11 +153,8 @@ OrderedJson Checkout::void_sale(const Json& request) {
   const Reversal reversal{sold.points_redeemed, sold.points_earned};
   const auto balance = local_balance(sold.member_id);
   OrderedJson answer = reversal_answer(receipt_id, sale_id, journal_.terminal_id(), reversal, balance);
-  std::string slip = "Loyalty: receipt " + sale_id + " voided\n";
-  if (sold.points_redeemed > 0) slip += "Points given back: " + points_text(sold.points_redeemed) + "\n";
-  if (sold.points_earned > 0) slip += "Points taken back: " + points_text(sold.points_earned) + "\n";
-  if (balance) slip += "Balance: " + points_text(*balance + reversal.balance_change()) + "\n";
-  answer["slip"] = slip;
+  answer["slip"] = reversal_slip("Loyalty: receipt " + sale_id + " voided", reversal.returned, reversal.clawed_back, "",
+                                 reversal.balance_after(balance));
   answer = journal(reversal_draft(storage::EntryKind::void_sale, receipt_id, sold, reversal, clock_()), request,
                    std::move(answer));
   ++counters_.voids;
@@ -182,14 +196,12 @@ OrderedJson Checkout::refund(const Json& request) {
     remaining.push_back(sold_lines.lines[i].qty_milli - refund.returned_after[i]);
   }
   answer["remaining_qty_milli"] = remaining;
-  std::string slip = "Loyalty: return to receipt " + sale_id + "\n";
-  if (refund.points_returned > 0) slip += "Points given back: " + points_text(refund.points_returned) + "\n";
-  if (refund.points_clawed_back > 0) slip += "Points taken back: " + points_text(refund.points_clawed_back) + "\n";
-  if (refund.shortfall_points > 0) {
-    slip += "Kept from the refund for " + points_text(refund.shortfall_points) + " no longer held\n";
-  }
-  if (balance) slip += "Balance: " + points_text(*balance + reversal.balance_change()) + "\n";
-  answer["slip"] = slip;
+  const std::string shortfall =
+      refund.shortfall_points > 0
+          ? "Kept from the refund for " + points_text(refund.shortfall_points) + " no longer held"
+          : "";
+  answer["slip"] = reversal_slip("Loyalty: return to receipt " + sale_id, refund.points_returned,
+                                 refund.points_clawed_back, shortfall, reversal.balance_after(balance));
 
   answer = journal(reversal_draft(storage::EntryKind::refund, receipt_id, sold, reversal, clock_()), request,
                    std::move(answer));

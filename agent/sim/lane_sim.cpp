@@ -44,8 +44,9 @@ struct Sale {
 };
 
 struct Member {
-  json view;        // the agent's member view
-  std::string how;  // "scanned card", "card code", "typed card", "phone"
+  json view;                        // the agent's member view
+  std::string how;                  // "scanned card", "card code", "typed card", "phone"
+  std::chrono::nanoseconds took{};  // the identify call; zero for a scan
 };
 
 class SimLane {
@@ -132,7 +133,6 @@ class SimLane {
     const std::string card = member_card(index);
     const std::int64_t roll = uniform(1, 100);
     Member member;
-    PosReply reply;
     if (roll <= 60 && scanning_) {
       if (chance(3)) {  // a product barcode scanned at the loyalty prompt
         const auto products = catalogue();
@@ -170,14 +170,14 @@ class SimLane {
         request["phone"] = typed_phone(member_phone(index));
         member.how = "phone";
       }
-      reply = co_await post("identify", request);
+      const PosReply reply = co_await post("identify", request);
       if (reply.status != 200) {
         problem("identify " + member_id(index) + " by " + member.how + ": " + std::to_string(reply.status) + " " +
                 reply.body.dump());
         co_return std::nullopt;
       }
       member.view = reply.body["member"];
-      identify_took_ = reply.took;
+      member.took = reply.took;
     }
     if (member.view["id"] != member_id(index)) {
       problem("identify " + member_id(index) + " by " + member.how + " found " + member.view.dump());
@@ -196,7 +196,6 @@ class SimLane {
 
   Task<void> sell(std::int64_t n) {
     const std::string receipt = receipt_id(n);
-    identify_took_ = {};
     std::optional<Member> member;
     if (chance(75)) member = co_await present_member();  // not in a ?: (GCC 12, see pos_api.cpp)
     const std::string at = settings_.at.empty() ? sync::format_rfc3339_utc(std::time(nullptr)) : settings_.at;
@@ -252,8 +251,8 @@ class SimLane {
     }
     ++report_.receipts;
     ++(member ? report_.member_sales : report_.anonymous_sales);
-    if (member && identify_took_.count() > 0) {
-      report_.sale_us.push_back(micros(identify_took_ + quote.took + commit.took));
+    if (member && member->took.count() > 0) {
+      report_.sale_us.push_back(micros(member->took + quote.took + commit.took));
     }
     report_.points_earned += earned;
     report_.points_redeemed += redeemed;
@@ -360,7 +359,6 @@ class SimLane {
   asio::generic::stream_protocol::socket scanner_;
   bool scanning_ = false;
   std::int64_t events_seen_ = 0;
-  std::chrono::nanoseconds identify_took_{};
   std::deque<Sale> for_return_;
   bool slip_shown_ = false;
 };

@@ -1,6 +1,5 @@
 // loyalty-lane-sim: simulated checkout lanes for demos and load (agent/sim/lane_sim.hpp), and
 // the synthetic members they present, written into an agent's member cache.
-#include <charconv>
 #include <ctime>
 #include <iostream>
 #include <limits>
@@ -42,14 +41,9 @@ constexpr std::string_view kUsage =
 
 std::optional<std::int64_t> number(const agent::Options& options, std::string_view name, std::int64_t fallback,
                                    std::int64_t low, std::int64_t high) {
-  const auto text = options.find(name);
-  if (!text) return fallback;
-  std::int64_t value = 0;
-  const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
-  if (ec != std::errc() || end != text->data() + text->size() || value < low || value > high) {
+  const auto value = options.integer(name, fallback, low, high);
+  if (!value)
     std::cerr << "loyalty-lane-sim: " << name << " must be a whole number from " << low << " to " << high << "\n";
-    return std::nullopt;
-  }
   return value;
 }
 
@@ -64,14 +58,24 @@ int seed_members(const agent::Options& options) {
   return 0;
 }
 
-int run_lanes(const agent::Options& options) {
-  sim::SimSettings settings;
+// The agent of --agent and the token of --token-file (empty without one); nullopt, with the
+// problem printed, for an address that is not loopback or a Unix socket.
+std::optional<std::pair<sim::Endpoint, std::string>> agent_of(const agent::Options& options) {
   const auto endpoint = sim::parse_endpoint(options.value("--agent"));
   if (!endpoint) {
     std::cerr << "loyalty-lane-sim: --agent must be a loopback HOST:PORT or unix:PATH\n";
-    return 2;
+    return std::nullopt;
   }
-  settings.agent = *endpoint;
+  std::string token;
+  if (const auto token_file = options.find("--token-file")) token = agent::read_secret(*token_file, "token");
+  return std::pair{*endpoint, token};
+}
+
+int run_lanes(const agent::Options& options) {
+  sim::SimSettings settings;
+  const auto target = agent_of(options);
+  if (!target) return 2;
+  std::tie(settings.agent, settings.token) = *target;
   if (const auto scanner = options.find("--scanner")) {
     settings.scanner = sim::parse_endpoint(*scanner);
     if (!settings.scanner) {
@@ -79,7 +83,6 @@ int run_lanes(const agent::Options& options) {
       return 2;
     }
   }
-  if (const auto token_file = options.find("--token-file")) settings.token = agent::read_secret(*token_file, "token");
   const auto lanes = number(options, "--lanes", 1, 1, 1000);
   const auto receipts = number(options, "--receipts", 20, 1, 100'000'000);
   const auto members = number(options, "--members", 1000, 1, 100'000'000);
@@ -96,7 +99,7 @@ int run_lanes(const agent::Options& options) {
   const bool as_json = options.has("--json");
   if (!as_json) {
     std::cout << "lane simulation: " << settings.lanes << " lane(s) x " << settings.receipts << " receipts against "
-              << endpoint->text << ", seed " << settings.seed << "\n";
+              << settings.agent.text << ", seed " << settings.seed << "\n";
   }
 
   asio::io_context io;
@@ -118,19 +121,14 @@ int run_lanes(const agent::Options& options) {
 
 // GET `path` from the agent and print the answer; exit status 0 for a 2xx.
 int get(const agent::Options& options, const std::string& path) {
-  const auto endpoint = sim::parse_endpoint(options.value("--agent"));
-  if (!endpoint) {
-    std::cerr << "loyalty-lane-sim: --agent must be a loopback HOST:PORT or unix:PATH\n";
-    return 2;
-  }
-  std::string token;
-  if (const auto token_file = options.find("--token-file")) token = agent::read_secret(*token_file, "token");
+  const auto target = agent_of(options);
+  if (!target) return 2;
   asio::io_context io;
   sim::PosReply reply;
   asio::co_spawn(
       io,
       [&]() -> Task<void> {
-        sim::PosClient client(co_await asio::this_coro::executor, *endpoint, token);
+        sim::PosClient client(co_await asio::this_coro::executor, target->first, target->second);
         reply = co_await client.call(http::verb::get, path);
       },
       [](std::exception_ptr e) {

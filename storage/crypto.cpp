@@ -1,5 +1,7 @@
 #include "storage/crypto.hpp"
 
+#include <cctype>
+
 #include <openssl/bio.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
@@ -110,6 +112,36 @@ std::string from_hex(std::string_view hex) {
   for (std::size_t i = 0; i < hex.size(); i += 2) {
     bytes += static_cast<char>(value(hex[i]) * 16 + value(hex[i + 1]));
   }
+  return bytes;
+}
+
+std::string to_base64(Bytes data) {
+  std::string text(4 * ((data.size() + 2) / 3), '\0');
+  const int written =
+      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(text.data()), data.data(), static_cast<int>(data.size()));
+  text.resize(static_cast<std::size_t>(written));
+  return text;
+}
+
+std::string from_base64(std::string_view text) {
+  if (text.size() % 4 != 0) throw std::invalid_argument("base64 text is not a multiple of 4 characters long");
+  for (char c : text) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '+' && c != '/' && c != '=') {
+      throw std::invalid_argument(std::string("'") + c + "' is not a base64 character");
+    }
+  }
+  std::string bytes(text.size() / 4 * 3, '\0');
+  const int decoded =
+      EVP_DecodeBlock(reinterpret_cast<unsigned char*>(bytes.data()),
+                      reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
+  if (decoded < 0) throw std::invalid_argument("base64 text is malformed");
+  // EVP_DecodeBlock counts padding as zero bytes; padding may only end the text.
+  std::size_t padding = 0;
+  while (padding < 2 && padding < text.size() && text[text.size() - 1 - padding] == '=') ++padding;
+  if (text.substr(0, text.size() - padding).find('=') != std::string_view::npos) {
+    throw std::invalid_argument("base64 padding in the middle of the text");
+  }
+  bytes.resize(static_cast<std::size_t>(decoded) - padding);
   return bytes;
 }
 

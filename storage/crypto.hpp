@@ -36,6 +36,11 @@ std::string to_hex(Bytes data);
 // Decodes lowercase or uppercase hex; throws std::invalid_argument naming what is wrong.
 std::string from_hex(std::string_view hex);
 
+// Standard base64 with padding (RFC 4648 section 4), the wire format's encoding of entry bytes.
+std::string to_base64(Bytes data);
+// Decodes base64 with padding; throws std::invalid_argument for any other text.
+std::string from_base64(std::string_view text);
+
 // Compares in time independent of where the inputs differ.
 bool equal_constant_time(Bytes a, Bytes b);
 

@@ -1,0 +1,122 @@
+// The ledger's accounting: applying terminals' journal entries exactly once, member balances,
+// points expiry by lots, offline over-redemption conflicts, and online redemption holds. It
+// works on any LedgerStore (ledger/store.hpp); docs/sync-protocol.md describes the rules for
+// the terminal's side, docs/operations.md for the central team's.
+//
+// Exactly once. Entries of a terminal are applied in sequence order, each (terminal, seq) once:
+// the terminal's head (the highest sequence applied with every one before it) says what the
+// ledger holds. An entry at or below the head is a duplicate and must carry the very hash the
+// ledger applied; the first entry above the head must link to the head's hash. Entries that
+// arrive after a gap are held back, unapplied, and applied when the gap fills.
+//
+// Verification. A batch is authenticated by its hash links and one signature: the last entry's,
+// with the terminal's enrolled key (every entry's bytes contain the previous entry's hash, so
+// the last signature covers the whole run). Any failure refuses the whole batch with a
+// Refusal naming the entry and the reason, and nothing of it is applied.
+//
+// Balances. An entry changes its member's balance by points earned minus points redeemed.
+// Points earned (and points given back by a return) become a lot that expires a set time after
+// the entry was recorded; points spent (redeemed, or clawed back by a return) are taken from
+// the member's lots oldest first. A balance can go below zero (an offline over-redemption, a
+// clawback after the points were spent); while it is, new points pay off the debt first. So
+// the points left in a member's lots always equal the balance when it is positive, and zero
+// otherwise.
+//
+// Conflicts. A redemption for more points than the member's balance held when it was applied
+// (two lanes spent the same points offline) is applied all the same, since the customer got
+// the discount, and recorded as a conflict naming the entry and the redemption applied before
+// it for the same member.
+
+#ifndef LOYALTY_LEDGER_LEDGER_HPP_
+#define LOYALTY_LEDGER_LEDGER_HPP_
+
+#include <cstdint>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ledger/store.hpp"
+#include "sync/journal_wire.hpp"
+
+namespace loyalty::ledger {
+
+// Why the ledger refused an upload, a replay or an enrollment; nothing of it was applied.
+// code() is stable ("broken_chain", "bad_signature", ...); what() says what and where.
+class Refusal : public std::runtime_error {
+ public:
+  Refusal(std::string code, const std::string& message) : std::runtime_error(message), code_(std::move(code)) {}
+  const std::string& code() const { return code_; }
+
+ private:
+  std::string code_;
+};
+
+struct LedgerSettings {
+  std::int64_t expiry_days = 365;             // points expire this long after they were earned
+  std::int64_t hold_ttl_ms = 10 * 60 * 1000;  // an authorization's hold lasts this long
+};
+
+struct AuthorizeRequest {
+  std::string member_id;
+  std::string receipt_id;
+  std::int64_t points = 0;
+};
+
+struct Authorization {
+  enum class Outcome { approved, declined, member_unknown, member_blocked };
+  Outcome outcome = Outcome::declined;
+  std::int64_t points = 0;     // held, when approved
+  std::int64_t available = 0;  // balance less other holds, before this one
+  std::int64_t expires_at_ms = 0;
+};
+
+std::string_view to_string(Authorization::Outcome outcome);
+
+class Ledger {
+ public:
+  // `store` must outlive the Ledger.
+  Ledger(LedgerStore& store, LedgerSettings settings);
+
+  // Registers a terminal and the key its journal is signed with. Enrolling it again with the
+  // same key changes nothing (and may move it to another store); another key is refused once
+  // the ledger holds entries of the terminal, since they are signed with the first.
+  Terminal enroll(std::string_view terminal_id, std::string_view store_id, const storage::PublicKeyBytes& key,
+                  std::int64_t now_ms);
+  // Refuses the terminal's uploads from now on. Entries already applied stay.
+  void revoke(std::string_view terminal_id, std::int64_t now_ms);
+
+  // Applies a batch of `terminal_id`'s entries (the identity its certificate proves, or the
+  // journal file being replayed). Throws Refusal, applying nothing, for an unknown or revoked
+  // terminal, another terminal's entries, a broken chain, an unsigned last entry, a signature
+  // that does not verify, or an entry that differs from the one applied before.
+  sync::Ack ingest(std::string_view terminal_id, std::span<const sync::WireEntry> entries, std::int64_t now_ms);
+
+  // Places a hold on `points` of the member's balance for this terminal's receipt, until the
+  // entry of that receipt arrives or the hold expires. A new request for the same receipt
+  // replaces the hold.
+  Authorization authorize(std::string_view terminal_id, const AuthorizeRequest& request, std::int64_t now_ms);
+
+  // Expires the points of lots whose time has come and drops expired holds. Returns the points
+  // expired.
+  std::int64_t expire(std::int64_t now_ms);
+
+  LedgerStore& store() { return store_; }
+  const LedgerSettings& settings() const { return settings_; }
+
+ private:
+  void apply(const sync::WireEntry& wire, std::int64_t now_ms);
+  // The member's account, or a new one at zero for a member the ledger has not seen.
+  Account account_of(std::string_view member_id);
+  // Takes `points` from the member's lots, oldest first.
+  void spend(Account& account, std::vector<Lot>& lots, std::int64_t points);
+  void credit(Account& account, const storage::JournalEntry& entry, std::int64_t points);
+
+  LedgerStore& store_;
+  LedgerSettings settings_;
+};
+
+}  // namespace loyalty::ledger
+
+#endif  // LOYALTY_LEDGER_LEDGER_HPP_

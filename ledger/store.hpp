@@ -1,0 +1,202 @@
+// The ledger's state behind one interface, so that the accounting (ledger/ledger.hpp) is written
+// once and the storage can be SQLite on one machine (ledger/sqlite_store.hpp, the default) or a
+// PostgreSQL server at chain scale. Every method is one small step, called by the Ledger inside
+// transaction(); a store keeps no accounting rules of its own.
+//
+// What it holds:
+//   terminals   the enrolled terminals: store, public key, revocation, and the head of the
+//               chain the ledger holds for each (the highest contiguous sequence and its hash)
+//   entries     every applied journal entry with its canonical bytes, once per (terminal, seq)
+//   held        entries that arrived after a gap, kept aside (not applied) until it fills
+//   accounts    one per member: balance, tier, status, and the member feed cursor
+//   member_keys keyed hashes of member identifiers, sent to terminals with the member feed
+//   lots        points earned, each with what is left of it and when it expires
+//   conflicts   offline over-redemptions, naming the entries involved
+//   mismatches  sales whose recomputation under the rulebook they cite disagrees
+//   holds       online redemption authorizations not yet consumed by an entry
+//   rulebooks   the signed rulebooks the central team published
+
+#ifndef LOYALTY_LEDGER_STORE_HPP_
+#define LOYALTY_LEDGER_STORE_HPP_
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "storage/crypto.hpp"
+#include "sync/journal_wire.hpp"
+
+namespace loyalty::ledger {
+
+struct Terminal {
+  std::string terminal_id;
+  std::string store_id;
+  storage::PublicKeyBytes public_key{};
+  std::int64_t enrolled_at_ms = 0;
+  std::optional<std::int64_t> revoked_at_ms;
+  std::int64_t head_seq = 0;    // every entry 1..head_seq is applied
+  storage::Digest head_hash{};  // the hash of entry head_seq (zeros when none)
+  std::int64_t audited_through = 0;
+  std::int64_t last_upload_ms = 0;
+};
+
+enum class MemberState { active = 1, blocked = 2 };
+
+struct Account {
+  std::string member_id;
+  std::int64_t balance = 0;  // may be negative after over-redemption or a clawback
+  std::string tier = "standard";
+  MemberState status = MemberState::active;
+  std::int64_t cursor = 0;  // position in the member feed of the last change (set by the store)
+  // The last redemption applied for this member, named when a later one overdraws.
+  std::string last_redeem_terminal;
+  std::int64_t last_redeem_seq = 0;
+};
+
+// Points earned (or given back) at one time, spent oldest first, expiring as a whole.
+struct Lot {
+  std::int64_t id = 0;  // 0: not stored yet
+  std::string member_id;
+  std::string terminal_id;  // where the points were earned; "" for imported balances
+  std::int64_t seq = 0;
+  std::int64_t points = 0;
+  std::int64_t remaining = 0;
+  std::int64_t expired = 0;
+  std::int64_t earned_at_ms = 0;
+  std::int64_t expires_at_ms = 0;
+};
+
+// Two lanes spent the same points while offline: the later entry overdrew the balance.
+struct Conflict {
+  std::string member_id;
+  std::string terminal_id;
+  std::int64_t seq = 0;
+  std::string receipt_id;
+  std::int64_t redeemed = 0;
+  std::int64_t available = 0;  // the balance before the entry, never below 0
+  std::string other_terminal;  // the redemption applied before it for this member, if any
+  std::int64_t other_seq = 0;
+  std::int64_t recorded_at_ms = 0;
+};
+
+// A sale whose recomputation under the rulebook it cites does not agree with what it recorded.
+struct Mismatch {
+  std::string terminal_id;
+  std::int64_t seq = 0;
+  std::string receipt_id;
+  std::int64_t rulebook_version = 0;
+  std::string problem;
+};
+
+struct Hold {
+  std::int64_t id = 0;
+  std::string member_id;
+  std::string terminal_id;
+  std::string receipt_id;
+  std::int64_t points = 0;
+  std::int64_t expires_at_ms = 0;
+};
+
+struct PublishedRulebook {
+  std::int64_t version = 0;
+  std::string document;
+  std::string signature;
+  std::string key_id;
+  std::int64_t published_at_ms = 0;
+};
+
+// One member's entry in the feed, with its identifier keys.
+struct MemberChange {
+  Account account;
+  std::vector<storage::Digest> keys;
+};
+
+// Per terminal and rulebook version: what the report sums.
+struct ReportRow {
+  std::string store_id;
+  std::string terminal_id;
+  std::int64_t rulebook_version = 0;
+  std::int64_t entries = 0;
+  std::int64_t earned = 0;    // net of clawbacks
+  std::int64_t redeemed = 0;  // net of points given back
+};
+
+// Per terminal: what is counted outside the entries.
+struct TerminalTotals {
+  std::string store_id;
+  std::string terminal_id;
+  std::int64_t head_seq = 0;
+  std::int64_t held = 0;
+  std::int64_t expired = 0;  // points of lots earned here that expired
+  std::int64_t conflicts = 0;
+  std::int64_t mismatches = 0;
+};
+
+class LedgerStore {
+ public:
+  virtual ~LedgerStore() = default;
+
+  // Runs `work` as one transaction: everything it wrote is committed, or nothing when it throws.
+  virtual void transaction(const std::function<void()>& work) = 0;
+
+  virtual std::optional<Terminal> terminal(std::string_view terminal_id) = 0;
+  virtual void save_terminal(const Terminal& terminal) = 0;
+  virtual std::vector<Terminal> terminals() = 0;
+
+  // The stored hash of an applied entry.
+  virtual std::optional<storage::Digest> entry_hash(std::string_view terminal_id, std::int64_t seq) = 0;
+  virtual void insert_entry(const sync::WireEntry& wire, std::int64_t applied_at_ms) = 0;
+  // Applied entries of a terminal from `first`, in order, at most `limit` (audits and exports).
+  virtual std::vector<sync::WireEntry> entries(std::string_view terminal_id, std::int64_t first, std::size_t limit) = 0;
+  virtual std::int64_t entry_count() = 0;
+
+  // Keeps entries aside (replacing any held with the same sequence).
+  virtual void hold_back(const sync::WireEntry& wire) = 0;
+  // The held entries of a terminal from `first` that follow each other without a gap.
+  virtual std::vector<sync::WireEntry> held_run(std::string_view terminal_id, std::int64_t first) = 0;
+  // Forgets held entries up to `through`.
+  virtual void drop_held(std::string_view terminal_id, std::int64_t through) = 0;
+
+  virtual std::optional<Account> account(std::string_view member_id) = 0;
+  // Inserts or updates the account and moves it to the end of the member feed.
+  virtual void save_account(Account& account) = 0;
+  virtual void set_member_keys(std::string_view member_id, const std::vector<storage::Digest>& keys) = 0;
+  // Changes after `cursor`, in feed order, at most `limit`.
+  virtual std::vector<MemberChange> member_changes(std::int64_t cursor, std::size_t limit) = 0;
+  virtual std::int64_t member_cursor() = 0;
+  virtual std::vector<Account> accounts() = 0;
+
+  // The member's lots with points left, oldest first.
+  virtual std::vector<Lot> open_lots(std::string_view member_id) = 0;
+  // Lots with points left that expire at or before `now_ms`, at most `limit`.
+  virtual std::vector<Lot> expiring_lots(std::int64_t now_ms, std::size_t limit) = 0;
+  virtual std::vector<Lot> lots(std::string_view member_id) = 0;
+  // Inserts a lot (id 0, and sets its id) or updates remaining and expired.
+  virtual void save_lot(Lot& lot) = 0;
+
+  virtual void add_conflict(const Conflict& conflict) = 0;
+  virtual std::vector<Conflict> conflicts() = 0;
+  virtual void add_mismatch(const Mismatch& mismatch) = 0;
+  virtual std::vector<Mismatch> mismatches() = 0;
+
+  virtual void add_hold(Hold& hold) = 0;
+  // Points held for the member by holds that have not expired at `now_ms`.
+  virtual std::int64_t held_points(std::string_view member_id, std::int64_t now_ms) = 0;
+  // Removes the hold of this receipt, if any; true when there was one.
+  virtual bool consume_hold(std::string_view terminal_id, std::string_view receipt_id) = 0;
+  virtual std::int64_t drop_expired_holds(std::int64_t now_ms) = 0;
+
+  virtual void publish_rulebook(const PublishedRulebook& rulebook) = 0;
+  virtual std::optional<PublishedRulebook> rulebook(std::int64_t version) = 0;
+  virtual std::optional<PublishedRulebook> latest_rulebook() = 0;
+
+  virtual std::vector<ReportRow> report_rows() = 0;
+  virtual std::vector<TerminalTotals> terminal_totals() = 0;
+};
+
+}  // namespace loyalty::ledger
+
+#endif  // LOYALTY_LEDGER_STORE_HPP_

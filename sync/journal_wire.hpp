@@ -1,0 +1,75 @@
+// The sync wire format shared by the agent's uplink and the ledger (docs/sync-protocol.md):
+// upload batches of journal entries and the ledger's acknowledgement.
+//
+// An entry travels as its canonical bytes (storage/journal_entry.hpp), base64, with its hash
+// and signature in hex. The bytes are the entry's identity: the receiver decodes every field
+// from them and recomputes the hash, so no JSON field can disagree with what was signed.
+//
+//   {"format": "loyalty-batch/1", "terminal_id": "T-0001",
+//    "entries": [{"seq": 41, "bytes": "TEpFMQ...", "hash": "9f2c...", "signature": "5d0a..."}, ...]}
+//
+// Reading a batch checks its form only: consecutive sequences, bytes that decode and match
+// their hash and sequence, and a terminal id that matches every entry. Whether the chain
+// links and the signature verifies is the ledger's business (ledger/ledger.hpp).
+
+#ifndef LOYALTY_SYNC_JOURNAL_WIRE_HPP_
+#define LOYALTY_SYNC_JOURNAL_WIRE_HPP_
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "storage/journal_entry.hpp"
+#include "sync/json_reader.hpp"
+
+namespace loyalty::sync {
+
+inline constexpr std::string_view kBatchFormat = "loyalty-batch/1";
+inline constexpr std::string_view kAckFormat = "loyalty-ack/1";
+inline constexpr std::size_t kMaxBatchEntries = 2000;
+
+// An entry as received: decoded from its bytes, hash recomputed, signature as sent.
+struct WireEntry {
+  storage::JournalEntry entry;
+  std::string bytes;  // canonical
+};
+
+struct Batch {
+  std::string terminal_id;
+  std::vector<WireEntry> entries;
+};
+
+// Writes `entries` (consecutive, of one terminal) as a batch document.
+std::string batch_to_json(std::string_view terminal_id, std::span<const storage::JournalEntry> entries);
+
+// Reads a batch document. Throws JsonError naming the entry and field that is wrong.
+Batch batch_from_json(std::string_view text);
+
+// Decodes one entry of a batch or of a journal file: throws JsonError at `where` unless the
+// bytes decode, validate (storage::validate) and carry `seq` and `terminal_id`.
+WireEntry decode_entry(std::string bytes, std::int64_t seq, std::string_view terminal_id, const std::string& where);
+
+// The ledger's answer to an upload.
+struct Ack {
+  std::string terminal_id;
+  // The highest sequence the ledger holds with every one before it: the terminal may treat
+  // entries up to here as acknowledged, and nothing after.
+  std::int64_t acknowledged_through = 0;
+  std::int64_t applied = 0;     // entries of this batch applied now
+  std::int64_t duplicates = 0;  // entries of this batch the ledger held already
+  std::int64_t held_back = 0;   // entries of this batch kept aside until a gap before them fills
+  // The ledger's member change feed after this batch: once the terminal's member cache has
+  // reached it, the cached balances include these entries.
+  std::int64_t member_cursor = 0;
+
+  friend bool operator==(const Ack&, const Ack&) = default;
+};
+
+OrderedJson ack_to_json(const Ack& ack);
+Ack ack_from_json(const Json& document);
+
+}  // namespace loyalty::sync
+
+#endif  // LOYALTY_SYNC_JOURNAL_WIRE_HPP_

@@ -1,0 +1,92 @@
+// Shared helpers of the ledger tests: terminals with real journals, and a ledger on a real
+// SQLite file.
+
+#ifndef LOYALTY_TESTS_LEDGER_FIXTURES_HPP_
+#define LOYALTY_TESTS_LEDGER_FIXTURES_HPP_
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ledger/ledger.hpp"
+#include "ledger/sqlite_store.hpp"
+#include "storage/journal.hpp"
+#include "sync/journal_wire.hpp"
+#include "tests/storage/fixtures.hpp"
+
+namespace loyalty::ledger::testing {
+
+using storage::testing::kNow;
+using storage::testing::TempDir;
+
+inline constexpr std::int64_t kDayMs = 24LL * 60 * 60 * 1000;
+
+// A checkout terminal: its own key and journal.
+struct Lane {
+  Lane(const TempDir& dir, std::string id_)
+      : id(std::move(id_)), key(storage::PrivateKey::generate()), journal(dir / (id + ".db"), id, key) {}
+
+  // Journals one transaction at `at_ms` and signs it, as the agent does.
+  std::int64_t record(storage::EntryKind kind, const std::string& member, std::int64_t earned, std::int64_t redeemed,
+                      std::int64_t at_ms = kNow) {
+    storage::EntryDraft draft;
+    draft.kind = kind;
+    draft.receipt_id = id + "-R" + std::to_string(++receipts);
+    draft.member_id = member;
+    draft.recorded_at_ms = at_ms;
+    draft.rulebook_version = 1;
+    draft.points_earned = earned;
+    draft.points_redeemed = redeemed;
+    draft.payload = "{}";
+    const auto appended = journal.append(draft, at_ms);
+    journal.sign_pending();
+    return appended.entry.seq;
+  }
+  std::int64_t sale(const std::string& member, std::int64_t earned, std::int64_t redeemed, std::int64_t at_ms = kNow) {
+    return record(storage::EntryKind::sale, member, earned, redeemed, at_ms);
+  }
+
+  // Entries first..last as the ledger receives them: through the wire format.
+  std::vector<sync::WireEntry> wire(std::int64_t first, std::int64_t last) {
+    const auto entries = journal.read(first, last, 100000);
+    return sync::batch_from_json(sync::batch_to_json(id, entries)).entries;
+  }
+
+  std::string id;
+  storage::PrivateKey key;
+  storage::Journal journal;
+  int receipts = 0;
+};
+
+struct LedgerFixture {
+  explicit LedgerFixture(LedgerSettings settings = {}) : store(dir / "ledger.db"), ledger(store, settings) {}
+
+  Lane& lane(const std::string& id, const std::string& store_id = "S1") {
+    auto& slot = lanes[id];
+    if (!slot) {
+      slot = std::make_unique<Lane>(dir, id);
+      ledger.enroll(id, store_id, slot->key.public_key().raw(), kNow);
+    }
+    return *slot;
+  }
+
+  sync::Ack upload(Lane& lane, std::int64_t first, std::int64_t last, std::int64_t now_ms = kNow) {
+    const auto entries = lane.wire(first, last);
+    return ledger.ingest(lane.id, entries, now_ms);
+  }
+
+  std::int64_t balance(const std::string& member) {
+    const auto account = store.account(member);
+    return account ? account->balance : 0;
+  }
+
+  TempDir dir;
+  SqliteStore store;
+  Ledger ledger;
+  std::map<std::string, std::unique_ptr<Lane>> lanes;
+};
+
+}  // namespace loyalty::ledger::testing
+
+#endif  // LOYALTY_TESTS_LEDGER_FIXTURES_HPP_

@@ -1,0 +1,117 @@
+#include <doctest/doctest.h>
+
+#include "storage/journal.hpp"
+#include "sync/journal_wire.hpp"
+#include "tests/storage/fixtures.hpp"
+
+using namespace loyalty;
+using storage::testing::kNow;
+using storage::testing::TempDir;
+
+namespace {
+
+struct WireFixture {
+  TempDir dir;
+  storage::Journal journal{dir / "journal.db", "T-0001", storage::PrivateKey::generate()};
+
+  WireFixture() {
+    for (int i = 1; i <= 3; ++i) journal.append(storage::testing::sale("R" + std::to_string(i), "M1", 10 * i, 0), kNow);
+    journal.sign_pending();
+  }
+  std::string batch() { return sync::batch_to_json("T-0001", journal.read(1, 3, 10)); }
+};
+
+std::string rejection(const std::string& text) {
+  try {
+    sync::batch_from_json(text);
+  } catch (const sync::JsonError& error) {
+    return error.what();
+  }
+  return "accepted";
+}
+
+}  // namespace
+
+TEST_CASE("a batch carries each entry's canonical bytes, hash and signature across unchanged") {
+  WireFixture f;
+  const auto sent = f.journal.read(1, 3, 10);
+  const sync::Batch received = sync::batch_from_json(f.batch());
+  CHECK(received.terminal_id == "T-0001");
+  REQUIRE(received.entries.size() == 3);
+  for (std::size_t i = 0; i < 3; ++i) {
+    const storage::JournalEntry& got = received.entries[i].entry;
+    CHECK(got.seq == sent[i].seq);
+    CHECK(got.hash == sent[i].hash);
+    CHECK(got.prev_hash == sent[i].prev_hash);
+    CHECK(got.signature == sent[i].signature);
+    CHECK(storage::same_transaction(got.draft, sent[i].draft));
+    CHECK(got.draft.recorded_at_ms == sent[i].draft.recorded_at_ms);
+  }
+}
+
+TEST_CASE("a batch whose bytes, hash, sequence or terminal do not agree is rejected, naming the entry") {
+  WireFixture f;
+  auto document = nlohmann::json::parse(f.batch());
+
+  auto changed = document;
+  std::string bytes = storage::from_base64(changed["entries"][1]["bytes"].get<std::string>());
+  bytes[bytes.size() - 3] ^= 1;  // a byte of the payload
+  changed["entries"][1]["bytes"] = storage::to_base64(storage::as_bytes(bytes));
+  CHECK(rejection(changed.dump()) == "batch.entries[1].hash: does not match the entry's bytes");
+
+  changed = document;
+  changed["entries"][2]["seq"] = 4;
+  CHECK(rejection(changed.dump()) == "batch.entries[2].seq: must follow 2, got 4");
+
+  changed = document;
+  changed["entries"].erase(1);
+  CHECK(rejection(changed.dump()) == "batch.entries[1].seq: must follow 1, got 3");
+
+  changed = document;
+  changed["terminal_id"] = "T-0002";
+  CHECK(rejection(changed.dump()) == "batch.entries[0].bytes: belongs to terminal T-0001, not T-0002");
+
+  changed = document;
+  changed["entries"][0]["bytes"] = "not base64!";
+  CHECK(rejection(changed.dump()) == "batch.entries[0].bytes: base64 text is not a multiple of 4 characters long");
+
+  changed = document;
+  changed["entries"][0]["signature"] = "abcd";
+  CHECK(rejection(changed.dump()) == "batch.entries[0].signature: must be 64 bytes in hex");
+
+  changed = document;
+  changed["entries"][0]["extra"] = 1;
+  CHECK(rejection(changed.dump()).find("batch.entries[0].extra") != std::string::npos);
+
+  changed = document;
+  changed["format"] = "loyalty-batch/9";
+  CHECK(rejection(changed.dump()) == "batch.format: must be \"loyalty-batch/1\", got \"loyalty-batch/9\"");
+
+  changed = document;
+  changed["entries"] = nlohmann::json::array();
+  CHECK(rejection(changed.dump()) == "batch.entries: must hold at least one entry");
+
+  CHECK(rejection("{\"format\": ").find("batch") != std::string::npos);
+}
+
+TEST_CASE("base64 decodes what it encodes and refuses malformed text") {
+  for (std::size_t size = 0; size < 7; ++size) {
+    const std::string bytes(size, '\xfe');
+    CHECK(storage::from_base64(storage::to_base64(storage::as_bytes(bytes))) == bytes);
+  }
+  CHECK(storage::to_base64(storage::as_bytes("loyalty")) == "bG95YWx0eQ==");
+  CHECK_THROWS_AS(storage::from_base64("bG9=YWx0"), std::invalid_argument);
+  CHECK_THROWS_AS(storage::from_base64("bG95YWx0eQ="), std::invalid_argument);
+  CHECK_THROWS_AS(storage::from_base64("bG95 WF0"), std::invalid_argument);
+}
+
+TEST_CASE("an acknowledgement reads back as it was written, and unknown fields are refused") {
+  const sync::Ack ack{"T-0001", 41, 10, 2, 3, 977};
+  CHECK(sync::ack_from_json(sync::ack_to_json(ack)) == ack);
+  auto document = sync::ack_to_json(ack);
+  document["acknowledged_through"] = -1;
+  CHECK_THROWS_AS(sync::ack_from_json(document), sync::JsonError);
+  document = sync::ack_to_json(ack);
+  document["surprise"] = true;
+  CHECK_THROWS_AS(sync::ack_from_json(document), sync::JsonError);
+}

@@ -11,14 +11,18 @@
 #include "agent/domain/quote.hpp"
 #include "agent/domain/refund.hpp"
 #include "agent/journal_cli.hpp"
-#include "agent/options.hpp"
 #include "sync/basket_json.hpp"
 #include "sync/datetime.hpp"
+#include "sync/options.hpp"
 #include "sync/quote_json.hpp"
 #include "sync/rulebook_json.hpp"
 
 namespace loyalty::agent {
 namespace {
+
+using sync::Options;
+using sync::parse_options;
+using sync::require;
 
 constexpr std::size_t kMaxFileBytes = 16 * 1024 * 1024;
 

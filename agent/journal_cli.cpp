@@ -6,7 +6,6 @@
 
 #include "agent/cli.hpp"
 #include "agent/clock.hpp"
-#include "agent/options.hpp"
 #include "storage/files.hpp"
 #include "storage/journal.hpp"
 #include "storage/journal_check.hpp"
@@ -14,9 +13,14 @@
 #include "storage/terminal_key.hpp"
 #include "sync/datetime.hpp"
 #include "sync/json_reader.hpp"
+#include "sync/options.hpp"
 
 namespace loyalty::agent {
 namespace {
+
+using sync::Options;
+using sync::parse_options;
+using sync::require;
 
 constexpr std::string_view kJournalUsage =
     "usage: loyalty-agent journal <verify | export | sign | stats> --journal FILE [options]\n"

@@ -58,6 +58,12 @@ WireEntry decode_entry(std::string bytes, std::int64_t seq, std::string_view ter
   return WireEntry{std::move(*parsed), std::move(bytes)};
 }
 
+WireEntry wire_entry(storage::JournalEntry entry) {
+  std::string bytes = storage::canonical_bytes(entry.terminal_id, entry.seq, entry.prev_hash, entry.draft);
+  entry.hash = storage::sha256(storage::as_bytes(bytes));
+  return WireEntry{std::move(entry), std::move(bytes)};
+}
+
 Batch batch_from_json(std::string_view text) {
   const Json document = parse_json(text, "batch");
   if (!document.is_object()) fail("batch", "must be an object");

@@ -51,6 +51,11 @@ Batch batch_from_json(std::string_view text);
 // bytes decode, validate (storage::validate) and carry `seq` and `terminal_id`.
 WireEntry decode_entry(std::string bytes, std::int64_t seq, std::string_view terminal_id, const std::string& where);
 
+// An entry read from a journal database as it would travel: its canonical bytes built from the
+// stored fields and its hash recomputed from them (the stored hash is not trusted), the
+// signature as stored.
+WireEntry wire_entry(storage::JournalEntry entry);
+
 // The ledger's answer to an upload.
 struct Ack {
   std::string terminal_id;

@@ -10,10 +10,10 @@
 #include <vector>
 
 #include "agent/config.hpp"
-#include "agent/options.hpp"
 #include "agent/sim/lane_sim.hpp"
 #include "agent/sim/members.hpp"
 #include "storage/member_cache.hpp"
+#include "sync/options.hpp"
 
 namespace {
 
@@ -39,7 +39,7 @@ constexpr std::string_view kUsage =
     "\n"
     "Exit status: 0 done and the agent got nothing wrong, 1 problems (listed), 2 usage.\n";
 
-std::optional<std::int64_t> number(const agent::Options& options, std::string_view name, std::int64_t fallback,
+std::optional<std::int64_t> number(const sync::Options& options, std::string_view name, std::int64_t fallback,
                                    std::int64_t low, std::int64_t high) {
   const auto value = options.integer(name, fallback, low, high);
   if (!value)
@@ -47,7 +47,7 @@ std::optional<std::int64_t> number(const agent::Options& options, std::string_vi
   return value;
 }
 
-int seed_members(const agent::Options& options) {
+int seed_members(const sync::Options& options) {
   const auto count = number(options, "--count", 0, 1, 100'000'000);
   if (!count) return 2;
   const agent::Config config = agent::load_config(options.value("--config"));
@@ -60,7 +60,7 @@ int seed_members(const agent::Options& options) {
 
 // The agent of --agent and the token of --token-file (empty without one); nullopt, with the
 // problem printed, for an address that is not loopback or a Unix socket.
-std::optional<std::pair<sim::Endpoint, std::string>> agent_of(const agent::Options& options) {
+std::optional<std::pair<sim::Endpoint, std::string>> agent_of(const sync::Options& options) {
   const auto endpoint = sim::parse_endpoint(options.value("--agent"));
   if (!endpoint) {
     std::cerr << "loyalty-lane-sim: --agent must be a loopback HOST:PORT or unix:PATH\n";
@@ -71,7 +71,7 @@ std::optional<std::pair<sim::Endpoint, std::string>> agent_of(const agent::Optio
   return std::pair{*endpoint, token};
 }
 
-int run_lanes(const agent::Options& options) {
+int run_lanes(const sync::Options& options) {
   sim::SimSettings settings;
   const auto target = agent_of(options);
   if (!target) return 2;
@@ -120,7 +120,7 @@ int run_lanes(const agent::Options& options) {
 }
 
 // GET `path` from the agent and print the answer; exit status 0 for a 2xx.
-int get(const agent::Options& options, const std::string& path) {
+int get(const sync::Options& options, const std::string& path) {
   const auto target = agent_of(options);
   if (!target) return 2;
   asio::io_context io;
@@ -154,16 +154,16 @@ int main(int argc, char** argv) {
   const std::span<const std::string_view> rest(args.begin() + 1, args.end());
   try {
     if (args[0] == "members") {
-      const auto options = agent::parse_options(rest, {"--config", "--count"}, {}, kUsage, std::cerr);
-      if (!options || !agent::require(*options, {"--config", "--count"}, kUsage, std::cerr)) return 2;
+      const auto options = sync::parse_options(rest, {"--config", "--count"}, {}, kUsage, std::cerr);
+      if (!options || !sync::require(*options, {"--config", "--count"}, kUsage, std::cerr)) return 2;
       return seed_members(*options);
     }
     if (args[0] == "run") {
-      const auto options = agent::parse_options(
+      const auto options = sync::parse_options(
           rest,
           {"--agent", "--token-file", "--scanner", "--lanes", "--receipts", "--members", "--seed", "--prefix", "--at"},
           {"--narrate", "--json"}, kUsage, std::cerr);
-      if (!options || !agent::require(*options, {"--agent"}, kUsage, std::cerr)) return 2;
+      if (!options || !sync::require(*options, {"--agent"}, kUsage, std::cerr)) return 2;
       return run_lanes(*options);
     }
     if (args[0] == "get") {
@@ -172,8 +172,8 @@ int main(int argc, char** argv) {
         return 2;
       }
       const auto options =
-          agent::parse_options(rest.first(rest.size() - 1), {"--agent", "--token-file"}, {}, kUsage, std::cerr);
-      if (!options || !agent::require(*options, {"--agent"}, kUsage, std::cerr)) return 2;
+          sync::parse_options(rest.first(rest.size() - 1), {"--agent", "--token-file"}, {}, kUsage, std::cerr);
+      if (!options || !sync::require(*options, {"--agent"}, kUsage, std::cerr)) return 2;
       return get(*options, std::string(rest.back()));
     }
   } catch (const std::exception& e) {

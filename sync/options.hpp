@@ -1,8 +1,9 @@
-// Command-line options of the agent's subcommands: "--name VALUE" pairs and "--flag" switches,
-// checked against the names a subcommand knows.
+// Command-line options of the agent's, the ledger's and the simulator's subcommands: "--name
+// VALUE" pairs and "--flag" switches, checked against the names a subcommand knows. Messages
+// start with the program name that the usage text names ("usage: loyalty-ledger ...").
 
-#ifndef LOYALTY_AGENT_OPTIONS_HPP_
-#define LOYALTY_AGENT_OPTIONS_HPP_
+#ifndef LOYALTY_SYNC_OPTIONS_HPP_
+#define LOYALTY_SYNC_OPTIONS_HPP_
 
 #include <cstdint>
 #include <initializer_list>
@@ -14,7 +15,7 @@
 #include <string>
 #include <string_view>
 
-namespace loyalty::agent {
+namespace loyalty::sync {
 
 struct Options {
   std::map<std::string, std::string, std::less<>> values;
@@ -41,6 +42,6 @@ std::optional<Options> parse_options(std::span<const std::string_view> args,
 bool require(const Options& options, std::initializer_list<std::string_view> names, std::string_view usage,
              std::ostream& err);
 
-}  // namespace loyalty::agent
+}  // namespace loyalty::sync
 
-#endif  // LOYALTY_AGENT_OPTIONS_HPP_
+#endif  // LOYALTY_SYNC_OPTIONS_HPP_

@@ -1,10 +1,22 @@
-#include "agent/options.hpp"
+#include "sync/options.hpp"
 
 #include <algorithm>
 #include <charconv>
 #include <ostream>
 
-namespace loyalty::agent {
+namespace loyalty::sync {
+
+namespace {
+
+// "loyalty-ledger" from "usage: loyalty-ledger <command> ...".
+std::string_view program_of(std::string_view usage) {
+  constexpr std::string_view kPrefix = "usage: ";
+  if (!usage.starts_with(kPrefix)) return "loyalty";
+  usage.remove_prefix(kPrefix.size());
+  return usage.substr(0, usage.find_first_of(" \n"));
+}
+
+}  // namespace
 
 std::optional<std::string> Options::find(std::string_view name) const {
   auto it = values.find(name);
@@ -34,11 +46,11 @@ std::optional<Options> parse_options(std::span<const std::string_view> args,
       continue;
     }
     if (std::find(valued.begin(), valued.end(), arg) == valued.end()) {
-      err << "loyalty-agent: unknown option '" << arg << "'\n" << usage;
+      err << program_of(usage) << ": unknown option '" << arg << "'\n" << usage;
       return std::nullopt;
     }
     if (i + 1 >= args.size()) {
-      err << "loyalty-agent: option '" << arg << "' needs a value\n";
+      err << program_of(usage) << ": option '" << arg << "' needs a value\n";
       return std::nullopt;
     }
     options.values[std::string(arg)] = std::string(args[++i]);
@@ -50,11 +62,11 @@ bool require(const Options& options, std::initializer_list<std::string_view> nam
              std::ostream& err) {
   for (std::string_view name : names) {
     if (!options.values.contains(name)) {
-      err << "loyalty-agent: missing " << name << "\n" << usage;
+      err << program_of(usage) << ": missing " << name << "\n" << usage;
       return false;
     }
   }
   return true;
 }
 
-}  // namespace loyalty::agent
+}  // namespace loyalty::sync

@@ -1,0 +1,309 @@
+#include "ledger/cli.hpp"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iomanip>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "ledger/ledger.hpp"
+#include "ledger/replay.hpp"
+#include "ledger/report.hpp"
+#include "ledger/sqlite_store.hpp"
+#include "storage/files.hpp"
+#include "sync/options.hpp"
+
+namespace loyalty::ledger {
+namespace {
+
+using sync::Options;
+using sync::parse_options;
+using sync::require;
+
+constexpr std::string_view kUsage =
+    "usage: loyalty-ledger <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  replay --db FILE [--expiry-days N] [--quiet] [--json] JOURNAL_FILE...\n"
+    "         Applies terminals' journal files (journal.db or exports) exactly once, verifying\n"
+    "         each run of entries against the key its terminal enrolled.\n"
+    "  report --db FILE [--format table|csv|json]\n"
+    "         Reconciliation per store and terminal: entries, points issued, redeemed,\n"
+    "         expired, liability change, conflicts, mismatches.\n"
+    "  expire --db FILE [--expiry-days N]\n"
+    "         Expires the points whose time has come.\n"
+    "  terminal enroll --db FILE --terminal ID --store ID --public-key PEM_FILE\n"
+    "  terminal revoke --db FILE --terminal ID\n"
+    "  terminal list --db FILE\n"
+    "         Registers a terminal and its journal signing key, refuses its uploads, or lists them.\n"
+    "  version\n"
+    "\n"
+    "Exit status: 0 done, 1 failed (the message says what and where), 2 usage.\n";
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// A failure to report as "loyalty-ledger: MESSAGE".
+struct Failed {
+  std::string message;
+};
+
+LedgerSettings settings_from(const Options& options) {
+  LedgerSettings settings;
+  const auto days = options.integer("--expiry-days", settings.expiry_days, 1, 36500);
+  if (!days) throw Failed{"--expiry-days must be a whole number of days from 1 to 36500"};
+  settings.expiry_days = *days;
+  return settings;
+}
+
+std::string thousands(std::int64_t value) {
+  std::string digits = std::to_string(value < 0 ? -value : value);
+  for (int i = static_cast<int>(digits.size()) - 3; i > 0; i -= 3) digits.insert(static_cast<std::size_t>(i), ",");
+  return value < 0 ? "-" + digits : digits;
+}
+
+// Progress of a long replay on stderr: a bar redrawn in place on a terminal, a line per tenth
+// of the files otherwise (logs).
+class ProgressBar {
+ public:
+  ProgressBar(std::ostream& err, std::size_t files, bool quiet)
+      : err_(err),
+        files_(files),
+        quiet_(quiet),
+        tty_(::isatty(STDERR_FILENO) == 1),
+        start_(std::chrono::steady_clock::now()) {}
+
+  void update(std::size_t files_done, std::int64_t entries, bool file_finished) {
+    if (quiet_ || files_ == 0) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (tty_) {
+      if (!file_finished && now - drawn_ < std::chrono::milliseconds(100)) return;
+      drawn_ = now;
+      const std::size_t width = 30;
+      const std::size_t filled = width * files_done / files_;
+      err_ << "\r[" << std::string(filled, '#') << std::string(width - filled, '.') << "] " << files_done << "/"
+           << files_ << " files, " << thousands(entries) << " entries, " << thousands(rate(entries, now))
+           << " entries/s " << std::flush;
+    } else if (file_finished && (files_done * 10 / files_ != last_tenth_ || files_done == files_)) {
+      last_tenth_ = files_done * 10 / files_;
+      err_ << "replay: " << files_done << "/" << files_ << " files, " << thousands(entries) << " entries, "
+           << thousands(rate(entries, now)) << " entries/s\n";
+    }
+  }
+  void finish() {
+    if (!quiet_ && tty_ && files_ > 0) err_ << "\n";
+  }
+  double seconds() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(); }
+
+ private:
+  std::int64_t rate(std::int64_t entries, std::chrono::steady_clock::time_point now) const {
+    const double elapsed = std::chrono::duration<double>(now - start_).count();
+    return elapsed > 0 ? static_cast<std::int64_t>(static_cast<double>(entries) / elapsed) : 0;
+  }
+
+  std::ostream& err_;
+  std::size_t files_;
+  bool quiet_;
+  bool tty_;
+  std::chrono::steady_clock::time_point start_;
+  std::chrono::steady_clock::time_point drawn_{};
+  std::size_t last_tenth_ = 0;
+};
+
+int replay_command(const Options& options, std::span<const std::string_view> files, std::ostream& out,
+                   std::ostream& err) {
+  if (files.empty()) throw Failed{"replay needs at least one journal file"};
+  SqliteStore store(options.value("--db"));
+  Ledger ledger(store, settings_from(options));
+  ProgressBar bar(err, files.size(), options.has("--quiet"));
+  std::vector<ReplayResult> results;
+  std::int64_t done_entries = 0;
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    results.push_back(replay_file(ledger, std::string(files[i]), now_ms(),
+                                  [&](std::int64_t entries) { bar.update(i, done_entries + entries, false); }));
+    done_entries += results.back().entries;
+    bar.update(i + 1, done_entries, true);
+  }
+  bar.finish();
+  const double seconds = bar.seconds();
+
+  ReplayResult sum;
+  std::size_t refused = 0;
+  for (const ReplayResult& r : results) {
+    sum.entries += r.entries;
+    sum.applied += r.applied;
+    sum.duplicates += r.duplicates;
+    sum.held_back += r.held_back;
+    sum.unsigned_left_out += r.unsigned_left_out;
+    if (!r.refusal.empty()) ++refused;
+  }
+  if (options.has("--json")) {
+    sync::OrderedJson summary;
+    summary["files"] = results.size();
+    summary["refused_files"] = refused;
+    summary["entries"] = sum.entries;
+    summary["applied"] = sum.applied;
+    summary["duplicates"] = sum.duplicates;
+    summary["held_back"] = sum.held_back;
+    summary["unsigned_left_out"] = sum.unsigned_left_out;
+    summary["seconds"] = seconds;
+    summary["entries_per_second"] = seconds > 0 ? static_cast<double>(sum.entries) / seconds : 0.0;
+    sync::OrderedJson list = sync::OrderedJson::array();
+    for (const ReplayResult& r : results) {
+      sync::OrderedJson file;
+      file["file"] = r.file.string();
+      file["terminal_id"] = r.terminal_id;
+      file["entries"] = r.entries;
+      file["applied"] = r.applied;
+      file["duplicates"] = r.duplicates;
+      file["held_back"] = r.held_back;
+      file["unsigned_left_out"] = r.unsigned_left_out;
+      file["acknowledged_through"] = r.acknowledged_through;
+      file["refusal"] = r.refusal.empty() ? sync::OrderedJson() : sync::OrderedJson(r.refusal);
+      list.push_back(std::move(file));
+    }
+    summary["results"] = std::move(list);
+    out << summary.dump(2) << "\n";
+  } else {
+    out << "replayed " << results.size() - refused << " of " << results.size() << " files in " << std::fixed
+        << std::setprecision(1) << seconds << " s";
+    if (seconds > 0)
+      out << " (" << thousands(static_cast<std::int64_t>(static_cast<double>(sum.entries) / seconds)) << " entries/s)";
+    out << "\n";
+    const auto row = [&](std::string_view name, std::int64_t value) {
+      out << "  " << name << std::string(20 - name.size(), ' ') << std::setw(14) << thousands(value) << "\n";
+    };
+    row("entries read", sum.entries);
+    row("applied", sum.applied);
+    row("already applied", sum.duplicates);
+    row("held back (gap)", sum.held_back);
+    row("unsigned, left out", sum.unsigned_left_out);
+    row("refused files", static_cast<std::int64_t>(refused));
+    for (const ReplayResult& r : results) {
+      if (!r.refusal.empty()) {
+        out << "  " << r.file.string() << (r.terminal_id.empty() ? "" : " (" + r.terminal_id + ")");
+        if (r.refused_at > 0) out << " from entry " << r.refused_at;
+        out << ": " << r.refusal << "\n";
+      } else if (r.unsigned_left_out > 0) {
+        out << "  " << r.file.string() << " (" << r.terminal_id << "): " << r.unsigned_left_out
+            << " unsigned entries at the end left out; sign them with loyalty-agent journal sign and replay again\n";
+      }
+    }
+  }
+  return refused == 0 ? exit_ok : exit_failed;
+}
+
+int report_command(const Options& options, std::ostream& out) {
+  SqliteStore store(options.value("--db"), storage::Creation::must_exist);
+  const Report report = build_report(store);
+  const std::string format = options.find("--format").value_or("table");
+  if (format == "table") {
+    out << report_table(report);
+  } else if (format == "csv") {
+    out << report_csv(report);
+  } else if (format == "json") {
+    out << report_json(report).dump(2) << "\n";
+  } else {
+    throw Failed{"--format must be table, csv or json, got " + format};
+  }
+  return exit_ok;
+}
+
+int terminal_command(std::span<const std::string_view> args, std::ostream& out, std::ostream& err) {
+  const std::string_view action = args.empty() ? "" : args[0];
+  const auto rest = args.empty() ? args : args.subspan(1);
+  if (action == "enroll") {
+    const auto options = parse_options(rest, {"--db", "--terminal", "--store", "--public-key"}, {}, kUsage, err);
+    if (!options || !require(*options, {"--db", "--terminal", "--store", "--public-key"}, kUsage, err)) {
+      return exit_usage;
+    }
+    const auto key = storage::PublicKey::from_pem(storage::read_file(options->value("--public-key")));
+    SqliteStore store(options->value("--db"));
+    Ledger ledger(store, {});
+    ledger.enroll(options->value("--terminal"), options->value("--store"), key.raw(), now_ms());
+    out << "enrolled terminal " << options->value("--terminal") << " of store " << options->value("--store") << "\n";
+    return exit_ok;
+  }
+  if (action == "revoke") {
+    const auto options = parse_options(rest, {"--db", "--terminal"}, {}, kUsage, err);
+    if (!options || !require(*options, {"--db", "--terminal"}, kUsage, err)) return exit_usage;
+    SqliteStore store(options->value("--db"), storage::Creation::must_exist);
+    Ledger ledger(store, {});
+    ledger.revoke(options->value("--terminal"), now_ms());
+    out << "revoked terminal " << options->value("--terminal") << "\n";
+    return exit_ok;
+  }
+  if (action == "list") {
+    const auto options = parse_options(rest, {"--db"}, {}, kUsage, err);
+    if (!options || !require(*options, {"--db"}, kUsage, err)) return exit_usage;
+    SqliteStore store(options->value("--db"), storage::Creation::must_exist);
+    for (const Terminal& t : store.terminals()) {
+      out << t.terminal_id << "  store " << t.store_id << "  through " << t.head_seq
+          << (t.revoked_at_ms ? "  revoked" : "") << "\n";
+    }
+    return exit_ok;
+  }
+  err << "loyalty-ledger: terminal needs enroll, revoke or list\n" << kUsage;
+  return exit_usage;
+}
+
+}  // namespace
+
+int run_cli(std::span<const std::string_view> args, std::ostream& out, std::ostream& err) {
+  if (args.empty() || args[0] == "help" || args[0] == "--help" || args[0] == "-h") {
+    (args.empty() ? err : out) << kUsage;
+    return args.empty() ? exit_usage : exit_ok;
+  }
+  const std::string_view command = args[0];
+  auto rest = args.subspan(1);
+  try {
+    if (command == "version" || command == "--version") {
+      out << "loyalty-ledger " << LOYALTY_VERSION << "\n";
+      return exit_ok;
+    }
+    if (command == "replay") {
+      // Options first, then the files.
+      std::size_t options_end = 0;
+      while (options_end < rest.size() && rest[options_end].starts_with("--")) {
+        options_end += rest[options_end] == "--quiet" || rest[options_end] == "--json" ? 1U : 2U;
+      }
+      options_end = std::min(options_end, rest.size());
+      const auto options =
+          parse_options(rest.first(options_end), {"--db", "--expiry-days"}, {"--quiet", "--json"}, kUsage, err);
+      if (!options || !require(*options, {"--db"}, kUsage, err)) return exit_usage;
+      return replay_command(*options, rest.subspan(options_end), out, err);
+    }
+    if (command == "report") {
+      const auto options = parse_options(rest, {"--db", "--format"}, {}, kUsage, err);
+      if (!options || !require(*options, {"--db"}, kUsage, err)) return exit_usage;
+      return report_command(*options, out);
+    }
+    if (command == "expire") {
+      const auto options = parse_options(rest, {"--db", "--expiry-days"}, {}, kUsage, err);
+      if (!options || !require(*options, {"--db"}, kUsage, err)) return exit_usage;
+      SqliteStore store(options->value("--db"), storage::Creation::must_exist);
+      Ledger ledger(store, settings_from(*options));
+      out << "expired " << ledger.expire(now_ms()) << " points\n";
+      return exit_ok;
+    }
+    if (command == "terminal") return terminal_command(rest, out, err);
+  } catch (const Failed& failed) {
+    err << "loyalty-ledger: " << failed.message << "\n";
+    return exit_failed;
+  } catch (const Refusal& refusal) {
+    err << "loyalty-ledger: " << refusal.what() << " (" << refusal.code() << ")\n";
+    return exit_failed;
+  } catch (const std::exception& error) {
+    err << "loyalty-ledger: " << error.what() << "\n";
+    return exit_failed;
+  }
+  err << "loyalty-ledger: unknown command '" << command << "'\n" << kUsage;
+  return exit_usage;
+}
+
+}  // namespace loyalty::ledger

@@ -1,0 +1,188 @@
+#include <doctest/doctest.h>
+
+#include <sstream>
+
+#include "ledger/cli.hpp"
+#include "ledger/replay.hpp"
+#include "ledger/report.hpp"
+#include "storage/files.hpp"
+#include "storage/journal_export.hpp"
+#include "tests/ledger/fixtures.hpp"
+
+using namespace loyalty;
+using namespace loyalty::ledger;
+using ledger::testing::kNow;
+using ledger::testing::Lane;
+using ledger::testing::LedgerFixture;
+
+namespace {
+
+// Two lanes of an outage: T1 and T2 each earn, and both redeem the same 800 of M1's 1000
+// points that T0 issued before the outage.
+struct Outage : LedgerFixture {
+  Outage() {
+    Lane& t0 = lane("T0");
+    t0.sale("M1", 1000, 0);
+    upload(t0, 1, 1);
+    Lane& t1 = lane("T1");
+    Lane& t2 = lane("T2", "S2");
+    for (int i = 0; i < 25; ++i) {
+      t1.sale("M2", 10, 0);
+      t2.sale("M3", 7, 0);
+    }
+    t1.sale("M1", 0, 800);
+    t2.sale("M1", 0, 800);
+  }
+  std::vector<std::filesystem::path> files() { return {dir / "T1.db", dir / "T2.db"}; }
+};
+
+std::string run(const std::vector<std::string>& args, int expected = 0) {
+  std::vector<std::string_view> views(args.begin(), args.end());
+  std::ostringstream out, err;
+  CHECK_MESSAGE(ledger::run_cli(views, out, err) == expected, err.str());
+  return out.str() + err.str();
+}
+
+}  // namespace
+
+TEST_CASE("replaying the same journal files twice changes nothing the second time") {
+  Outage f;
+  for (const auto& file : f.files()) {
+    const ReplayResult r = replay_file(f.ledger, file, kNow);
+    CHECK(r.refusal == "");
+    CHECK(r.entries == 26);
+    CHECK(r.applied == 26);
+    CHECK(r.acknowledged_through == 26);
+  }
+  const auto once = report_json(build_report(f.store)).dump();
+  const auto accounts = f.store.accounts().size();
+  CHECK(f.store.conflicts().size() == 1);
+
+  for (const auto& file : f.files()) {
+    const ReplayResult r = replay_file(f.ledger, file, kNow);
+    CHECK(r.refusal == "");
+    CHECK(r.applied == 0);
+    CHECK(r.duplicates == 26);
+  }
+  CHECK(report_json(build_report(f.store)).dump() == once);
+  CHECK(f.store.accounts().size() == accounts);
+  CHECK(f.store.conflicts().size() == 1);
+  CHECK(f.balance("M1") == -600);
+  CHECK(f.balance("M2") == 250);
+  CHECK(f.balance("M3") == 175);
+}
+
+TEST_CASE("an exported range replays like the journal it came from, and its overlap counts as already applied") {
+  Outage f;
+  const auto part = f.dir / "T1-part.db";
+  storage::export_journal(f.lanes["T1"]->journal.database(), part, storage::ExportSelection::range(10, 26), kNow);
+
+  const ReplayResult early = replay_file(f.ledger, part, kNow);
+  CHECK(early.refusal == "");
+  CHECK(early.held_back == 17);  // 1-9 are missing at the ledger
+  CHECK(early.acknowledged_through == 0);
+
+  const ReplayResult whole = replay_file(f.ledger, f.dir / "T1.db", kNow);
+  CHECK(whole.applied == 9 + 17);  // 1-9, then the held 10-26
+  CHECK(whole.acknowledged_through == 26);
+  CHECK(f.store.entry_count() == 1 + 26);
+}
+
+TEST_CASE("a journal file that is not what it claims is refused with the reason, and nothing of it applied") {
+  Outage f;
+  SUBCASE("a changed entry") {
+    storage::Database db(f.dir / "T1.db");
+    db.exec("UPDATE journal SET points_earned = 5000 WHERE seq = 7", "tamper");
+    const ReplayResult r = replay_file(f.ledger, f.dir / "T1.db", kNow);
+    CHECK(r.refusal ==
+          "broken_chain: entry T1#8 does not link to the hash of entry 7: an entry was changed, removed or reordered");
+    CHECK(r.refused_at == 1);
+  }
+  SUBCASE("a journal re-signed with another key") {
+    storage::Journal forged(f.dir / "forged.db", "T1", storage::PrivateKey::generate());
+    forged.append(storage::testing::sale("F1", "M1", 100000, 0), kNow);
+    forged.sign_pending();
+    const ReplayResult r = replay_file(f.ledger, f.dir / "forged.db", kNow);
+    CHECK(r.refusal.starts_with("bad_signature: the signature of entry T1#1 does not verify"));
+  }
+  SUBCASE("a terminal the ledger never enrolled") {
+    storage::Journal stranger(f.dir / "stranger.db", "T9", storage::PrivateKey::generate());
+    stranger.append(storage::testing::sale("S1", "M1", 1, 0), kNow);
+    stranger.sign_pending();
+    CHECK(replay_file(f.ledger, f.dir / "stranger.db", kNow).refusal ==
+          "terminal_unknown: terminal T9 is not enrolled at this ledger");
+  }
+  SUBCASE("a file that is not a journal") {
+    storage::write_file_atomically(f.dir / "notes.db", "not a database at all, just text long enough to matter", 0600);
+    CHECK(replay_file(f.ledger, f.dir / "notes.db", kNow).refusal.starts_with("damaged: "));
+    CHECK(replay_file(f.ledger, f.dir / "missing.db", kNow).refusal == "file_missing: no such file");
+  }
+  CHECK(f.store.entry_count() == 1);
+  CHECK(f.balance("M1") == 1000);
+}
+
+TEST_CASE("entries a terminal never signed are left out of a replay and counted") {
+  Outage f;
+  Lane& t1 = *f.lanes["T1"];
+  storage::EntryDraft draft = storage::testing::sale("T1-late", "M2", 5, 0);
+  t1.journal.append(draft, kNow);  // the agent stopped before signing it
+  const ReplayResult r = replay_file(f.ledger, f.dir / "T1.db", kNow);
+  CHECK(r.refusal == "");
+  CHECK(r.entries == 26);
+  CHECK(r.unsigned_left_out == 1);
+  t1.journal.sign_pending();
+  CHECK(replay_file(f.ledger, f.dir / "T1.db", kNow).applied == 1);
+}
+
+TEST_CASE(
+    "the report sums each store and terminal, values the liability by each entry's rulebook, as table, CSV and JSON") {
+  Outage f;
+  const std::string rulebook =
+      storage::read_file(std::filesystem::path(LOYALTY_SOURCE_DIR) / "examples/rulebook-ru.json");
+  f.store.publish_rulebook({1, rulebook, "", "test", kNow});  // point value 100 kopecks
+  for (const auto& file : f.files()) replay_file(f.ledger, file, kNow);
+
+  const Report report = build_report(f.store);
+  CHECK(report.currency == "RUB");
+  REQUIRE(report.terminals.size() == 3);
+  const ReportLine& t1 = report.terminals[1];
+  CHECK(t1.terminal_id == "T1");
+  CHECK(t1.entries == 26);
+  CHECK(t1.issued == 250);
+  CHECK(t1.redeemed == 800);
+  CHECK(t1.liability_points == -550);
+  CHECK(t1.liability_minor == -55000);
+  CHECK(t1.conflicts == 0);
+  CHECK(report.terminals[2].conflicts == 1);  // T2's redemption came second
+  REQUIRE(report.stores.size() == 2);
+  CHECK(report.stores[0].store_id == "S1");
+  CHECK(report.stores[0].entries == 27);
+  CHECK(report.total.issued == 1000 + 250 + 175);
+  CHECK(report.total.redeemed == 1600);
+  CHECK(report.total.liability_minor == (1425 - 1600) * 100);
+
+  const std::string db = (f.dir / "ledger.db").string();
+  const std::string table = run({"report", "--db", db});
+  CHECK(table.find("S1 / T1") != std::string::npos);
+  CHECK(table.find("-550.00") != std::string::npos);
+  const std::string csv = run({"report", "--db", db, "--format", "csv"});
+  CHECK(csv.find("S1,T1,26,26,250,800,0,-550,-550.00,RUB,0,0,0\n") != std::string::npos);
+  const auto json = nlohmann::json::parse(run({"report", "--db", db, "--format", "json"}));
+  CHECK(json["total"]["liability_minor"] == -17500);
+  CHECK(run({"report", "--db", db, "--format", "xml"}, 1).find("--format must be table, csv or json") !=
+        std::string::npos);
+}
+
+TEST_CASE("loyalty-ledger replay prints a summary and fails when a file is refused") {
+  Outage f;
+  const std::string db = (f.dir / "ledger.db").string();
+  const std::string t1 = (f.dir / "T1.db").string(), t2 = (f.dir / "T2.db").string();
+  const std::string first = run({"replay", "--db", db, "--quiet", t1, t2});
+  CHECK(first.find("replayed 2 of 2 files") != std::string::npos);
+  CHECK(first.find("applied                         52") != std::string::npos);
+  const auto again = nlohmann::json::parse(run({"replay", "--db", db, "--quiet", "--json", t1, t2}));
+  CHECK(again["applied"] == 0);
+  CHECK(again["duplicates"] == 52);
+  const std::string missing = run({"replay", "--db", db, "--quiet", (f.dir / "nope.db").string()}, 1);
+  CHECK(missing.find("nope.db: file_missing: no such file") != std::string::npos);
+}

@@ -7,15 +7,19 @@
 #include <ostream>
 #include <string>
 
+#include "agent/config.hpp"
 #include "agent/daemon.hpp"
 #include "agent/domain/quote.hpp"
 #include "agent/domain/refund.hpp"
 #include "agent/journal_cli.hpp"
+#include "storage/files.hpp"
+#include "storage/terminal_key.hpp"
 #include "sync/basket_json.hpp"
 #include "sync/datetime.hpp"
 #include "sync/options.hpp"
 #include "sync/quote_json.hpp"
 #include "sync/rulebook_json.hpp"
+#include "sync/tls.hpp"
 
 namespace loyalty::agent {
 namespace {
@@ -44,6 +48,9 @@ constexpr std::string_view kUsage =
     "         Signs entries journaled but not yet signed when the agent stopped.\n"
     "  journal stats --journal FILE [--json]\n"
     "         Counts entries, pending uploads, points and bytes on disk.\n"
+    "  enroll --config FILE --out CSR_FILE\n"
+    "         Creates the terminal key if missing and writes a certificate request naming the\n"
+    "         terminal and its store, for the central team's loyalty-ledger pki issue.\n"
     "  version\n"
     "\n"
     "TIME is RFC 3339, e.g. 2026-11-27T10:15:00+03:00; it overrides the basket's \"at\".\n"
@@ -226,6 +233,26 @@ int refund_command(const Options& options, std::ostream& out) {
   return exit_ok;
 }
 
+// Writes the terminal's certificate request. The key is the journal's signing key, so the
+// certificate the central team issues also enrolls the key the ledger verifies entries with.
+int enroll_command(const Options& options, std::ostream& out) {
+  const std::string& file = options.value("--config");
+  Config config;
+  try {
+    config = load_config(file);
+  } catch (const sync::JsonError& e) {
+    throw InputError{file, e.what()};
+  }
+  std::filesystem::create_directories(config.data_dir);
+  const storage::TerminalKey key = storage::load_or_create_terminal_key(config.key_path());
+  const std::string csr = sync::make_terminal_csr(key.key, config.terminal_id, config.store_id);
+  storage::write_file_atomically(options.value("--out"), csr, 0644);
+  out << (key.origin == storage::KeyOrigin::created ? "created terminal key " : "using terminal key ")
+      << config.key_path().string() << "\nwrote certificate request for terminal " << config.terminal_id << " of store "
+      << config.store_id << " to " << options.value("--out") << "\n";
+  return exit_ok;
+}
+
 }  // namespace
 
 int run_cli(std::span<const std::string_view> args, std::ostream& out, std::ostream& err) {
@@ -251,6 +278,11 @@ int run_cli(std::span<const std::string_view> args, std::ostream& out, std::ostr
       const auto options = parse_options(rest, {"--config"}, {}, kUsage, err);
       if (!options || !require(*options, {"--config"}, kUsage, err)) return exit_usage;
       return run_daemon(options->value("--config"), err);
+    }
+    if (command == "enroll") {
+      const auto options = parse_options(rest, {"--config", "--out"}, {}, kUsage, err);
+      if (!options || !require(*options, {"--config", "--out"}, kUsage, err)) return exit_usage;
+      return enroll_command(*options, out);
     }
     if (command == "refund") {
       auto options = parse_options(rest, {"--rulebook", "--sale", "--return"}, {"--compact", "--text"}, kUsage, err);

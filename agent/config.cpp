@@ -167,12 +167,12 @@ Config load_config(const std::filesystem::path& path) {
       config.phone_country_code.front() == '0') {
     fail(top.path_of("phone_country_code"), "must be an E.164 calling code of 1 to 3 digits, like \"7\" or \"49\"");
   }
-  config.log_level = top.choice<LogLevel>("log_level",
-                                          {{"debug", LogLevel::debug},
-                                           {"info", LogLevel::info},
-                                           {"warning", LogLevel::warning},
-                                           {"error", LogLevel::error}},
-                                          LogLevel::info);
+  config.log_level = top.choice<sync::LogLevel>("log_level",
+                                                {{"debug", sync::LogLevel::debug},
+                                                 {"info", sync::LogLevel::info},
+                                                 {"warning", sync::LogLevel::warning},
+                                                 {"error", sync::LogLevel::error}},
+                                                sync::LogLevel::info);
   config.prune_after_days = top.integer_or("prune_after_days", 90, 1, 3650);
   if (top.has("pos_api")) {
     Reader api = top.object("pos_api");

@@ -14,11 +14,11 @@
 #include <string_view>
 #include <vector>
 
-#include "agent/log.hpp"
 #include "drivers/codes.hpp"
 #include "drivers/evdev_scanner.hpp"
 #include "drivers/serial_scanner.hpp"
 #include "drivers/tcp_scanner.hpp"
+#include "sync/log.hpp"
 
 namespace loyalty::agent {
 
@@ -62,7 +62,7 @@ struct Config {
   PosApiConfig pos_api;
   CodesConfig codes;
   std::vector<ScannerConfig> scanners;
-  LogLevel log_level = LogLevel::info;
+  sync::LogLevel log_level = sync::LogLevel::info;
   std::int64_t prune_after_days = 90;
 
   std::filesystem::path journal_path() const { return data_dir / "journal.db"; }

@@ -16,7 +16,6 @@
 #include "agent/config.hpp"
 #include "agent/http_server.hpp"
 #include "agent/lane.hpp"
-#include "agent/log.hpp"
 #include "agent/pos_api.hpp"
 #include "agent/systemd.hpp"
 #include "storage/files.hpp"
@@ -24,6 +23,7 @@
 #include "storage/member_cache.hpp"
 #include "storage/rulebook_store.hpp"
 #include "storage/terminal_key.hpp"
+#include "sync/log.hpp"
 #include "sync/rulebook_json.hpp"
 
 namespace loyalty::agent {
@@ -60,7 +60,7 @@ class DataDirLock {
 };
 
 // Installs the rulebook file when it is newer than the stored one; returns the active rulebook.
-std::optional<domain::Rulebook> load_rulebook(const Config& config, storage::RulebookStore& store, Log& log) {
+std::optional<domain::Rulebook> load_rulebook(const Config& config, storage::RulebookStore& store, sync::Log& log) {
   if (std::filesystem::exists(config.rulebook_file)) {
     const std::string text = storage::read_file(config.rulebook_file);
     domain::Rulebook parsed = sync::rulebook_from_json(sync::parse_json(text, config.rulebook_file.string()));
@@ -112,7 +112,7 @@ std::optional<std::string> read_token(const Config& config) {
 }  // namespace
 
 int run_daemon(const std::filesystem::path& config_path, std::ostream& log_stream) {
-  Log log(log_stream);
+  sync::Log log(log_stream);
   const SystemdNotifier systemd = SystemdNotifier::from_environment();
   const auto started = std::chrono::steady_clock::now();
   try {

@@ -5,25 +5,8 @@
 #include <algorithm>
 
 #include "storage/crypto.hpp"
-#include "sync/json_reader.hpp"
 
 namespace loyalty::agent {
-
-HttpResponse json_response(http::status status, const std::string& body) {
-  HttpResponse response{status, 11};
-  response.set(http::field::content_type, "application/json");
-  response.set(http::field::cache_control, "no-store");
-  response.body() = body;
-  response.body() += "\n";
-  response.prepare_payload();
-  return response;
-}
-
-HttpResponse error_response(http::status status, std::string_view code, std::string_view message) {
-  sync::OrderedJson body;
-  body["error"] = {{"code", code}, {"message", message}};
-  return json_response(status, body.dump());
-}
 
 struct HttpServer::Connection {
   std::function<void()> close;
@@ -33,7 +16,7 @@ struct HttpServer::Connection {
   std::chrono::steady_clock::time_point refilled = std::chrono::steady_clock::now();
 };
 
-HttpServer::HttpServer(asio::io_context& io, HttpLimits limits, Handler handler, Log& log)
+HttpServer::HttpServer(asio::io_context& io, HttpLimits limits, Handler handler, sync::Log& log)
     : io_(io), limits_(std::move(limits)), handler_(std::move(handler)), log_(log), tcp_(io), unix_(io) {}
 
 HttpServer::~HttpServer() {

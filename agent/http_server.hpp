@@ -19,17 +19,16 @@
 #include <optional>
 #include <string>
 
-#include "agent/log.hpp"
 #include "sync/asio.hpp"
+#include "sync/http.hpp"
+#include "sync/log.hpp"
 
 namespace loyalty::agent {
 
-using HttpRequest = http::request<http::string_body>;
-using HttpResponse = http::response<http::string_body>;
-
-// An answer with a JSON body: {"error":{"code":..., "message":...}} for errors.
-HttpResponse json_response(http::status status, const std::string& body);
-HttpResponse error_response(http::status status, std::string_view code, std::string_view message);
+using sync::error_response;
+using sync::HttpRequest;
+using sync::HttpResponse;
+using sync::json_response;
 
 struct HttpLimits {
   std::size_t max_request_bytes = 64 * 1024;
@@ -43,7 +42,7 @@ class HttpServer {
   using Handler = std::function<Task<HttpResponse>(HttpRequest)>;
 
   // `io` and `log` must outlive the server.
-  HttpServer(asio::io_context& io, HttpLimits limits, Handler handler, Log& log);
+  HttpServer(asio::io_context& io, HttpLimits limits, Handler handler, sync::Log& log);
   ~HttpServer();
 
   // Binds and listens; returns the port (useful with port 0). Throws boost::system::system_error.
@@ -69,7 +68,7 @@ class HttpServer {
   asio::io_context& io_;
   HttpLimits limits_;
   Handler handler_;
-  Log& log_;
+  sync::Log& log_;
   asio::ip::tcp::acceptor tcp_;
   asio::local::stream_protocol::acceptor unix_;
   std::optional<std::filesystem::path> unix_path_;

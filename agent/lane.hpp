@@ -19,9 +19,9 @@
 #include <vector>
 
 #include "agent/checkout.hpp"
-#include "agent/log.hpp"
 #include "drivers/scanner.hpp"
 #include "sync/asio.hpp"
+#include "sync/log.hpp"
 
 namespace loyalty::agent {
 
@@ -56,7 +56,7 @@ class LaneEvents {
 class Lane {
  public:
   // `checkout`, `events` and `log` must outlive the lane.
-  Lane(Checkout& checkout, LaneEvents& events, Log& log) : checkout_(checkout), events_(events), log_(log) {}
+  Lane(Checkout& checkout, LaneEvents& events, sync::Log& log) : checkout_(checkout), events_(events), log_(log) {}
 
   // Starts the scanner with this lane's callbacks; the scanner must outlive the lane's use.
   void attach(drivers::Scanner& scanner);
@@ -77,7 +77,7 @@ class Lane {
 
   Checkout& checkout_;
   LaneEvents& events_;
-  Log& log_;
+  sync::Log& log_;
   std::vector<ScannerState> scanners_;
 };
 

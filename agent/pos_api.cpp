@@ -24,7 +24,7 @@ void PosApi::log_journaled(std::string_view what, const OrderedJson& answer) {
   log_.info(name, name + (again ? " retried: answered from the journal" : " journaled"), std::move(fields));
 }
 
-PosApi::PosApi(Checkout& checkout, storage::Journal& journal, Log& log, std::function<void()> after_commit)
+PosApi::PosApi(Checkout& checkout, storage::Journal& journal, sync::Log& log, std::function<void()> after_commit)
     : checkout_(checkout), journal_(journal), log_(log), after_commit_(std::move(after_commit)) {}
 
 Task<HttpResponse> PosApi::handle(HttpRequest request) {

@@ -21,7 +21,7 @@
 #include "agent/checkout.hpp"
 #include "agent/http_server.hpp"
 #include "agent/lane.hpp"
-#include "agent/log.hpp"
+#include "sync/log.hpp"
 
 namespace loyalty::agent {
 
@@ -29,7 +29,7 @@ class PosApi {
  public:
   // `checkout`, `journal` and `log` must outlive the PosApi. `after_commit` runs once the
   // commit's answer is ready (the agent signs the new entry there).
-  PosApi(Checkout& checkout, storage::Journal& journal, Log& log, std::function<void()> after_commit);
+  PosApi(Checkout& checkout, storage::Journal& journal, sync::Log& log, std::function<void()> after_commit);
 
   Task<HttpResponse> handle(HttpRequest request);
 
@@ -55,7 +55,7 @@ class PosApi {
 
   Checkout& checkout_;
   storage::Journal& journal_;
-  Log& log_;
+  sync::Log& log_;
   std::function<void()> after_commit_;
   LaneEvents* events_ = nullptr;
   const Lane* lane_ = nullptr;

@@ -9,12 +9,17 @@
 #include <string>
 #include <vector>
 
+#include "ledger/config.hpp"
 #include "ledger/ledger.hpp"
+#include "ledger/pki.hpp"
 #include "ledger/replay.hpp"
 #include "ledger/report.hpp"
+#include "ledger/server.hpp"
 #include "ledger/sqlite_store.hpp"
 #include "storage/files.hpp"
 #include "sync/options.hpp"
+#include "sync/signed_rulebook.hpp"
+#include "sync/tls.hpp"
 
 namespace loyalty::ledger {
 namespace {
@@ -39,6 +44,23 @@ constexpr std::string_view kUsage =
     "  terminal revoke --db FILE --terminal ID\n"
     "  terminal list --db FILE\n"
     "         Registers a terminal and its journal signing key, refuses its uploads, or lists them.\n"
+    "  serve --config FILE\n"
+    "         Runs the ledger service: HTTPS with mutual TLS for terminals (docs/operations.md).\n"
+    "  pki init --dir DIR --name NAME [--days N]\n"
+    "         Creates the chain's CA in DIR: ca.key, ca.crt, an empty revocation list.\n"
+    "  pki server --dir DIR --name HOST[,HOST...] --key-out FILE --cert-out FILE [--days N]\n"
+    "         Issues the ledger's server certificate for its host names and addresses.\n"
+    "  pki issue --dir DIR --csr FILE --out FILE [--days N] [--db FILE]\n"
+    "         Issues a terminal certificate from its CSR (loyalty-agent enroll); with --db,\n"
+    "         also enrolls the terminal and its journal key in the ledger.\n"
+    "  pki revoke --dir DIR (--serial HEX | --cert FILE) [--db FILE]\n"
+    "         Revokes a certificate (crl.pem; send SIGHUP to the ledger) and, with --db, its terminal.\n"
+    "  rulebook keygen --key-out FILE --public-out FILE\n"
+    "  rulebook sign --key FILE --key-id ID --in RULEBOOK --out FILE [--days N]\n"
+    "  rulebook verify --public-key FILE --key-id ID --in SIGNED\n"
+    "  rulebook publish --db FILE --public-key FILE --key-id ID --in SIGNED\n"
+    "         Makes a signing key, signs a rulebook (valid N days, default 90), checks one, or\n"
+    "         publishes it to terminals (only a newer version than the last published).\n"
     "  version\n"
     "\n"
     "Exit status: 0 done, 1 failed (the message says what and where), 2 usage.\n";
@@ -252,6 +274,161 @@ int terminal_command(std::span<const std::string_view> args, std::ostream& out, 
   return exit_usage;
 }
 
+std::int64_t days_option(const Options& options, std::int64_t fallback) {
+  const auto days = options.integer("--days", fallback, 1, 36500);
+  if (!days) throw Failed{"--days must be a whole number from 1 to 36500"};
+  return *days;
+}
+
+std::vector<std::string> split_names(const std::string& text) {
+  std::vector<std::string> names;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const auto comma = text.find(',', start);
+    const std::string name = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (!name.empty()) names.push_back(name);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return names;
+}
+
+int pki_command(std::span<const std::string_view> args, std::ostream& out, std::ostream& err) {
+  const std::string_view action = args.empty() ? "" : args[0];
+  const auto rest = args.empty() ? args : args.subspan(1);
+  const std::int64_t now_s = now_ms() / 1000;
+  if (action == "init") {
+    const auto options = parse_options(rest, {"--dir", "--name", "--days"}, {}, kUsage, err);
+    if (!options || !require(*options, {"--dir", "--name"}, kUsage, err)) return exit_usage;
+    CertificateAuthority::create(options->value("--dir"), options->value("--name"),
+                                 Validity::days_from(now_s, days_option(*options, 3650)));
+    out << "created CA \"" << options->value("--name") << "\" in " << options->value("--dir") << "\n";
+    return exit_ok;
+  }
+  if (action == "server") {
+    const auto options = parse_options(rest, {"--dir", "--name", "--key-out", "--cert-out", "--days"}, {}, kUsage, err);
+    if (!options || !require(*options, {"--dir", "--name", "--key-out", "--cert-out"}, kUsage, err)) {
+      return exit_usage;
+    }
+    CertificateAuthority ca(options->value("--dir"));
+    const storage::PrivateKey key = storage::PrivateKey::generate();
+    const IssuedCertificate issued = ca.issue_server(key, split_names(options->value("--name")),
+                                                     Validity::days_from(now_s, days_option(*options, 825)));
+    storage::write_file_atomically(options->value("--key-out"), key.pem(), 0600, storage::Replace::never);
+    storage::write_file_atomically(options->value("--cert-out"), issued.pem, 0644);
+    out << "issued server certificate " << issued.info.serial << " for " << options->value("--name") << "\n";
+    return exit_ok;
+  }
+  if (action == "issue") {
+    const auto options = parse_options(rest, {"--dir", "--csr", "--out", "--days", "--db"}, {}, kUsage, err);
+    if (!options || !require(*options, {"--dir", "--csr", "--out"}, kUsage, err)) return exit_usage;
+    CertificateAuthority ca(options->value("--dir"));
+    const IssuedCertificate issued = ca.issue_terminal(storage::read_file(options->value("--csr")),
+                                                       Validity::days_from(now_s, days_option(*options, 825)));
+    if (const auto db = options->find("--db")) {
+      SqliteStore store(*db);
+      Ledger ledger(store, {});
+      ledger.enroll(issued.info.common_name, issued.info.organizational_unit, *issued.info.ed25519_key, now_ms());
+    }
+    storage::write_file_atomically(options->value("--out"), issued.pem, 0644);
+    out << "issued certificate " << issued.info.serial << " to terminal " << issued.info.common_name << " of store "
+        << issued.info.organizational_unit << (options->find("--db") ? " and enrolled it" : "") << "\n";
+    return exit_ok;
+  }
+  if (action == "revoke") {
+    const auto options = parse_options(rest, {"--dir", "--serial", "--cert", "--db"}, {}, kUsage, err);
+    if (!options || !require(*options, {"--dir"}, kUsage, err)) return exit_usage;
+    std::string serial;
+    std::string terminal;
+    if (const auto cert = options->find("--cert")) {
+      const auto info = sync::read_certificate(storage::read_file(*cert));
+      serial = info.serial;
+      terminal = info.common_name;
+    } else if (const auto given = options->find("--serial")) {
+      serial = *given;
+      terminal = sync::read_certificate(
+                     storage::read_file(std::filesystem::path(options->value("--dir")) / "issued" / (serial + ".crt")))
+                     .common_name;
+    } else {
+      throw Failed{"pki revoke needs --serial or --cert"};
+    }
+    CertificateAuthority ca(options->value("--dir"));
+    const bool fresh = ca.revoke(serial, now_s);
+    if (const auto db = options->find("--db")) {
+      SqliteStore store(*db, storage::Creation::must_exist);
+      Ledger ledger(store, {});
+      ledger.revoke(terminal, now_ms());
+    }
+    out << (fresh ? "revoked certificate " : "certificate was already revoked: ") << serial << " of " << terminal
+        << "; reload the ledger (SIGHUP) to refuse it on new connections\n";
+    return exit_ok;
+  }
+  err << "loyalty-ledger: pki needs init, server, issue or revoke\n" << kUsage;
+  return exit_usage;
+}
+
+std::vector<sync::RulebookKey> one_key(const Options& options) {
+  return {{options.value("--key-id"), storage::PublicKey::from_pem(storage::read_file(options.value("--public-key")))}};
+}
+
+int rulebook_command(std::span<const std::string_view> args, std::ostream& out, std::ostream& err) {
+  const std::string_view action = args.empty() ? "" : args[0];
+  const auto rest = args.empty() ? args : args.subspan(1);
+  const std::int64_t now_s = now_ms() / 1000;
+  if (action == "keygen") {
+    const auto options = parse_options(rest, {"--key-out", "--public-out"}, {}, kUsage, err);
+    if (!options || !require(*options, {"--key-out", "--public-out"}, kUsage, err)) return exit_usage;
+    const storage::PrivateKey key = storage::PrivateKey::generate();
+    storage::write_file_atomically(options->value("--key-out"), key.pem(), 0600, storage::Replace::never);
+    storage::write_file_atomically(options->value("--public-out"), key.public_key().pem(), 0644);
+    out << "wrote signing key " << options->value("--key-out") << " and public key " << options->value("--public-out")
+        << "\n";
+    return exit_ok;
+  }
+  if (action == "sign") {
+    const auto options = parse_options(rest, {"--key", "--key-id", "--in", "--out", "--days"}, {}, kUsage, err);
+    if (!options || !require(*options, {"--key", "--key-id", "--in", "--out"}, kUsage, err)) return exit_usage;
+    const auto key = storage::PrivateKey::from_pem(storage::read_file(options->value("--key")));
+    const std::string envelope =
+        sync::sign_rulebook(storage::read_file(options->value("--in")), key, options->value("--key-id"),
+                            now_s + days_option(*options, 90) * 86400);
+    storage::write_file_atomically(options->value("--out"), envelope, 0644);
+    out << "signed " << options->value("--in") << " with key " << options->value("--key-id") << " into "
+        << options->value("--out") << "\n";
+    return exit_ok;
+  }
+  if (action == "verify" || action == "publish") {
+    const bool publish = action == "publish";
+    const auto options = publish ? parse_options(rest, {"--db", "--public-key", "--key-id", "--in"}, {}, kUsage, err)
+                                 : parse_options(rest, {"--public-key", "--key-id", "--in"}, {}, kUsage, err);
+    if (!options || !require(*options, {"--public-key", "--key-id", "--in"}, kUsage, err)) return exit_usage;
+    if (publish && !require(*options, {"--db"}, kUsage, err)) return exit_usage;
+    const auto keys = one_key(*options);
+    const sync::SignedRulebook signed_rulebook =
+        sync::verify_rulebook(storage::read_file(options->value("--in")), keys, now_s);
+    const auto& rules = signed_rulebook.rules;
+    if (!publish) {
+      out << "valid: rulebook " << rules.id << " version " << rules.version << ", signed with key "
+          << signed_rulebook.key_id << ", expires " << signed_rulebook.expires_at_s << " (Unix time)\n";
+      return exit_ok;
+    }
+    SqliteStore store(options->value("--db"));
+    store.transaction([&] {
+      const auto latest = store.latest_rulebook();
+      if (latest && latest->version >= rules.version) {
+        throw Failed{"rulebook version " + std::to_string(rules.version) + " is not newer than the published version " +
+                     std::to_string(latest->version) + ": terminals would refuse it"};
+      }
+      store.publish_rulebook({rules.version, signed_rulebook.envelope, signed_rulebook.document, signed_rulebook.key_id,
+                              signed_rulebook.expires_at_s, now_ms()});
+    });
+    out << "published rulebook " << rules.id << " version " << rules.version << "\n";
+    return exit_ok;
+  }
+  err << "loyalty-ledger: rulebook needs keygen, sign, verify or publish\n" << kUsage;
+  return exit_usage;
+}
+
 }  // namespace
 
 int run_cli(std::span<const std::string_view> args, std::ostream& out, std::ostream& err) {
@@ -292,6 +469,22 @@ int run_cli(std::span<const std::string_view> args, std::ostream& out, std::ostr
       return exit_ok;
     }
     if (command == "terminal") return terminal_command(rest, out, err);
+    if (command == "pki") return pki_command(rest, out, err);
+    if (command == "rulebook") return rulebook_command(rest, out, err);
+    if (command == "serve") {
+      const auto options = parse_options(rest, {"--config"}, {}, kUsage, err);
+      if (!options || !require(*options, {"--config"}, kUsage, err)) return exit_usage;
+      ServerConfig config;
+      try {
+        config = load_server_config(options->value("--config"));
+      } catch (const sync::JsonError& error) {
+        throw Failed{options->value("--config") + ": " + error.what()};
+      }
+      return run_server(config, err);
+    }
+  } catch (const sync::RulebookRefused& refused) {
+    err << "loyalty-ledger: " << refused.what() << " (" << refused.code() << ")\n";
+    return exit_failed;
   } catch (const Failed& failed) {
     err << "loyalty-ledger: " << failed.message << "\n";
     return exit_failed;

@@ -119,9 +119,10 @@ CREATE INDEX holds_by_member ON holds (member_id);
 
 CREATE TABLE rulebooks (
   version INTEGER PRIMARY KEY,
+  envelope BLOB NOT NULL,
   document BLOB NOT NULL,
-  signature TEXT NOT NULL,
   key_id TEXT NOT NULL,
+  expires_at INTEGER NOT NULL,
   published_at INTEGER NOT NULL
 ) STRICT;
 )sql"},
@@ -179,7 +180,8 @@ std::vector<Lot> read_lots(Statement& rows) {
 
 std::optional<PublishedRulebook> read_rulebook(Statement& row) {
   if (!row.step()) return std::nullopt;
-  return PublishedRulebook{row.integer(0), row.blob_string(1), row.text(2), row.text(3), row.integer(4)};
+  return PublishedRulebook{row.integer(0), row.blob_string(1), row.blob_string(2),
+                           row.text(3),    row.integer(4),     row.integer(5)};
 }
 
 }  // namespace
@@ -484,22 +486,24 @@ std::int64_t SqliteStore::drop_expired_holds(std::int64_t now_ms) {
 
 void SqliteStore::publish_rulebook(const PublishedRulebook& r) {
   StatementUse put(
-      db_->cached("INSERT INTO rulebooks (version, document, signature, key_id, published_at) VALUES (?, ?, ?, ?, ?)"));
-  put->bind(1, r.version).bind_blob(2, blob(r.document)).bind(3, r.signature).bind(4, r.key_id);
-  put->bind(5, r.published_at_ms);
+      db_->cached("INSERT INTO rulebooks (version, envelope, document, key_id, expires_at, published_at) "
+                  "VALUES (?, ?, ?, ?, ?, ?)"));
+  put->bind(1, r.version).bind_blob(2, blob(r.envelope)).bind_blob(3, blob(r.document)).bind(4, r.key_id);
+  put->bind(5, r.expires_at_s).bind(6, r.published_at_ms);
   put->run();
 }
 
 std::optional<PublishedRulebook> SqliteStore::rulebook(std::int64_t version) {
-  StatementUse row(
-      db_->cached("SELECT version, document, signature, key_id, published_at FROM rulebooks WHERE version = ?"));
+  StatementUse row(db_->cached(
+      "SELECT version, envelope, document, key_id, expires_at, published_at FROM rulebooks WHERE version = ?"));
   row->bind(1, version);
   return read_rulebook(*row);
 }
 
 std::optional<PublishedRulebook> SqliteStore::latest_rulebook() {
   StatementUse row(db_->cached(
-      "SELECT version, document, signature, key_id, published_at FROM rulebooks ORDER BY version DESC LIMIT 1"));
+      "SELECT version, envelope, document, key_id, expires_at, published_at FROM rulebooks ORDER BY version DESC "
+      "LIMIT 1"));
   return read_rulebook(*row);
 }
 

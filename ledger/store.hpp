@@ -102,9 +102,10 @@ struct Hold {
 
 struct PublishedRulebook {
   std::int64_t version = 0;
-  std::string document;
-  std::string signature;
+  std::string envelope;  // the signed envelope, served to terminals as it is (sync/signed_rulebook.hpp)
+  std::string document;  // the rulebook inside it
   std::string key_id;
+  std::int64_t expires_at_s = 0;
   std::int64_t published_at_ms = 0;
 };
 

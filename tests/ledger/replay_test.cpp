@@ -139,7 +139,7 @@ TEST_CASE(
   Outage f;
   const std::string rulebook =
       storage::read_file(std::filesystem::path(LOYALTY_SOURCE_DIR) / "examples/rulebook-ru.json");
-  f.store.publish_rulebook({1, rulebook, "", "test", kNow});  // point value 100 kopecks
+  f.store.publish_rulebook({1, "", rulebook, "test", 0, kNow});  // point value 100 kopecks
   for (const auto& file : f.files()) replay_file(f.ledger, file, kNow);
 
   const Report report = build_report(f.store);

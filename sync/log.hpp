@@ -1,19 +1,19 @@
-// Structured logs: one JSON object per line on stderr, which journald keeps as the message.
+// Structured logs of the agent and the ledger: one JSON object per line on stderr, which journald keeps as the message.
 //
 //   {"time":"2026-11-27T07:15:02.118Z","level":"info","event":"commit","message":"...",
 //    "receipt_id":"R-1","seq":1042}
 //
 // `event` is a stable name to filter on; `message` is for a person; the rest are fields.
 
-#ifndef LOYALTY_AGENT_LOG_HPP_
-#define LOYALTY_AGENT_LOG_HPP_
+#ifndef LOYALTY_SYNC_LOG_HPP_
+#define LOYALTY_SYNC_LOG_HPP_
 
 #include <iosfwd>
 #include <string_view>
 
 #include "sync/json_reader.hpp"
 
-namespace loyalty::agent {
+namespace loyalty::sync {
 
 enum class LogLevel { debug, info, warning, error };
 
@@ -25,14 +25,14 @@ class Log {
   void set_threshold(LogLevel threshold) { threshold_ = threshold; }
   bool enabled(LogLevel level) const { return level >= threshold_; }
 
-  void write(LogLevel level, std::string_view event, std::string_view message, sync::OrderedJson fields = {});
-  void info(std::string_view event, std::string_view message, sync::OrderedJson fields = {}) {
+  void write(LogLevel level, std::string_view event, std::string_view message, OrderedJson fields = {});
+  void info(std::string_view event, std::string_view message, OrderedJson fields = {}) {
     write(LogLevel::info, event, message, std::move(fields));
   }
-  void warning(std::string_view event, std::string_view message, sync::OrderedJson fields = {}) {
+  void warning(std::string_view event, std::string_view message, OrderedJson fields = {}) {
     write(LogLevel::warning, event, message, std::move(fields));
   }
-  void error(std::string_view event, std::string_view message, sync::OrderedJson fields = {}) {
+  void error(std::string_view event, std::string_view message, OrderedJson fields = {}) {
     write(LogLevel::error, event, message, std::move(fields));
   }
 
@@ -41,6 +41,6 @@ class Log {
   LogLevel threshold_;
 };
 
-}  // namespace loyalty::agent
+}  // namespace loyalty::sync
 
-#endif  // LOYALTY_AGENT_LOG_HPP_
+#endif  // LOYALTY_SYNC_LOG_HPP_

@@ -1,10 +1,10 @@
-#include "agent/log.hpp"
+#include "sync/log.hpp"
 
 #include <chrono>
 #include <ctime>
 #include <ostream>
 
-namespace loyalty::agent {
+namespace loyalty::sync {
 namespace {
 
 std::string_view name(LogLevel level) {
@@ -32,9 +32,9 @@ std::string timestamp() {
 
 }  // namespace
 
-void Log::write(LogLevel level, std::string_view event, std::string_view message, sync::OrderedJson fields) {
+void Log::write(LogLevel level, std::string_view event, std::string_view message, OrderedJson fields) {
   if (!enabled(level)) return;
-  sync::OrderedJson line;
+  OrderedJson line;
   line["time"] = timestamp();
   line["level"] = name(level);
   line["event"] = event;
@@ -43,7 +43,7 @@ void Log::write(LogLevel level, std::string_view event, std::string_view message
     for (auto& [key, value] : fields.items()) line[key] = std::move(value);
   }
   // One write per line, so that lines from one process never interleave.
-  out_ << line.dump(-1, ' ', false, sync::OrderedJson::error_handler_t::replace) + "\n" << std::flush;
+  out_ << line.dump(-1, ' ', false, OrderedJson::error_handler_t::replace) + "\n" << std::flush;
 }
 
-}  // namespace loyalty::agent
+}  // namespace loyalty::sync

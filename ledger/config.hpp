@@ -1,0 +1,45 @@
+// The ledger service's configuration file (JSON), read and checked whole at start. Every key is
+// known: a misspelt one is an error naming it. Relative paths are taken relative to the file's
+// directory. docs/operations.md lists the keys with an example:
+//
+//   {"db": "ledger.db", "listen": "0.0.0.0:8443", "admin_listen": "127.0.0.1:8444",
+//    "tls": {"ca": "pki/ca.crt", "certificate": "server.crt", "key": "server.key", "crl": "pki/crl.pem"},
+//    "expiry_days": 365}
+
+#ifndef LOYALTY_LEDGER_CONFIG_HPP_
+#define LOYALTY_LEDGER_CONFIG_HPP_
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "ledger/ledger.hpp"
+#include "sync/log.hpp"
+#include "sync/tls.hpp"
+
+namespace loyalty::ledger {
+
+struct Endpoint {
+  std::string address;
+  std::uint16_t port = 0;  // 0: choose a free port (tests)
+};
+
+struct ServerConfig {
+  std::filesystem::path db;
+  Endpoint listen{"0.0.0.0", 8443};      // HTTPS with mutual TLS, for terminals
+  std::optional<Endpoint> admin_listen;  // plain HTTP for health and metrics, loopback only
+  sync::TlsFiles tls;
+  LedgerSettings settings;
+  std::size_t max_batch_bytes = 8 * 1024 * 1024;
+  std::int64_t read_timeout_ms = 15000;
+  std::int64_t expire_every_s = 60;
+  sync::LogLevel log_level = sync::LogLevel::info;
+};
+
+// Throws sync::JsonError ("ledger.tls.ca: is required") or std::runtime_error (unreadable file).
+ServerConfig load_server_config(const std::filesystem::path& path);
+
+}  // namespace loyalty::ledger
+
+#endif  // LOYALTY_LEDGER_CONFIG_HPP_

@@ -1,0 +1,227 @@
+#include "ledger/server.hpp"
+
+#include <openssl/x509.h>
+
+#include <ostream>
+
+#include "ledger/sqlite_store.hpp"
+
+namespace loyalty::ledger {
+namespace {
+
+using tcp = asio::ip::tcp;
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string name_entry(X509_NAME* name, int nid) {
+  const int index = X509_NAME_get_index_by_NID(name, nid, -1);
+  if (index < 0) return "";
+  const ASN1_STRING* data = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, index));
+  return std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(data)),
+                     static_cast<std::size_t>(ASN1_STRING_length(data)));
+}
+
+// The peer of a completed handshake (its certificate was verified against the CA).
+Peer peer_of(SSL* ssl) {
+  Peer peer;
+  X509* cert = SSL_get0_peer_certificate(ssl);
+  if (cert == nullptr) return peer;
+  peer.terminal_id = name_entry(X509_get_subject_name(cert), NID_commonName);
+  peer.store_id = name_entry(X509_get_subject_name(cert), NID_organizationalUnitName);
+  const ASN1_INTEGER* serial = X509_get0_serialNumber(cert);
+  peer.serial = storage::to_hex({serial->data, static_cast<std::size_t>(serial->length)});
+  return peer;
+}
+
+std::uint16_t listen_on(tcp::acceptor& acceptor, const Endpoint& endpoint) {
+  const tcp::endpoint at(asio::ip::make_address(endpoint.address), endpoint.port);
+  acceptor.open(at.protocol());
+  acceptor.set_option(asio::socket_base::reuse_address(true));
+  acceptor.bind(at);
+  acceptor.listen();
+  return acceptor.local_endpoint().port();
+}
+
+}  // namespace
+
+LedgerServer::LedgerServer(asio::io_context& io, std::shared_ptr<sync::ssl::context> tls, LedgerService& service,
+                           sync::Log& log, std::size_t max_request_bytes, std::chrono::milliseconds read_timeout)
+    : io_(io),
+      tls_(std::move(tls)),
+      service_(service),
+      log_(log),
+      max_request_bytes_(max_request_bytes),
+      read_timeout_(read_timeout),
+      tls_acceptor_(io),
+      admin_acceptor_(io) {}
+
+std::uint16_t LedgerServer::listen_tls(const Endpoint& endpoint) {
+  const std::uint16_t port = listen_on(tls_acceptor_, endpoint);
+  asio::co_spawn(io_, accept_tls(), asio::detached);
+  return port;
+}
+
+std::uint16_t LedgerServer::listen_admin(const Endpoint& endpoint) {
+  const std::uint16_t port = listen_on(admin_acceptor_, endpoint);
+  asio::co_spawn(io_, accept_admin(), asio::detached);
+  return port;
+}
+
+void LedgerServer::stop() {
+  stopping_ = true;
+  boost::system::error_code ignored;
+  tls_acceptor_.close(ignored);
+  admin_acceptor_.close(ignored);
+}
+
+Task<> LedgerServer::accept_tls() {
+  while (!stopping_) {
+    auto [error, socket] = co_await tls_acceptor_.async_accept(use_tuple);
+    if (error) {
+      if (error == asio::error::operation_aborted || stopping_) co_return;
+      log_.warning("accept_failed", "could not accept a terminal connection", {{"error", error.message()}});
+      continue;
+    }
+    asio::co_spawn(io_, serve_tls(std::move(socket)), asio::detached);
+  }
+}
+
+Task<> LedgerServer::accept_admin() {
+  while (!stopping_) {
+    auto [error, socket] = co_await admin_acceptor_.async_accept(use_tuple);
+    if (error) {
+      if (error == asio::error::operation_aborted || stopping_) co_return;
+      continue;
+    }
+    beast::tcp_stream stream(std::move(socket));
+    co_await serve_requests(stream, nullptr);
+    boost::system::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  }
+}
+
+Task<> LedgerServer::serve_tls(tcp::socket socket) {
+  const std::shared_ptr<sync::ssl::context> tls = tls_;  // this connection keeps the context it started with
+  std::string remote;
+  boost::system::error_code ignored;
+  if (const auto endpoint = socket.remote_endpoint(ignored); !ignored) {
+    remote = endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+  }
+  beast::ssl_stream<beast::tcp_stream> stream(std::move(socket), *tls);
+  beast::get_lowest_layer(stream).expires_after(read_timeout_);
+  auto [handshake_error] = co_await stream.async_handshake(sync::ssl::stream_base::server, use_tuple);
+  if (handshake_error) {
+    ++service_.counters().tls_refused;
+    std::string reason = handshake_error.message();
+    const long verify = SSL_get_verify_result(stream.native_handle());
+    if (verify != X509_V_OK) reason += " (" + std::string(X509_verify_cert_error_string(verify)) + ")";
+    log_.warning("tls_refused", "a TLS handshake failed", {{"remote", remote}, {"reason", reason}});
+    co_return;
+  }
+  const Peer peer = peer_of(stream.native_handle());
+  co_await serve_requests(stream, &peer);
+  beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(2));
+  co_await stream.async_shutdown(use_tuple);
+}
+
+template <class Stream>
+Task<> LedgerServer::serve_requests(Stream& stream, const Peer* peer) {
+  beast::flat_buffer buffer;
+  while (!stopping_) {
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(8 * 1024);
+    parser.body_limit(max_request_bytes_);
+    beast::get_lowest_layer(stream).expires_after(read_timeout_);
+    auto [read_error, read] = co_await http::async_read(stream, buffer, parser, use_tuple);
+    if (read_error) {
+      if (read_error == http::error::body_limit) {
+        auto answer = sync::error_response(http::status::payload_too_large, "request_too_large",
+                                           "the request is larger than " + std::to_string(max_request_bytes_) +
+                                               " bytes: send fewer entries per batch");
+        answer.keep_alive(false);
+        co_await http::async_write(stream, answer, use_tuple);
+      }
+      co_return;
+    }
+    const sync::HttpRequest request = parser.release();
+    sync::HttpResponse response;
+    try {
+      response = service_.handle(request, peer);
+    } catch (const std::exception& error) {
+      log_.error("request_failed", "a request failed inside the ledger", {{"error", error.what()}});
+      response = sync::error_response(http::status::service_unavailable, "ledger_unavailable",
+                                      "the ledger could not handle this request: try again later");
+    }
+    const bool keep_alive = request.keep_alive() && !stopping_;
+    response.keep_alive(keep_alive);
+    beast::get_lowest_layer(stream).expires_after(read_timeout_);
+    auto [write_error, written] = co_await http::async_write(stream, response, use_tuple);
+    if (write_error || !keep_alive) co_return;
+  }
+}
+
+int run_server(const ServerConfig& config, std::ostream& err) {
+  sync::Log log(err, config.log_level);
+  try {
+    SqliteStore store(config.db);
+    Ledger ledger(store, config.settings);
+    LedgerService service(ledger, log, now_ms, config.max_batch_bytes);
+    asio::io_context io;
+    auto tls = std::make_shared<sync::ssl::context>(sync::make_context(sync::ssl::context::tls_server, config.tls));
+    LedgerServer server(io, tls, service, log, config.max_batch_bytes + 64 * 1024,
+                        std::chrono::milliseconds(config.read_timeout_ms));
+    const std::uint16_t port = server.listen_tls(config.listen);
+    sync::OrderedJson ready{{"port", port}, {"db", config.db.string()}, {"entries", store.entry_count()}};
+    if (config.admin_listen) ready["admin_port"] = server.listen_admin(*config.admin_listen);
+
+    asio::signal_set stop_signals(io, SIGTERM, SIGINT);
+    stop_signals.async_wait([&](const boost::system::error_code& error, int signal) {
+      if (error) return;
+      log.info("stopping", "stopping on a signal", {{"signal", signal}});
+      server.stop();
+      io.stop();
+    });
+    asio::signal_set reload(io, SIGHUP);
+    std::function<void()> wait_reload = [&] {
+      reload.async_wait([&](const boost::system::error_code& error, int) {
+        if (error) return;
+        try {
+          server.set_tls(
+              std::make_shared<sync::ssl::context>(sync::make_context(sync::ssl::context::tls_server, config.tls)));
+          log.info("tls_reloaded", "certificates and revocation list reloaded for new connections");
+        } catch (const std::exception& e) {
+          log.error("tls_reload_failed", "kept the previous TLS files", {{"error", e.what()}});
+        }
+        wait_reload();
+      });
+    };
+    wait_reload();
+    asio::steady_timer expiry(io);
+    std::function<void()> schedule_expiry = [&] {
+      expiry.expires_after(std::chrono::seconds(config.expire_every_s));
+      expiry.async_wait([&](const boost::system::error_code& error) {
+        if (error) return;
+        try {
+          if (const std::int64_t points = ledger.expire(now_ms()); points > 0) {
+            log.info("points_expired", "expired points whose time had come", {{"points", points}});
+          }
+        } catch (const std::exception& e) {
+          log.error("expiry_failed", "points expiry failed; will try again", {{"error", e.what()}});
+        }
+        schedule_expiry();
+      });
+    };
+    schedule_expiry();
+    log.info("ledger_ready", "the ledger is listening", std::move(ready));
+    io.run();
+    return 0;
+  } catch (const std::exception& error) {
+    log.error("ledger_failed", error.what());
+    return 1;
+  }
+}
+
+}  // namespace loyalty::ledger

@@ -1,0 +1,235 @@
+#include "ledger/service.hpp"
+
+#include <charconv>
+#include <sstream>
+
+#include "sync/journal_wire.hpp"
+#include "sync/json_reader.hpp"
+
+namespace loyalty::ledger {
+namespace {
+
+using sync::error_response;
+using sync::HttpResponse;
+using sync::json_response;
+using sync::OrderedJson;
+
+constexpr std::size_t kDefaultMemberPage = 1000;
+constexpr std::size_t kMaxMemberPage = 5000;
+
+http::status status_of(const Refusal& refusal) {
+  const std::string& code = refusal.code();
+  if (code == "terminal_unknown" || code == "terminal_revoked" || code == "wrong_terminal") {
+    return http::status::forbidden;
+  }
+  return http::status::conflict;
+}
+
+// The value of `name` in a query string "a=1&b=2" as a whole number, or `fallback`.
+std::optional<std::int64_t> query_number(std::string_view query, std::string_view name, std::int64_t fallback) {
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    const auto eq = pair.find('=');
+    if (eq == std::string_view::npos || pair.substr(0, eq) != name) continue;
+    const std::string_view text = pair.substr(eq + 1);
+    std::int64_t value = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || end != text.data() + text.size() || value < 0) return std::nullopt;
+    return value;
+  }
+  return fallback;
+}
+
+}  // namespace
+
+LedgerService::LedgerService(Ledger& ledger, sync::Log& log, Clock clock, std::size_t max_batch_bytes)
+    : ledger_(ledger), log_(log), clock_(std::move(clock)), max_batch_bytes_(max_batch_bytes) {}
+
+HttpResponse LedgerService::handle(const sync::HttpRequest& request, const Peer* peer) {
+  ++counters_.requests;
+  const std::string_view target = request.target();
+  const auto question = target.find('?');
+  const std::string_view path = target.substr(0, question);
+  const std::string_view query = question == std::string_view::npos ? "" : target.substr(question + 1);
+  const bool get = request.method() == http::verb::get;
+  const bool post = request.method() == http::verb::post;
+  if (path == "/v1/health" && get) return health();
+  if (path == "/metrics" && get) return metrics();
+  if (peer == nullptr) {
+    return error_response(http::status::not_found, "not_found", "this listener serves /v1/health and /metrics only");
+  }
+  if (path == "/v1/journal" && post) return upload(request, *peer);
+  if (path == "/v1/rulebook" && get) return rulebook(request);
+  if (path == "/v1/members" && get) return members(query);
+  if (path == "/v1/authorize" && post) return authorize(request, *peer);
+  for (std::string_view known : {"/v1/journal", "/v1/rulebook", "/v1/members", "/v1/authorize"}) {
+    if (path == known) {
+      return error_response(http::status::method_not_allowed, "method_not_allowed",
+                            std::string(request.method_string()) + " is not allowed on " + std::string(path));
+    }
+  }
+  return error_response(http::status::not_found, "not_found", "no such endpoint: " + std::string(path));
+}
+
+HttpResponse LedgerService::upload(const sync::HttpRequest& request, const Peer& peer) {
+  if (request.body().size() > max_batch_bytes_) {
+    return error_response(
+        http::status::payload_too_large, "batch_too_large",
+        "the batch is larger than " + std::to_string(max_batch_bytes_) + " bytes: send fewer entries");
+  }
+  const auto refuse = [&](http::status status, const std::string& code, const std::string& message) {
+    ++counters_.refusals[code];
+    log_.warning("upload_refused", message, {{"terminal_id", peer.terminal_id}, {"code", code}});
+    return error_response(status, code, message);
+  };
+  sync::Batch batch;
+  try {
+    batch = sync::batch_from_json(request.body());
+  } catch (const sync::JsonError& error) {
+    return refuse(http::status::bad_request, "batch_invalid", error.what());
+  }
+  if (batch.terminal_id != peer.terminal_id) {
+    return refuse(http::status::forbidden, "wrong_terminal",
+                  "the certificate names terminal " + peer.terminal_id +
+                      ", which may upload only its own journal, not terminal " + batch.terminal_id + "'s");
+  }
+  try {
+    const sync::Ack ack = ledger_.ingest(peer.terminal_id, batch.entries, clock_());
+    ++counters_.batches;
+    counters_.entries_applied += ack.applied;
+    counters_.entries_duplicate += ack.duplicates;
+    counters_.entries_held_back += ack.held_back;
+    if (log_.enabled(sync::LogLevel::debug)) {
+      log_.write(sync::LogLevel::debug, "batch", "batch applied",
+                 {{"terminal_id", peer.terminal_id},
+                  {"through", ack.acknowledged_through},
+                  {"applied", ack.applied},
+                  {"duplicates", ack.duplicates},
+                  {"held_back", ack.held_back}});
+    }
+    return json_response(http::status::ok, sync::ack_to_json(ack).dump());
+  } catch (const Refusal& refusal) {
+    return refuse(status_of(refusal), refusal.code(), refusal.what());
+  }
+}
+
+HttpResponse LedgerService::rulebook(const sync::HttpRequest& request) {
+  const auto latest = ledger_.store().latest_rulebook();
+  if (!latest) return error_response(http::status::not_found, "no_rulebook", "no rulebook has been published yet");
+  const std::string etag = "\"v" + std::to_string(latest->version) + "\"";
+  if (request[http::field::if_none_match] == etag) {
+    ++counters_.rulebook_not_modified;
+    HttpResponse response{http::status::not_modified, 11};
+    response.set(http::field::etag, etag);
+    response.prepare_payload();
+    return response;
+  }
+  ++counters_.rulebook_sent;
+  HttpResponse response = json_response(http::status::ok, latest->envelope);
+  response.set(http::field::etag, etag);
+  return response;
+}
+
+HttpResponse LedgerService::members(std::string_view query) {
+  const auto after = query_number(query, "after", 0);
+  const auto limit = query_number(query, "limit", kDefaultMemberPage);
+  if (!after || !limit || *limit == 0 || *limit > static_cast<std::int64_t>(kMaxMemberPage)) {
+    return error_response(http::status::bad_request, "query_invalid",
+                          "after must be a cursor (0 or more) and limit 1 to " + std::to_string(kMaxMemberPage));
+  }
+  ++counters_.member_pages;
+  const auto changes = ledger_.store().member_changes(*after, static_cast<std::size_t>(*limit));
+  OrderedJson body;
+  body["format"] = "loyalty-members/1";
+  body["cursor"] = changes.empty() ? *after : changes.back().account.cursor;
+  body["more"] = changes.size() == static_cast<std::size_t>(*limit);
+  OrderedJson& list = body["members"] = OrderedJson::array();
+  for (const MemberChange& change : changes) {
+    OrderedJson member;
+    member["member_id"] = change.account.member_id;
+    member["balance"] = change.account.balance;
+    member["tier"] = change.account.tier;
+    member["status"] = change.account.status == MemberState::blocked ? "blocked" : "active";
+    member["cursor"] = change.account.cursor;
+    OrderedJson& keys = member["keys"] = OrderedJson::array();
+    for (const storage::Digest& key : change.keys) keys.push_back(storage::to_hex(key));
+    list.push_back(std::move(member));
+  }
+  return json_response(http::status::ok, body.dump());
+}
+
+HttpResponse LedgerService::authorize(const sync::HttpRequest& request, const Peer& peer) {
+  AuthorizeRequest ask;
+  try {
+    const sync::Json document = sync::parse_json(request.body(), "authorize");
+    if (!document.is_object()) sync::fail("authorize", "must be an object");
+    sync::Reader in(document, "authorize");
+    ask.member_id = in.string("member_id", storage::kMaxMemberIdBytes);
+    ask.receipt_id = in.string("receipt_id", storage::kMaxReceiptIdBytes);
+    ask.points = in.integer("points", 1, storage::kMaxEntryPoints);
+    in.finish();
+  } catch (const sync::JsonError& error) {
+    return error_response(http::status::bad_request, "request_invalid", error.what());
+  }
+  const Authorization result = ledger_.authorize(peer.terminal_id, ask, clock_());
+  ++counters_.authorizations[std::string(to_string(result.outcome))];
+  OrderedJson body;
+  body["outcome"] = to_string(result.outcome);
+  body["points"] = result.points;
+  body["available"] = result.available;
+  body["expires_at_ms"] = result.expires_at_ms;
+  return json_response(http::status::ok, body.dump());
+}
+
+HttpResponse LedgerService::health() {
+  OrderedJson body;
+  body["ok"] = true;
+  body["time_ms"] = clock_();
+  body["member_cursor"] = ledger_.store().member_cursor();
+  const auto latest = ledger_.store().latest_rulebook();
+  body["rulebook_version"] = latest ? OrderedJson(latest->version) : OrderedJson();
+  return json_response(http::status::ok, body.dump());
+}
+
+HttpResponse LedgerService::metrics() {
+  std::ostringstream out;
+  const auto counter = [&](std::string_view name, std::string_view help, std::int64_t value) {
+    out << "# HELP " << name << " " << help << "\n# TYPE " << name << " counter\n" << name << " " << value << "\n";
+  };
+  counter("loyalty_ledger_requests_total", "HTTP requests answered.", counters_.requests);
+  counter("loyalty_ledger_batches_total", "Upload batches accepted.", counters_.batches);
+  counter("loyalty_ledger_entries_applied_total", "Journal entries applied.", counters_.entries_applied);
+  counter("loyalty_ledger_entries_duplicate_total", "Uploaded entries the ledger held already.",
+          counters_.entries_duplicate);
+  counter("loyalty_ledger_entries_held_back_total", "Uploaded entries held back after a gap.",
+          counters_.entries_held_back);
+  counter("loyalty_ledger_rulebook_sent_total", "Rulebook downloads answered with the document.",
+          counters_.rulebook_sent);
+  counter("loyalty_ledger_rulebook_not_modified_total", "Rulebook downloads answered 304.",
+          counters_.rulebook_not_modified);
+  counter("loyalty_ledger_member_pages_total", "Member change pages served.", counters_.member_pages);
+  counter("loyalty_ledger_tls_refused_total", "TLS handshakes refused (no, expired, revoked or foreign certificate).",
+          counters_.tls_refused);
+  out << "# HELP loyalty_ledger_refusals_total Uploads refused, by reason.\n"
+         "# TYPE loyalty_ledger_refusals_total counter\n";
+  for (const auto& [code, count] : counters_.refusals) {
+    out << "loyalty_ledger_refusals_total{code=\"" << code << "\"} " << count << "\n";
+  }
+  out << "# HELP loyalty_ledger_authorizations_total Redemption authorizations, by outcome.\n"
+         "# TYPE loyalty_ledger_authorizations_total counter\n";
+  for (const auto& [outcome, count] : counters_.authorizations) {
+    out << "loyalty_ledger_authorizations_total{outcome=\"" << outcome << "\"} " << count << "\n";
+  }
+  out << "# HELP loyalty_ledger_member_cursor Position of the member change feed.\n"
+         "# TYPE loyalty_ledger_member_cursor gauge\nloyalty_ledger_member_cursor "
+      << ledger_.store().member_cursor() << "\n";
+  HttpResponse response{http::status::ok, 11};
+  response.set(http::field::content_type, "text/plain; version=0.0.4");
+  response.body() = out.str();
+  response.prepare_payload();
+  return response;
+}
+
+}  // namespace loyalty::ledger

@@ -1,0 +1,78 @@
+// The ledger's sync API (docs/sync-protocol.md), independent of the transport: each request
+// comes with the peer its TLS certificate proved, and a terminal may act only as itself.
+//
+//   POST /v1/journal      upload a batch of the terminal's own entries; answers the ack
+//   GET  /v1/rulebook     the newest signed rulebook; ETag "v<version>", If-None-Match -> 304
+//   GET  /v1/members      member changes after ?after=CURSOR (at most ?limit=N)
+//   POST /v1/authorize    hold points of a member's balance for a receipt
+//   GET  /v1/health       liveness and the ledger's figures
+//   GET  /metrics         Prometheus text
+//
+// Health and metrics are also served without a peer (the loopback admin listener).
+
+#ifndef LOYALTY_LEDGER_SERVICE_HPP_
+#define LOYALTY_LEDGER_SERVICE_HPP_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+
+#include "ledger/ledger.hpp"
+#include "sync/http.hpp"
+#include "sync/log.hpp"
+
+namespace loyalty::ledger {
+
+// Who is asking, as the client certificate says.
+struct Peer {
+  std::string terminal_id;  // CN
+  std::string store_id;     // OU
+  std::string serial;
+};
+
+struct ServiceCounters {
+  std::int64_t requests = 0;
+  std::int64_t batches = 0;
+  std::int64_t entries_applied = 0;
+  std::int64_t entries_duplicate = 0;
+  std::int64_t entries_held_back = 0;
+  std::int64_t rulebook_sent = 0;
+  std::int64_t rulebook_not_modified = 0;
+  std::int64_t member_pages = 0;
+  std::int64_t tls_refused = 0;                        // handshakes that failed (counted by the server)
+  std::map<std::string, std::int64_t> refusals;        // by code
+  std::map<std::string, std::int64_t> authorizations;  // by outcome
+};
+
+class LedgerService {
+ public:
+  using Clock = std::function<std::int64_t()>;  // Unix milliseconds
+
+  // `ledger` and `log` must outlive the service.
+  LedgerService(Ledger& ledger, sync::Log& log, Clock clock, std::size_t max_batch_bytes);
+
+  // Answers one request. `peer` is null on the admin listener, which serves health and metrics
+  // only.
+  sync::HttpResponse handle(const sync::HttpRequest& request, const Peer* peer);
+
+  ServiceCounters& counters() { return counters_; }
+
+ private:
+  sync::HttpResponse upload(const sync::HttpRequest& request, const Peer& peer);
+  sync::HttpResponse rulebook(const sync::HttpRequest& request);
+  sync::HttpResponse members(std::string_view query);
+  sync::HttpResponse authorize(const sync::HttpRequest& request, const Peer& peer);
+  sync::HttpResponse health();
+  sync::HttpResponse metrics();
+
+  Ledger& ledger_;
+  sync::Log& log_;
+  Clock clock_;
+  std::size_t max_batch_bytes_;
+  ServiceCounters counters_;
+};
+
+}  // namespace loyalty::ledger
+
+#endif  // LOYALTY_LEDGER_SERVICE_HPP_

@@ -31,13 +31,30 @@ OrderedJson member_json(const storage::MemberView& view) {
   return m;
 }
 
+// The domain's quote for the basket and member; a basket the domain refuses is unprocessable.
+domain::Quote quote_basket(const domain::Rulebook& rulebook, const domain::Basket& basket,
+                           const std::optional<storage::MemberView>& view) {
+  std::optional<domain::Member> member;
+  if (view) {
+    member = domain::Member{view->member.member_id, view->member.tier, view->local_balance,
+                            view->member.status == storage::MemberStatus::blocked ? domain::MemberStatus::blocked
+                                                                                  : domain::MemberStatus::active};
+  }
+  try {
+    return domain::quote(rulebook, basket, member ? &*member : nullptr);
+  } catch (const std::exception& error) {
+    throw ApiError(kUnprocessable, "basket_invalid", std::string("the basket cannot be quoted: ") + error.what());
+  }
+}
+
 }  // namespace
 
 struct Checkout::Priced {
   sync::BasketDocument basket;
   std::optional<storage::MemberView> member;
   domain::Quote quote;
-  OrderedJson offline;
+  OrderedJson offline;        // the offline limits, or null when online
+  OrderedJson authorization;  // the ledger's answer, or null when offline
 };
 
 Checkout::Checkout(storage::Journal& journal, storage::MemberCache& members, const storage::IdentifierHasher& hasher,
@@ -118,12 +135,12 @@ OrderedJson Checkout::identify(const Json& request) {
   return answer;
 }
 
-Checkout::Priced Checkout::price(const Json& request, bool for_commit) {
+Checkout::Priced Checkout::price(const Json& request, bool for_commit, const OnlineRedemption* online) {
   const domain::Rulebook& rulebook = rules();
   sync::Reader reader(request, for_commit ? "commit" : "quote");
   const Json* basket_json = reader.value("basket");
   if (!basket_json) throw sync::JsonError(reader.path_of("basket"), "is required");
-  Priced priced{sync::basket_from_json(*basket_json), std::nullopt, {}, {}};
+  Priced priced{sync::basket_from_json(*basket_json), std::nullopt, {}, nullptr, nullptr};
   sync::check_basket_against(priced.basket, rulebook);
   domain::Basket& basket = priced.basket.basket;
   if (for_commit && basket.receipt_id.empty()) {
@@ -138,6 +155,24 @@ Checkout::Priced Checkout::price(const Json& request, bool for_commit) {
   }
   reader.finish();
 
+  const domain::Points requested = basket.redeem;
+  if (online) {
+    // The ledger holds what it approved; a quote has asked nothing yet and is bounded by the
+    // member's balance only.
+    if (for_commit) basket.redeem = std::min(basket.redeem, online->points);
+    priced.quote = quote_basket(rulebook, basket, priced.member);
+    priced.quote.requested = requested;
+    OrderedJson authorization;
+    authorization["online"] = true;
+    authorization["outcome"] = for_commit ? online->outcome : "asked_at_commit";
+    if (for_commit) {
+      authorization["points"] = online->points;
+      authorization["available"] = online->available;
+    }
+    priced.authorization = std::move(authorization);
+    return priced;
+  }
+
   // Offline limits: the request is clamped to what is left, and the tightest one is named.
   const domain::OfflineLimits& limits = rulebook.offline;
   const auto used = journal_.pending_redemptions(priced.member ? priced.member->member.member_id : "");
@@ -146,21 +181,8 @@ Checkout::Priced Checkout::price(const Json& request, bool for_commit) {
   std::pair<domain::Points, std::string_view> bound{limits.per_receipt, "offline_per_receipt"};
   if (member_left < bound.first) bound = {member_left, "offline_per_member"};
   if (terminal_left < bound.first) bound = {terminal_left, "offline_per_terminal"};
-  const domain::Points requested = basket.redeem;
   basket.redeem = std::min(basket.redeem, bound.first);
-
-  std::optional<domain::Member> member;
-  if (priced.member) {
-    member =
-        domain::Member{priced.member->member.member_id, priced.member->member.tier, priced.member->local_balance,
-                       priced.member->member.status == storage::MemberStatus::blocked ? domain::MemberStatus::blocked
-                                                                                      : domain::MemberStatus::active};
-  }
-  try {
-    priced.quote = domain::quote(rulebook, basket, member ? &*member : nullptr);
-  } catch (const std::exception& error) {
-    throw ApiError(kUnprocessable, "basket_invalid", std::string("the basket cannot be quoted: ") + error.what());
-  }
+  priced.quote = quote_basket(rulebook, basket, priced.member);
   priced.quote.requested = requested;
   OrderedJson offline;
   offline["per_receipt"] = limits.per_receipt;
@@ -176,13 +198,33 @@ Checkout::Priced Checkout::price(const Json& request, bool for_commit) {
   return priced;
 }
 
-OrderedJson Checkout::quote(const Json& request) {
-  Priced priced = price(request, false);
+OrderedJson Checkout::quote(const Json& request, bool online) {
+  const OnlineRedemption not_asked;
+  Priced priced = price(request, false, online ? &not_asked : nullptr);
   ++counters_.quotes;
   OrderedJson answer = sync::quote_to_json(rules(), priced.basket.basket, priced.quote);
   if (priced.member) answer["member"] = member_json(*priced.member);
   answer["offline"] = std::move(priced.offline);
+  if (!priced.authorization.is_null()) answer["authorization"] = std::move(priced.authorization);
   return answer;
+}
+
+std::optional<RedemptionAsk> Checkout::redemption_ask(const Json& request) {
+  if (!rules_ || !request.is_object() || !request.contains("basket") || !request.contains("member_id")) {
+    return std::nullopt;
+  }
+  const Json& basket = request["basket"];
+  if (!basket.is_object() || !basket.contains("receipt_id") || !basket["receipt_id"].is_string() ||
+      !basket.contains("redeem_points") || !basket["redeem_points"].is_number_integer() ||
+      !request["member_id"].is_string()) {
+    return std::nullopt;
+  }
+  RedemptionAsk ask{request["member_id"].get<std::string>(), basket["receipt_id"].get<std::string>(),
+                    basket["redeem_points"].get<std::int64_t>()};
+  if (ask.points <= 0 || ask.member_id.empty() || ask.receipt_id.empty() || journal_.find_receipt(ask.receipt_id)) {
+    return std::nullopt;
+  }
+  return ask;
 }
 
 std::optional<OrderedJson> Checkout::answer_again(const std::string& receipt_id, const Json& request) {
@@ -225,14 +267,14 @@ std::optional<std::int64_t> Checkout::local_balance(const std::string& member_id
   return storage::local_view(*cached, members_, journal_).local_balance;
 }
 
-OrderedJson Checkout::commit(const Json& request) {
+OrderedJson Checkout::commit(const Json& request, const std::optional<OnlineRedemption>& online) {
   // A retried commit answers from the journal, whatever the rulebook or the balance now say.
   if (request.is_object() && request.contains("basket") && request["basket"].is_object() &&
       request["basket"].contains("receipt_id") && request["basket"]["receipt_id"].is_string()) {
     if (auto again = answer_again(request["basket"]["receipt_id"].get<std::string>(), request)) return *again;
   }
 
-  Priced priced = price(request, true);
+  Priced priced = price(request, true, online ? &*online : nullptr);
   const domain::Rulebook& rulebook = rules();
   const domain::Quote& q = priced.quote;
   const domain::Basket& basket = priced.basket.basket;
@@ -250,6 +292,7 @@ OrderedJson Checkout::commit(const Json& request) {
   answer["points"] = points;
   answer["quote"] = sync::quote_to_json(rulebook, basket, q);
   answer["offline"] = priced.offline;
+  if (!priced.authorization.is_null()) answer["authorization"] = priced.authorization;
   std::string slip;
   if (priced.member) {
     slip += "Loyalty member " + priced.member->member.member_id + "\n";

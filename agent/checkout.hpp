@@ -3,8 +3,8 @@
 // refusal is an ApiError with an HTTP status, a stable code and a message a cashier screen can
 // show.
 //
-// Offline policy (docs/design.md, "Offline"): until the ledger authorizes redemptions online,
-// every redemption is held to the rulebook's offline limits. The outage is counted from the
+// Offline policy (docs/design.md, "Offline"): a redemption the ledger did not authorize online
+// (no link, or no answer within the deadline) is held to the rulebook's offline limits. The outage is counted from the
 // ledger's last acknowledgement: the points redeemed in pending entries count against the
 // member's and the terminal's limits. The answer names the limit that bound.
 
@@ -51,6 +51,21 @@ struct CheckoutCounters {
   std::int64_t refused = 0;  // 4xx answers
 };
 
+// What the ledger said to a redemption asked online (sync/uplink.hpp). With one, a commit
+// redeems at most the points the ledger holds for it instead of the offline limits.
+struct OnlineRedemption {
+  std::string outcome;  // "approved", "declined", "member_unknown", "member_blocked"
+  std::int64_t points = 0;
+  std::int64_t available = 0;
+};
+
+// A commit that would redeem points for a known member: what to ask the ledger for.
+struct RedemptionAsk {
+  std::string member_id;
+  std::string receipt_id;
+  std::int64_t points = 0;
+};
+
 class Checkout {
  public:
   using Clock = std::function<std::int64_t()>;  // Unix milliseconds
@@ -69,9 +84,16 @@ class Checkout {
   // Finds the member behind exactly one of: "code" (as a scanner read it), "card" (typed),
   // "phone" (typed), "app_id".
   sync::OrderedJson identify(const sync::Json& request);
-  sync::OrderedJson quote(const sync::Json& request);
+  // `online`: the ledger can be asked at commit, so the offline limits do not bound the quote.
+  sync::OrderedJson quote(const sync::Json& request, bool online = false);
   // Journals the sale durably and then answers; a retried receipt id answers from the journal.
-  sync::OrderedJson commit(const sync::Json& request);
+  // `online` is the ledger's answer to redemption_ask(), when it came in time; without it the
+  // offline limits apply.
+  sync::OrderedJson commit(const sync::Json& request, const std::optional<OnlineRedemption>& online = std::nullopt);
+  // What a commit request would ask the ledger to hold, or nothing when it redeems no points,
+  // names no member, is a retry of a journaled receipt, or is not a valid commit (commit()
+  // then says why).
+  std::optional<RedemptionAsk> redemption_ask(const sync::Json& request);
   // Reverses a whole sale: the points it redeemed come back, the points it earned go.
   sync::OrderedJson void_sale(const sync::Json& request);
   // Returns lines of an earlier sale, in whole or in part, by the refund terms the sale
@@ -84,7 +106,9 @@ class Checkout {
  private:
   struct Priced;
   struct Sale;
-  Priced price(const sync::Json& request, bool for_commit);
+  // Online: `online` bounds the redemption (the points the ledger holds, or none asked yet
+  // for a quote); offline (nullptr): the rulebook's offline limits do.
+  Priced price(const sync::Json& request, bool for_commit, const OnlineRedemption* online);
   const domain::Rulebook& rules() const;
   // The stored answer when `receipt_id` was journaled before with this same request; throws
   // receipt_conflict when it was journaled with another.

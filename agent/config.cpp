@@ -144,6 +144,36 @@ ScannerConfig read_scanner(Reader in, const std::filesystem::path& base) {
   return scanner;
 }
 
+LedgerLinkConfig read_ledger(Reader in, const std::filesystem::path& base) {
+  LedgerLinkConfig link;
+  const std::string address = in.string("address", 256);
+  const auto colon = address.rfind(':');
+  if (colon == std::string::npos || colon == 0)
+    fail(in.path_of("address"), "must be HOST:PORT, got \"" + address + "\"");
+  link.host = address.substr(0, colon);
+  if (link.host.size() >= 2 && link.host.front() == '[' && link.host.back() == ']') {
+    link.host = link.host.substr(1, link.host.size() - 2);
+  }
+  const std::string port = address.substr(colon + 1);
+  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoi(port) == 0 || std::stoi(port) > 65535) {
+    fail(in.path_of("address"), "port must be 1 to 65535, got \"" + port + "\"");
+  }
+  link.port = static_cast<std::uint16_t>(std::stoi(port));
+  link.server_name = in.string_or("server_name", "", 256);
+  link.ca_file = resolve(base, in.string("ca_file", 4096));
+  link.certificate_file = resolve(base, in.string("certificate_file", 4096));
+  link.batch_entries = in.integer_or("batch_entries", link.batch_entries, 1, 2000);
+  link.backoff_min_ms = in.integer_or("backoff_min_ms", link.backoff_min_ms, 1, 3'600'000);
+  link.backoff_max_ms = in.integer_or("backoff_max_ms", link.backoff_max_ms, link.backoff_min_ms, 24 * 3'600'000LL);
+  link.request_timeout_ms = in.integer_or("request_timeout_ms", link.request_timeout_ms, 100, 600'000);
+  link.authorize_timeout_ms = in.integer_or("authorize_timeout_ms", link.authorize_timeout_ms, 10, 10'000);
+  link.idle_poll_ms = in.integer_or("idle_poll_ms", link.idle_poll_ms, 10, 600'000);
+  link.pull_every_s = in.integer_or("pull_every_s", link.pull_every_s, 1, 86'400);
+  in.finish();
+  return link;
+}
+
 }  // namespace
 
 Config load_config(const std::filesystem::path& path) {
@@ -161,6 +191,15 @@ Config load_config(const std::filesystem::path& path) {
   config.data_dir = resolve(base, top.string("data_dir", 4096));
   config.rulebook_file = resolve(base, top.string("rulebook_file", 4096));
   config.member_secret_file = resolve(base, top.string("member_secret_file", 4096));
+  if (top.has("rulebook_keys")) {
+    const sync::Json& keys = top.array("rulebook_keys", 16);
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      Reader r(keys[i], sync::index_path(top.path_of("rulebook_keys"), i));
+      config.rulebook_keys.push_back({r.string("id", 64), resolve(base, r.string("public_key_file", 4096))});
+      r.finish();
+    }
+  }
+  if (top.has("ledger")) config.ledger = read_ledger(top.object("ledger"), base);
   config.phone_country_code = top.string_or("phone_country_code", "7", 3);
   if (config.phone_country_code.empty() ||
       config.phone_country_code.find_first_not_of("0123456789") != std::string::npos ||
@@ -203,13 +242,6 @@ Config load_config(const std::filesystem::path& path) {
   }
   top.finish();
   return config;
-}
-
-std::string read_secret(const std::filesystem::path& path, std::string_view what) {
-  std::string secret = storage::read_file(path);
-  while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r' || secret.back() == ' ')) secret.pop_back();
-  if (secret.empty()) throw std::runtime_error(path.string() + ": the " + std::string(what) + " file is empty");
-  return secret;
 }
 
 }  // namespace loyalty::agent

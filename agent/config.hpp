@@ -18,6 +18,7 @@
 #include "drivers/evdev_scanner.hpp"
 #include "drivers/serial_scanner.hpp"
 #include "drivers/tcp_scanner.hpp"
+#include "storage/files.hpp"
 #include "sync/log.hpp"
 
 namespace loyalty::agent {
@@ -52,11 +53,38 @@ struct ScannerConfig {
   drivers::TcpScannerSettings tcp;
 };
 
+// The link to the central ledger (sync/uplink.hpp). Without it the agent runs offline for
+// good: every redemption within the offline limits, entries kept until exported.
+struct LedgerLinkConfig {
+  std::string host;
+  std::uint16_t port = 8443;
+  std::string server_name;                 // the name the ledger's certificate must carry; default host
+  std::filesystem::path ca_file;           // the chain's CA certificate
+  std::filesystem::path certificate_file;  // this terminal's certificate (the key is DATA_DIR/terminal.key)
+  std::int64_t batch_entries = 500;
+  std::int64_t backoff_min_ms = 500;
+  std::int64_t backoff_max_ms = 60'000;
+  std::int64_t request_timeout_ms = 15'000;
+  std::int64_t authorize_timeout_ms = 300;
+  std::int64_t idle_poll_ms = 1'000;
+  std::int64_t pull_every_s = 60;
+};
+
+// A key the central team signs rulebooks with.
+struct RulebookKeyConfig {
+  std::string id;
+  std::filesystem::path public_key_file;  // PEM, Ed25519
+};
+
 struct Config {
   std::string terminal_id;
   std::string store_id;
   std::filesystem::path data_dir;
-  std::filesystem::path rulebook_file;       // the rulebook installed at start when newer
+  std::filesystem::path rulebook_file;  // the rulebook installed at start when newer
+  // Keys accepted on signed rulebooks. With none, the rulebook file may be unsigned (a
+  // terminal without a ledger); with any, every rulebook must carry a valid signature.
+  std::vector<RulebookKeyConfig> rulebook_keys;
+  std::optional<LedgerLinkConfig> ledger;
   std::filesystem::path member_secret_file;  // HMAC secret for member identifiers
   std::string phone_country_code = "7";      // E.164 calling code for national numbers
   PosApiConfig pos_api;
@@ -75,9 +103,7 @@ struct Config {
 // std::runtime_error (the file cannot be read).
 Config load_config(const std::filesystem::path& path);
 
-// The contents of a secret file (member secret, POS token) without trailing newlines and
-// spaces. Throws std::runtime_error when it cannot be read or is empty; `what` names it.
-std::string read_secret(const std::filesystem::path& path, std::string_view what);
+using storage::read_secret;
 
 }  // namespace loyalty::agent
 

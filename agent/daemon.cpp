@@ -25,6 +25,8 @@
 #include "storage/terminal_key.hpp"
 #include "sync/log.hpp"
 #include "sync/rulebook_json.hpp"
+#include "sync/signed_rulebook.hpp"
+#include "sync/uplink.hpp"
 
 namespace loyalty::agent {
 namespace {
@@ -59,26 +61,78 @@ class DataDirLock {
   int fd_ = -1;
 };
 
-// Installs the rulebook file when it is newer than the stored one; returns the active rulebook.
-std::optional<domain::Rulebook> load_rulebook(const Config& config, storage::RulebookStore& store, sync::Log& log) {
-  if (std::filesystem::exists(config.rulebook_file)) {
-    const std::string text = storage::read_file(config.rulebook_file);
-    domain::Rulebook parsed = sync::rulebook_from_json(sync::parse_json(text, config.rulebook_file.string()));
-    const auto result =
-        store.install({parsed.version, text, "", "file:" + config.rulebook_file.string(), unix_now_ms()});
-    if (result.outcome == storage::Installed::installed) {
-      log.info("rulebook_installed", "rulebook installed from the rulebook file",
-               {{"id", parsed.id}, {"version", parsed.version}});
-      return parsed;
+std::vector<sync::RulebookKey> rulebook_keys(const Config& config) {
+  std::vector<sync::RulebookKey> keys;
+  for (const RulebookKeyConfig& key : config.rulebook_keys) {
+    try {
+      keys.push_back({key.id, storage::PublicKey::from_pem(storage::read_file(key.public_key_file))});
+    } catch (const std::exception& error) {
+      throw std::runtime_error("rulebook key " + key.id + ": " + error.what());
     }
-    if (parsed.version < result.active_version) {
-      log.warning("rulebook_not_newer", "the rulebook file is older than the active rulebook; kept the active one",
-                  {{"file_version", parsed.version}, {"active_version", result.active_version}});
+  }
+  return keys;
+}
+
+// The rulebook file as the store keeps it: a signed envelope verified against `keys`, or, only
+// when no keys are configured (a terminal without a ledger), a plain rulebook. Throws
+// sync::RulebookRefused or sync::JsonError.
+storage::StoredRulebook rulebook_from_file(const Config& config, const std::vector<sync::RulebookKey>& keys,
+                                           domain::Rulebook& parsed) {
+  const std::string text = storage::read_file(config.rulebook_file);
+  if (sync::envelope_document(text) || !keys.empty()) {
+    sync::SignedRulebook verified = sync::verify_rulebook(text, keys, unix_now_ms() / 1000);
+    parsed = std::move(verified.rules);
+    return {parsed.version, text, verified.signature, verified.key_id, unix_now_ms()};
+  }
+  parsed = sync::rulebook_from_json(sync::parse_json(text, config.rulebook_file.string()));
+  return {parsed.version, text, "", "unsigned:" + config.rulebook_file.string(), unix_now_ms()};
+}
+
+// Installs the rulebook file when it is newer than the stored one; returns the active rulebook.
+// A file that is refused (unsigned, tampered, expired, another key) is logged and the active
+// rulebook stays.
+std::optional<domain::Rulebook> load_rulebook(const Config& config, const std::vector<sync::RulebookKey>& keys,
+                                              storage::RulebookStore& store, sync::Log& log) {
+  if (std::filesystem::exists(config.rulebook_file)) {
+    domain::Rulebook parsed;
+    try {
+      const auto result = store.install(rulebook_from_file(config, keys, parsed));
+      if (result.outcome == storage::Installed::installed) {
+        log.info("rulebook_installed", "rulebook installed from the rulebook file",
+                 {{"id", parsed.id}, {"version", parsed.version}});
+        return parsed;
+      }
+      if (parsed.version < result.active_version) {
+        log.warning("rulebook_not_newer", "the rulebook file is older than the active rulebook; kept the active one",
+                    {{"file_version", parsed.version}, {"active_version", result.active_version}});
+      }
+    } catch (const sync::RulebookRefused& refused) {
+      log.error("rulebook_refused", std::string("the rulebook file was refused: ") + refused.what(),
+                {{"file", config.rulebook_file.string()}, {"code", refused.code()}});
     }
   }
   const auto active = store.active();
   if (!active) return std::nullopt;
-  return sync::rulebook_from_json(sync::parse_json(active->document, "stored rulebook"));
+  const std::string document = sync::envelope_document(active->document).value_or(active->document);
+  return sync::rulebook_from_json(sync::parse_json(document, "stored rulebook"));
+}
+
+sync::UplinkSettings uplink_settings(const Config& config, std::vector<sync::RulebookKey> keys) {
+  const LedgerLinkConfig& link = *config.ledger;
+  sync::UplinkSettings settings;
+  settings.host = link.host;
+  settings.port = link.port;
+  settings.server_name = link.server_name;
+  settings.tls = {link.ca_file, link.certificate_file, config.key_path(), std::nullopt};
+  settings.rulebook_keys = std::move(keys);
+  settings.batch_entries = static_cast<std::size_t>(link.batch_entries);
+  settings.backoff_min = std::chrono::milliseconds(link.backoff_min_ms);
+  settings.backoff_max = std::chrono::milliseconds(link.backoff_max_ms);
+  settings.request_timeout = std::chrono::milliseconds(link.request_timeout_ms);
+  settings.authorize_timeout = std::chrono::milliseconds(link.authorize_timeout_ms);
+  settings.idle_poll = std::chrono::milliseconds(link.idle_poll_ms);
+  settings.pull_every = std::chrono::seconds(link.pull_every_s);
+  return settings;
 }
 
 drivers::CodeRules code_rules(const CodesConfig& config) {
@@ -132,13 +186,20 @@ int run_daemon(const std::filesystem::path& config_path, std::ostream& log_strea
     storage::RulebookStore rulebooks(journal.database());
     Checkout checkout(journal, members, hasher, config.phone_country_code, unix_now_ms);
     checkout.set_code_rules(code_rules(config.codes));
-    if (auto rules = load_rulebook(config, rulebooks, log)) {
+    std::vector<sync::RulebookKey> keys = rulebook_keys(config);
+    if (auto rules = load_rulebook(config, keys, rulebooks, log)) {
       checkout.set_rulebook(std::move(*rules));
     } else {
       log.warning("no_rulebook", "no rulebook yet: identify works, quotes and commits are refused");
     }
 
     asio::io_context io(1);
+    std::unique_ptr<sync::Uplink> uplink;
+    if (config.ledger) {
+      uplink = std::make_unique<sync::Uplink>(
+          io, uplink_settings(config, keys), journal, members, rulebooks,
+          [&checkout](domain::Rulebook rules) { checkout.set_rulebook(std::move(rules)); }, log, unix_now_ms);
+    }
     bool sign_queued = false;
     PosApi api(checkout, journal, log, [&] {
       if (sign_queued) return;
@@ -147,11 +208,13 @@ int run_daemon(const std::filesystem::path& config_path, std::ostream& log_strea
         sign_queued = false;
         try {
           journal.sign_pending();
+          if (uplink) uplink->wake();
         } catch (const std::exception& error) {
           log.error("sign_failed", "could not sign journal entries; will retry", {{"error", error.what()}});
         }
       });
     });
+    api.set_uplink(uplink.get());
     api.started_at_ms = unix_now_ms();
     HttpLimits limits;
     limits.max_request_bytes = config.pos_api.max_request_bytes;
@@ -176,6 +239,7 @@ int run_daemon(const std::filesystem::path& config_path, std::ostream& log_strea
     }
     const std::uint16_t port = server.listen_tcp(config.pos_api.listen_address, config.pos_api.listen_port);
     if (config.pos_api.unix_socket) server.listen_unix(*config.pos_api.unix_socket);
+    if (uplink) uplink->start();
 
     asio::steady_timer housekeeping(io);
     bool stopping = false;
@@ -214,7 +278,7 @@ int run_daemon(const std::filesystem::path& config_path, std::ostream& log_strea
                 config.pos_api.token_file = reloaded.pos_api.token_file;
                 server.set_bearer_token(read_token(config));
                 checkout.set_code_rules(std::move(codes));
-                if (auto rules = load_rulebook(config, rulebooks, log)) checkout.set_rulebook(std::move(*rules));
+                if (auto rules = load_rulebook(config, keys, rulebooks, log)) checkout.set_rulebook(std::move(*rules));
                 log.info("reloaded", "configuration and rulebook reloaded");
               } catch (const std::exception& error) {
                 log.error("reload_failed", "reload refused; running on as before", {{"error", error.what()}});
@@ -229,6 +293,7 @@ int run_daemon(const std::filesystem::path& config_path, std::ostream& log_strea
             events.stop();
             for (const auto& scanner : scanners) scanner->stop();
             housekeeping.cancel();
+            if (uplink) uplink->stop();
             co_return;
           }
         },

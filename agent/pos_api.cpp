@@ -34,13 +34,31 @@ Task<HttpResponse> PosApi::handle(HttpRequest request) {
   if (target == "/v1/events" || target.starts_with("/v1/events?")) {
     response = co_await events(request);
   } else {
-    response = route(request);
+    std::optional<OnlineRedemption> online;
+    if (target == "/v1/commit" && request.method() == http::verb::post && online_now()) {
+      // Ask the ledger first; without its answer in time the commit uses the offline limits.
+      std::optional<RedemptionAsk> ask;
+      try {
+        ask = checkout_.redemption_ask(sync::Json::parse(request.body()));
+      } catch (const std::exception&) {
+        // route() reports what is wrong with the request.
+      }
+      if (ask) {
+        const auto answer = co_await uplink_->authorize(ask->member_id, ask->receipt_id, ask->points);
+        if (answer) online = OnlineRedemption{answer->outcome, answer->points, answer->available};
+      } else {
+        online = OnlineRedemption{"not_asked", 0, 0};
+      }
+    }
+    response = route(request, online);
   }
   if (response.result_int() >= 400 && response.result_int() < 500) checkout_.count_refusal();
   co_return response;
 }
 
-HttpResponse PosApi::route(const HttpRequest& request) {
+bool PosApi::online_now() const { return uplink_ != nullptr && uplink_->status().online; }
+
+HttpResponse PosApi::route(const HttpRequest& request, const std::optional<OnlineRedemption>& online) {
   const std::string_view target = request.target();
   const bool get = request.method() == http::verb::get;
   const bool post = request.method() == http::verb::post;
@@ -61,14 +79,14 @@ HttpResponse PosApi::route(const HttpRequest& request) {
       response.prepare_payload();
       return response;
     }
-    using Call = OrderedJson (Checkout::*)(const sync::Json&);
-    Call call = nullptr;
-    if (target == "/v1/identify") call = &Checkout::identify;
-    if (target == "/v1/quote") call = &Checkout::quote;
-    if (target == "/v1/commit") call = &Checkout::commit;
-    if (target == "/v1/void") call = &Checkout::void_sale;
-    if (target == "/v1/refund") call = &Checkout::refund;
-    if (!call) throw ApiError(404, "not_found", "no such endpoint: " + std::string(target));
+    enum class Call { none, identify, quote, commit, void_sale, refund };
+    Call call = Call::none;
+    if (target == "/v1/identify") call = Call::identify;
+    if (target == "/v1/quote") call = Call::quote;
+    if (target == "/v1/commit") call = Call::commit;
+    if (target == "/v1/void") call = Call::void_sale;
+    if (target == "/v1/refund") call = Call::refund;
+    if (call == Call::none) throw ApiError(404, "not_found", "no such endpoint: " + std::string(target));
     if (!post) throw ApiError(405, "method_not_allowed", "use POST for " + std::string(target));
     const auto type = request[http::field::content_type];
     if (!type.starts_with("application/json")) {
@@ -76,8 +94,16 @@ HttpResponse PosApi::route(const HttpRequest& request) {
     }
     const sync::Json body = sync::parse_json(request.body(), "request");
     if (!body.is_object()) throw sync::JsonError("request", "must be a JSON object");
-    OrderedJson answer = (checkout_.*call)(body);
-    if (call == &Checkout::commit || call == &Checkout::void_sale || call == &Checkout::refund) {
+    OrderedJson answer;
+    switch (call) {
+      case Call::identify: answer = checkout_.identify(body); break;
+      case Call::quote: answer = checkout_.quote(body, online_now()); break;
+      case Call::commit: answer = checkout_.commit(body, online); break;
+      case Call::void_sale: answer = checkout_.void_sale(body); break;
+      case Call::refund: answer = checkout_.refund(body); break;
+      case Call::none: break;
+    }
+    if (call == Call::commit || call == Call::void_sale || call == Call::refund) {
       log_journaled(target.substr(4), answer);
       if (after_commit_) after_commit_();
     }
@@ -164,11 +190,34 @@ HttpResponse PosApi::health() {
 OrderedJson PosApi::status() {
   OrderedJson s;
   s["terminal_id"] = journal_.terminal_id();
-  s["connectivity"] = "offline";
-  s["offline_reason"] = "no ledger link configured: offline limits apply to every redemption";
+  const sync::UplinkStatus* link = uplink_ ? &uplink_->status() : nullptr;
+  s["connectivity"] = link && link->online ? "online" : "offline";
+  if (!link) {
+    s["offline_reason"] = "no ledger link configured: offline limits apply to every redemption";
+  } else if (!link->online) {
+    s["offline_reason"] = link->offline_reason + ": offline limits apply to every redemption";
+  } else {
+    s["offline_reason"] = nullptr;
+  }
   s["pending_entries"] = journal_.pending_count();
   s["last_seq"] = journal_.head().seq;
-  s["last_sync"] = nullptr;
+  s["last_sync"] = link && link->last_ack_ms > 0 ? OrderedJson(link->last_ack_ms) : OrderedJson();
+  if (link) {
+    OrderedJson l;
+    l["acknowledged_through"] = link->acknowledged_through;
+    l["last_contact_ms"] = link->last_contact_ms > 0 ? OrderedJson(link->last_contact_ms) : OrderedJson();
+    l["entries_uploaded"] = link->entries_uploaded;
+    l["failures"] = link->failures;
+    l["consecutive_failures"] = link->consecutive_failures;
+    l["retry_in_ms"] = link->retry_in_ms;
+    l["member_cursor"] = link->member_cursor;
+    l["members_applied"] = link->members_applied;
+    l["rulebooks_installed"] = link->rulebooks_installed;
+    l["rulebook_refusal"] = link->rulebook_refusal.empty() ? OrderedJson() : OrderedJson(link->rulebook_refusal);
+    l["authorizations"] = link->authorizations;
+    l["authorization_fallbacks"] = link->authorization_fallbacks;
+    s["ledger"] = std::move(l);
+  }
   if (const domain::Rulebook* rules = checkout_.rulebook()) {
     s["rulebook"] = {{"id", rules->id}, {"version", rules->version}};
   } else {
@@ -195,7 +244,18 @@ std::string PosApi::metrics() {
   metric("loyalty_agent_refused_total", "counter", "Requests refused with a 4xx answer.", c.refused);
   metric("loyalty_agent_pending_entries", "gauge", "Journal entries the ledger has not acknowledged.",
          journal_.pending_count());
-  metric("loyalty_agent_online", "gauge", "1 when the ledger is reachable.", 0);
+  const sync::UplinkStatus* link = uplink_ ? &uplink_->status() : nullptr;
+  metric("loyalty_agent_online", "gauge", "1 when the ledger is reachable.", link && link->online ? 1 : 0);
+  if (link) {
+    metric("loyalty_agent_uploaded_entries_total", "counter", "Entries the ledger acknowledged.",
+           link->entries_uploaded);
+    metric("loyalty_agent_sync_failures_total", "counter", "Failed exchanges with the ledger.", link->failures);
+    metric("loyalty_agent_authorizations_total", "counter", "Redemptions the ledger answered online.",
+           link->authorizations);
+    metric("loyalty_agent_authorization_fallbacks_total", "counter",
+           "Redemptions that fell back to the offline limits.", link->authorization_fallbacks);
+    metric("loyalty_agent_member_cursor", "gauge", "Position in the ledger's member feed.", link->member_cursor);
+  }
   if (server_) {
     metric("loyalty_agent_http_requests_total", "counter", "HTTP requests read.", server_->requests());
     metric("loyalty_agent_http_connections", "gauge", "Open POS connections.", server_->open_connections());

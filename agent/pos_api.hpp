@@ -22,6 +22,7 @@
 #include "agent/http_server.hpp"
 #include "agent/lane.hpp"
 #include "sync/log.hpp"
+#include "sync/uplink.hpp"
 
 namespace loyalty::agent {
 
@@ -40,12 +41,16 @@ class PosApi {
     events_ = events;
     lane_ = lane;
   }
+  // The link to the ledger, when one is configured: status reports it, commits ask it to
+  // authorize redemptions.
+  void set_uplink(sync::Uplink* uplink) { uplink_ = uplink; }
   std::int64_t started_at_ms = 0;
   std::filesystem::path data_dir = ".";  // its free space is a health check
   std::int64_t min_free_bytes = 64 * 1024 * 1024;
 
  private:
-  HttpResponse route(const HttpRequest& request);
+  HttpResponse route(const HttpRequest& request, const std::optional<OnlineRedemption>& online);
+  bool online_now() const;
   // Logs a journaled commit, void or refund (or its retry) as the event `what`.
   void log_journaled(std::string_view what, const sync::OrderedJson& answer);
   sync::OrderedJson status();
@@ -60,6 +65,7 @@ class PosApi {
   LaneEvents* events_ = nullptr;
   const Lane* lane_ = nullptr;
   const HttpServer* server_ = nullptr;
+  sync::Uplink* uplink_ = nullptr;
 };
 
 }  // namespace loyalty::agent

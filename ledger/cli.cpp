@@ -11,6 +11,7 @@
 
 #include "ledger/config.hpp"
 #include "ledger/ledger.hpp"
+#include "ledger/members.hpp"
 #include "ledger/pki.hpp"
 #include "ledger/replay.hpp"
 #include "ledger/report.hpp"
@@ -44,6 +45,9 @@ constexpr std::string_view kUsage =
     "  terminal revoke --db FILE --terminal ID\n"
     "  terminal list --db FILE\n"
     "         Registers a terminal and its journal signing key, refuses its uploads, or lists them.\n"
+    "  members import --db FILE --member-secret FILE --file MEMBERS_JSONL [--phone-country CODE]\n"
+    "         Creates or updates members from JSON lines (docs/operations.md); only keyed\n"
+    "         hashes of their cards and phones are kept.\n"
     "  serve --config FILE\n"
     "         Runs the ledger service: HTTPS with mutual TLS for terminals (docs/operations.md).\n"
     "  pki init --dir DIR --name NAME [--days N]\n"
@@ -470,6 +474,22 @@ int run_cli(std::span<const std::string_view> args, std::ostream& out, std::ostr
     }
     if (command == "terminal") return terminal_command(rest, out, err);
     if (command == "pki") return pki_command(rest, out, err);
+    if (command == "members") {
+      if (rest.empty() || rest[0] != "import") {
+        err << "loyalty-ledger: members needs import\n" << kUsage;
+        return exit_usage;
+      }
+      const auto options =
+          parse_options(rest.subspan(1), {"--db", "--member-secret", "--file", "--phone-country"}, {}, kUsage, err);
+      if (!options || !require(*options, {"--db", "--member-secret", "--file"}, kUsage, err)) return exit_usage;
+      const storage::IdentifierHasher hasher(storage::read_secret(options->value("--member-secret"), "member secret"));
+      SqliteStore store(options->value("--db"));
+      Ledger ledger(store, {});
+      const ImportSummary summary = import_members(ledger, options->value("--file"), hasher,
+                                                   options->find("--phone-country").value_or("7"), now_ms());
+      out << "members: " << summary.created << " created, " << summary.updated << " updated\n";
+      return exit_ok;
+    }
     if (command == "rulebook") return rulebook_command(rest, out, err);
     if (command == "serve") {
       const auto options = parse_options(rest, {"--config"}, {}, kUsage, err);

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "ledger/members.hpp"
+
 namespace loyalty::ledger {
 namespace {
 
@@ -96,6 +98,35 @@ void Ledger::revoke(std::string_view terminal_id, std::int64_t now_ms) {
     if (!terminal->revoked_at_ms) terminal->revoked_at_ms = now_ms;
     store_.save_terminal(*terminal);
   });
+}
+
+std::pair<std::int64_t, std::int64_t> Ledger::import_members(std::span<const MemberRecord> members,
+                                                             std::int64_t now_ms) {
+  std::int64_t created = 0;
+  std::int64_t updated = 0;
+  store_.transaction([&] {
+    for (const MemberRecord& record : members) {
+      auto existing = store_.account(record.member_id);
+      Account account = existing.value_or(Account{});
+      account.member_id = record.member_id;
+      account.tier = record.tier;
+      account.status = record.status;
+      if (!existing && record.balance > 0) {
+        account.balance = record.balance;
+        Lot opening;
+        opening.member_id = record.member_id;
+        opening.points = record.balance;
+        opening.remaining = record.balance;
+        opening.earned_at_ms = now_ms;
+        opening.expires_at_ms = now_ms + settings_.expiry_days * kDayMs;
+        store_.save_lot(opening);
+      }
+      store_.save_account(account);
+      store_.set_member_keys(record.member_id, record.keys);
+      ++(existing ? updated : created);
+    }
+  });
+  return {created, updated};
 }
 
 sync::Ack Ledger::ingest(std::string_view terminal_id, std::span<const sync::WireEntry> entries, std::int64_t now_ms) {
@@ -239,19 +270,17 @@ Authorization Ledger::authorize(std::string_view terminal_id, const AuthorizeReq
       result.outcome = Authorization::Outcome::member_blocked;
       return;
     }
-    if (request.points > result.available) {
+    if (result.available == 0) {
       result.outcome = Authorization::Outcome::declined;
       return;
     }
-    Hold hold{0,
-              request.member_id,
-              std::string(terminal_id),
-              request.receipt_id,
-              request.points,
-              now_ms + settings_.hold_ttl_ms};
+    // Like a card payment's partial approval: what is there is held, the rest is paid in money.
+    const std::int64_t points = std::min(request.points, result.available);
+    Hold hold{
+        0, request.member_id, std::string(terminal_id), request.receipt_id, points, now_ms + settings_.hold_ttl_ms};
     store_.add_hold(hold);
     result.outcome = Authorization::Outcome::approved;
-    result.points = request.points;
+    result.points = points;
     result.expires_at_ms = hold.expires_at_ms;
   });
   return result;

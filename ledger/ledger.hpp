@@ -35,6 +35,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "ledger/store.hpp"
@@ -67,12 +68,14 @@ struct AuthorizeRequest {
 struct Authorization {
   enum class Outcome { approved, declined, member_unknown, member_blocked };
   Outcome outcome = Outcome::declined;
-  std::int64_t points = 0;     // held, when approved
+  std::int64_t points = 0;     // held, when approved: the points asked for or all available
   std::int64_t available = 0;  // balance less other holds, before this one
   std::int64_t expires_at_ms = 0;
 };
 
 std::string_view to_string(Authorization::Outcome outcome);
+
+struct MemberRecord;  // ledger/members.hpp
 
 class Ledger {
  public:
@@ -87,15 +90,20 @@ class Ledger {
   // Refuses the terminal's uploads from now on. Entries already applied stay.
   void revoke(std::string_view terminal_id, std::int64_t now_ms);
 
+  // Creates or updates members (ledger/members.hpp) in one transaction; returns how many were
+  // created and how many updated. A new member's balance becomes an opening lot.
+  std::pair<std::int64_t, std::int64_t> import_members(std::span<const MemberRecord> members, std::int64_t now_ms);
+
   // Applies a batch of `terminal_id`'s entries (the identity its certificate proves, or the
   // journal file being replayed). Throws Refusal, applying nothing, for an unknown or revoked
   // terminal, another terminal's entries, a broken chain, an unsigned last entry, a signature
   // that does not verify, or an entry that differs from the one applied before.
   sync::Ack ingest(std::string_view terminal_id, std::span<const sync::WireEntry> entries, std::int64_t now_ms);
 
-  // Places a hold on `points` of the member's balance for this terminal's receipt, until the
-  // entry of that receipt arrives or the hold expires. A new request for the same receipt
-  // replaces the hold.
+  // Places a hold on `points` of the member's balance (or on what is available, when that is
+  // less: a partial approval) for this terminal's receipt, until the entry of that receipt
+  // arrives or the hold expires. Declines when nothing is available. A new request for the
+  // same receipt replaces the hold.
   Authorization authorize(std::string_view terminal_id, const AuthorizeRequest& request, std::int64_t now_ms);
 
   // Expires the points of lots whose time has come and drops expired holds. Returns the points

@@ -5,6 +5,7 @@
 
 #include "sync/journal_wire.hpp"
 #include "sync/json_reader.hpp"
+#include "sync/member_feed.hpp"
 
 namespace loyalty::ledger {
 namespace {
@@ -15,7 +16,6 @@ using sync::json_response;
 using sync::OrderedJson;
 
 constexpr std::size_t kDefaultMemberPage = 1000;
-constexpr std::size_t kMaxMemberPage = 5000;
 
 http::status status_of(const Refusal& refusal) {
   const std::string& code = refusal.code();
@@ -135,28 +135,25 @@ HttpResponse LedgerService::rulebook(const sync::HttpRequest& request) {
 HttpResponse LedgerService::members(std::string_view query) {
   const auto after = query_number(query, "after", 0);
   const auto limit = query_number(query, "limit", kDefaultMemberPage);
-  if (!after || !limit || *limit == 0 || *limit > static_cast<std::int64_t>(kMaxMemberPage)) {
+  if (!after || !limit || *limit == 0 || *limit > static_cast<std::int64_t>(sync::kMaxMemberPage)) {
     return error_response(http::status::bad_request, "query_invalid",
-                          "after must be a cursor (0 or more) and limit 1 to " + std::to_string(kMaxMemberPage));
+                          "after must be a cursor (0 or more) and limit 1 to " + std::to_string(sync::kMaxMemberPage));
   }
   ++counters_.member_pages;
   const auto changes = ledger_.store().member_changes(*after, static_cast<std::size_t>(*limit));
-  OrderedJson body;
-  body["format"] = "loyalty-members/1";
-  body["cursor"] = changes.empty() ? *after : changes.back().account.cursor;
-  body["more"] = changes.size() == static_cast<std::size_t>(*limit);
-  OrderedJson& list = body["members"] = OrderedJson::array();
+  sync::MemberPage page;
+  page.cursor = changes.empty() ? *after : changes.back().account.cursor;
+  page.more = changes.size() == static_cast<std::size_t>(*limit);
   for (const MemberChange& change : changes) {
-    OrderedJson member;
-    member["member_id"] = change.account.member_id;
-    member["balance"] = change.account.balance;
-    member["tier"] = change.account.tier;
-    member["status"] = change.account.status == MemberState::blocked ? "blocked" : "active";
-    member["cursor"] = change.account.cursor;
-    OrderedJson& keys = member["keys"] = OrderedJson::array();
-    for (const storage::Digest& key : change.keys) keys.push_back(storage::to_hex(key));
-    list.push_back(std::move(member));
+    storage::MemberDelta delta;
+    delta.member = {
+        change.account.member_id, change.account.balance, change.account.tier,
+        change.account.status == MemberState::blocked ? storage::MemberStatus::blocked : storage::MemberStatus::active,
+        change.account.cursor};
+    delta.keys = change.keys;
+    page.members.push_back(std::move(delta));
   }
+  const OrderedJson body = sync::member_page_to_json(page);
   return json_response(http::status::ok, body.dump());
 }
 

@@ -98,4 +98,11 @@ std::string read_file(const std::filesystem::path& path) {
   return content;
 }
 
+std::string read_secret(const std::filesystem::path& path, std::string_view what) {
+  std::string secret = storage::read_file(path);
+  while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r' || secret.back() == ' ')) secret.pop_back();
+  if (secret.empty()) throw std::runtime_error(path.string() + ": the " + std::string(what) + " file is empty");
+  return secret;
+}
+
 }  // namespace loyalty::storage

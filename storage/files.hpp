@@ -25,6 +25,10 @@ class FileError : public std::runtime_error {
 
 enum class Replace { allowed, never };
 
+// The contents of a secret file (member secret, POS token) without trailing newlines and
+// spaces. Throws std::runtime_error when it cannot be read or is empty; `what` names it.
+std::string read_secret(const std::filesystem::path& path, std::string_view what);
+
 // Replaces (or creates) `path` with `content`, readable only as `mode` allows. With
 // Replace::never an existing file is left alone and FileError(EEXIST) is thrown.
 void write_file_atomically(const std::filesystem::path& path, std::string_view content, mode_t mode,

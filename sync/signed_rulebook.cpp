@@ -43,6 +43,15 @@ std::string sign_rulebook(std::string_view document, const storage::PrivateKey& 
   return envelope.dump(2) + "\n";
 }
 
+std::optional<std::string> envelope_document(std::string_view text) {
+  const Json parsed = Json::parse(text, nullptr, false);
+  if (!parsed.is_object() || !parsed.contains("format") || parsed["format"] != kSignedRulebookFormat ||
+      !parsed.contains("document") || !parsed["document"].is_string()) {
+    return std::nullopt;
+  }
+  return parsed["document"].get<std::string>();
+}
+
 SignedRulebook verify_rulebook(std::string_view envelope, std::span<const RulebookKey> keys, std::int64_t now_s) {
   SignedRulebook result;
   result.envelope = envelope;

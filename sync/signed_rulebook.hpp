@@ -13,6 +13,7 @@
 #define LOYALTY_SYNC_SIGNED_RULEBOOK_HPP_
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -54,6 +55,10 @@ struct SignedRulebook {
 // and returns the envelope text.
 std::string sign_rulebook(std::string_view document, const storage::PrivateKey& key, std::string_view key_id,
                           std::int64_t expires_at_s);
+
+// The rulebook document inside `text` when `text` is a signed envelope (not verified: for
+// rulebooks that were verified when they were installed), nullopt when it is not an envelope.
+std::optional<std::string> envelope_document(std::string_view text);
 
 // Reads and verifies an envelope against `keys` at time `now_s`. Throws RulebookRefused.
 SignedRulebook verify_rulebook(std::string_view envelope, std::span<const RulebookKey> keys, std::int64_t now_s);

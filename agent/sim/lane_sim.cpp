@@ -22,6 +22,22 @@ std::int64_t get_int(const json& object, const char* key) {
                                                                                        : 0;
 }
 
+// What bound an answer's redemption: an offline limit ("offline_per_receipt", ...), the
+// ledger's partial or refused authorization ("online_partial", "online_declined", ...), or ""
+// when nothing did.
+std::string binding_of(const json& answer) {
+  if (answer.contains("offline") && answer["offline"].is_object() && answer["offline"]["binding"].is_string()) {
+    return answer["offline"]["binding"].get<std::string>();
+  }
+  if (!answer.contains("authorization") || !answer["authorization"].is_object()) return "";
+  const json& authorization = answer["authorization"];
+  const std::string outcome = authorization.value("outcome", "");
+  if (outcome == "approved") {
+    return get_int(authorization, "points") < get_int(answer["points"], "requested") ? "online_partial" : "";
+  }
+  return outcome == "asked_at_commit" || outcome == "not_asked" ? "" : "online_" + outcome;
+}
+
 // "8 (900) 000-00-42" for +79000000042: the way a cashier types a national number.
 std::string typed_phone(const std::string& e164) {
   const std::string n = e164.substr(2);
@@ -230,12 +246,18 @@ class SimLane {
     const std::int64_t redeemed = get_int(points, "redeemed");
     const std::int64_t earned = get_int(points, "earned");
     // Other lanes' commits between this quote and commit move the shared offline limits (a
-    // member's, the terminal's); without them the commit must price exactly as quoted.
+    // member's, the terminal's); online, the ledger may hold less than the quote showed, or
+    // not answer in time (the commit then falls back to the offline limits). Otherwise the
+    // commit must price exactly as quoted.
     const auto shared_limit = [](const json& answer) {
-      const json& limit = answer["offline"]["binding"];
+      const std::string limit = binding_of(answer);
       return limit == "offline_per_member" || limit == "offline_per_terminal";
     };
-    const bool may_differ = settings_.lanes > 1 && (shared_limit(quote.body) || shared_limit(commit.body));
+    const bool online_cut = quote.body.contains("authorization") &&
+                            (!commit.body.contains("authorization") || get_int(commit.body["authorization"], "points") <
+                                                                           get_int(quote.body["points"], "redeemed"));
+    const bool may_differ =
+        online_cut || (settings_.lanes > 1 && (shared_limit(quote.body) || shared_limit(commit.body)));
     if (!may_differ &&
         (redeemed != get_int(quote.body["points"], "redeemed") || earned != get_int(quote.body["points"], "earned"))) {
       problem("commit " + receipt + " points " + points.dump() + " differ from its quote's " +
@@ -262,8 +284,8 @@ class SimLane {
     }
     const json& totals = commit.body["quote"]["totals"];
     report_.sales_money += get_int(totals, "payable");
-    const json& binding = commit.body["offline"]["binding"];
-    if (requested > 0 && binding.is_string()) ++report_.binding[binding.get<std::string>()];
+    const std::string binding = binding_of(commit.body);
+    if (requested > 0 && !binding.empty()) ++report_.binding[binding];
     narrate_sale(receipt, member, basket, commit.body, requested);
 
     if (member && chance(3)) {
@@ -337,8 +359,7 @@ class SimLane {
         << member->how << ")  earned " << get_int(points, "earned");
     if (requested > 0) {
       out << ", redeemed " << get_int(points, "redeemed") << " of " << requested;
-      if (commit["offline"]["binding"].is_string())
-        out << " (" << commit["offline"]["binding"].get<std::string>() << ")";
+      if (const std::string binding = binding_of(commit); !binding.empty()) out << " (" << binding << ")";
     }
     out << ", balance " << get_int(points, "balance_after") << "\n";
     if (requested > 0 && !slip_shown_) {  // the first redemption's slip, as the receipt prints it

@@ -1,6 +1,7 @@
 // loyalty-lane-sim: simulated checkout lanes for demos and load (agent/sim/lane_sim.hpp), and
 // the synthetic members they present, written into an agent's member cache.
 #include <ctime>
+#include <fstream>
 #include <iostream>
 #include <limits>
 #include <random>
@@ -23,9 +24,10 @@ constexpr std::string_view kUsage =
     "usage: loyalty-lane-sim <command> [options]\n"
     "\n"
     "commands:\n"
-    "  members --config AGENT_JSON --count N\n"
+    "  members (--config AGENT_JSON | --out FILE) --count N\n"
     "         Writes N synthetic members (SIM-0000000..., cards 7013..., phones +7900...) into\n"
-    "         the member cache of the agent configured by AGENT_JSON.\n"
+    "         the member cache of the agent configured by AGENT_JSON, or into FILE as JSON\n"
+    "         lines for loyalty-ledger members import.\n"
     "  run --agent ADDRESS [--token-file FILE] [--scanner ADDRESS] [--lanes N] [--receipts N]\n"
     "      [--members N] [--seed S] [--prefix TEXT] [--at TIME] [--narrate] [--json]\n"
     "         Works N lanes (default 1) of --receipts sales each (default 20) through the POS\n"
@@ -50,6 +52,18 @@ std::optional<std::int64_t> number(const sync::Options& options, std::string_vie
 int seed_members(const sync::Options& options) {
   const auto count = number(options, "--count", 0, 1, 100'000'000);
   if (!count) return 2;
+  if (const auto out = options.find("--out")) {
+    std::ofstream file(*out);
+    sim::write_member_lines(file, *count);
+    file.close();
+    if (!file) throw std::runtime_error("cannot write " + *out);
+    std::cout << "wrote " << *count << " members to " << *out << "\n";
+    return 0;
+  }
+  if (!options.find("--config")) {
+    std::cerr << "loyalty-lane-sim: members needs --config or --out\n" << kUsage;
+    return 2;
+  }
   const agent::Config config = agent::load_config(options.value("--config"));
   const storage::IdentifierHasher hasher(agent::read_secret(config.member_secret_file, "member secret"));
   storage::MemberCache cache(config.members_path(), hasher);
@@ -154,8 +168,8 @@ int main(int argc, char** argv) {
   const std::span<const std::string_view> rest(args.begin() + 1, args.end());
   try {
     if (args[0] == "members") {
-      const auto options = sync::parse_options(rest, {"--config", "--count"}, {}, kUsage, std::cerr);
-      if (!options || !sync::require(*options, {"--config", "--count"}, kUsage, std::cerr)) return 2;
+      const auto options = sync::parse_options(rest, {"--config", "--out", "--count"}, {}, kUsage, std::cerr);
+      if (!options || !sync::require(*options, {"--count"}, kUsage, std::cerr)) return 2;
       return seed_members(*options);
     }
     if (args[0] == "run") {

@@ -1,9 +1,11 @@
 #include "agent/sim/members.hpp"
 
 #include <algorithm>
+#include <ostream>
 #include <vector>
 
 #include "agent/sim/shop.hpp"
+#include "sync/json_reader.hpp"
 
 namespace loyalty::sim {
 
@@ -21,6 +23,18 @@ void write_members(storage::MemberCache& cache, const storage::IdentifierHasher&
       deltas.push_back(std::move(delta));
     }
     cache.apply(deltas, cursor);
+  }
+}
+
+void write_member_lines(std::ostream& out, std::int64_t count) {
+  for (std::int64_t i = 0; i < count; ++i) {
+    nlohmann::ordered_json line;
+    line["member_id"] = member_id(i);
+    line["tier"] = member_tier(i);
+    line["balance"] = member_balance(i);
+    line["cards"] = {member_card(i)};
+    line["phones"] = {member_phone(i)};
+    out << line.dump() << "\n";
   }
 }
 

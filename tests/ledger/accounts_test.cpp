@@ -133,8 +133,13 @@ TEST_CASE("an authorization holds points until its receipt's entry arrives or th
   CHECK(first.expires_at_ms == kNow + f.ledger.settings().hold_ttl_ms);
 
   const Authorization second = f.ledger.authorize("T2", {"M1", "T2-R1", 400}, kNow);
-  CHECK(second.outcome == Authorization::Outcome::declined);
+  CHECK(second.outcome == Authorization::Outcome::approved);  // partly: what is left
+  CHECK(second.points == 300);
   CHECK(second.available == 300);
+  CHECK(f.ledger.authorize("T2", {"M1", "T2-R5", 1}, kNow).outcome == Authorization::Outcome::declined);
+  CHECK(f.ledger.authorize("T2", {"M1", "T2-R1", 1}, kNow).points == 1);  // asked again for less
+  CHECK(f.store.held_points("M1", kNow) == 701);
+  CHECK(f.store.consume_hold("T2", "T2-R1"));
 
   // Asking again for the same receipt replaces its hold instead of adding to it.
   CHECK(f.ledger.authorize("T1", {"M1", "T1-R2", 700}, kNow).outcome == Authorization::Outcome::approved);

@@ -1,0 +1,383 @@
+#include "sync/uplink.hpp"
+
+#include <algorithm>
+
+#include "sync/journal_wire.hpp"
+#include "sync/json_reader.hpp"
+#include "sync/member_feed.hpp"
+
+namespace loyalty::sync {
+namespace {
+
+using tcp = asio::ip::tcp;
+using Stream = beast::ssl_stream<beast::tcp_stream>;
+
+constexpr std::size_t kMaxResponseBytes = 64 * 1024 * 1024;
+constexpr std::size_t kMemberPage = 1000;
+
+// A failed exchange with the ledger: what() is the reason the status shows.
+class LinkError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+bool numeric_address(const std::string& host) {
+  boost::system::error_code error;
+  asio::ip::make_address(host, error);
+  return !error;
+}
+
+// The reason an answer other than 200 gives: the ledger's error message when it sent one.
+std::string refusal_of(const HttpResponse& response) {
+  try {
+    const Json body = Json::parse(response.body());
+    if (body.contains("error")) {
+      return body["error"].value("message", "") + " (" + body["error"].value("code", "") + ")";
+    }
+  } catch (const std::exception&) {
+  }
+  return "HTTP " + std::to_string(response.result_int());
+}
+
+HttpRequest make_request(http::verb verb, std::string target, const std::string& host) {
+  HttpRequest request{verb, std::move(target), 11};
+  request.set(http::field::host, host);
+  request.set(http::field::user_agent, "loyalty-agent");
+  request.keep_alive(true);
+  return request;
+}
+
+}  // namespace
+
+// One kept-alive TLS connection to the ledger, opened on demand and closed on any error.
+class Uplink::Connection {
+ public:
+  Connection(asio::io_context& io, std::shared_ptr<ssl::context> tls, const UplinkSettings& settings)
+      : io_(io), tls_(std::move(tls)), settings_(settings) {}
+
+  // Sends `request` and reads the answer, all within `timeout`. A connection kept from an
+  // earlier exchange may have been closed by the ledger meanwhile: that failure is retried
+  // once on a new connection.
+  Task<HttpResponse> exchange(HttpRequest request, std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    request.prepare_payload();
+    for (int attempt = 0;; ++attempt) {
+      const bool reused = stream_ != nullptr;
+      if (!stream_) co_await connect(deadline);
+      auto& lowest = beast::get_lowest_layer(*stream_);
+      lowest.expires_at(deadline);
+      auto [write_error, written] = co_await http::async_write(*stream_, request, use_tuple);
+      boost::system::error_code error = write_error;
+      if (!error) {
+        http::response_parser<http::string_body> parser;
+        parser.body_limit(kMaxResponseBytes);
+        lowest.expires_at(deadline);
+        auto [read_error, read] = co_await http::async_read(*stream_, buffer_, parser, use_tuple);
+        if (!read_error) {
+          HttpResponse response = parser.release();
+          if (!response.keep_alive()) close();
+          co_return response;
+        }
+        error = read_error;
+      }
+      close();
+      if (reused && attempt == 0 && error != beast::error::timeout) continue;
+      throw LinkError(describe(error, timeout));
+    }
+  }
+
+  void close() {
+    if (!stream_) return;
+    boost::system::error_code ignored;
+    beast::get_lowest_layer(*stream_).socket().close(ignored);
+    stream_.reset();
+    buffer_.clear();
+  }
+
+ private:
+  Task<> connect(std::chrono::steady_clock::time_point deadline) {
+    auto stream = std::make_unique<Stream>(io_, *tls_);
+    const std::string& name = settings_.server_name.empty() ? settings_.host : settings_.server_name;
+    // SSL_set_tlsext_host_name, without the macro's old-style cast.
+    if (!numeric_address(name) && SSL_ctrl(stream->native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME,
+                                           TLSEXT_NAMETYPE_host_name, const_cast<char*>(name.c_str())) != 1) {
+      throw LinkError("cannot set the TLS server name " + name);
+    }
+    stream->set_verify_callback(ssl::host_name_verification(name));
+    auto& lowest = beast::get_lowest_layer(*stream);
+    lowest.expires_at(deadline);
+    if (numeric_address(settings_.host)) {
+      const tcp::endpoint endpoint(asio::ip::make_address(settings_.host), settings_.port);
+      auto [error] = co_await lowest.async_connect(endpoint, use_tuple);
+      if (error) throw LinkError("cannot connect to the ledger at " + where() + ": " + error.message());
+    } else {
+      tcp::resolver resolver(io_);
+      auto [resolve_error, results] =
+          co_await resolver.async_resolve(settings_.host, std::to_string(settings_.port), use_tuple);
+      if (resolve_error) throw LinkError("cannot resolve " + settings_.host + ": " + resolve_error.message());
+      auto [error, endpoint] = co_await lowest.async_connect(results, use_tuple);
+      if (error) throw LinkError("cannot connect to the ledger at " + where() + ": " + error.message());
+    }
+    lowest.socket().set_option(tcp::no_delay(true));
+    auto [handshake_error] = co_await stream->async_handshake(ssl::stream_base::client, use_tuple);
+    if (handshake_error) throw LinkError("TLS with the ledger at " + where() + " failed: " + handshake_error.message());
+    stream_ = std::move(stream);
+  }
+
+  std::string where() const { return settings_.host + ":" + std::to_string(settings_.port); }
+
+  std::string describe(const boost::system::error_code& error, std::chrono::milliseconds timeout) const {
+    if (error == beast::error::timeout) {
+      return "the ledger at " + where() + " did not answer within " + std::to_string(timeout.count()) + " ms";
+    }
+    return "the exchange with the ledger at " + where() + " failed: " + error.message();
+  }
+
+  asio::io_context& io_;
+  std::shared_ptr<ssl::context> tls_;
+  const UplinkSettings& settings_;
+  std::unique_ptr<Stream> stream_;
+  beast::flat_buffer buffer_;
+};
+
+Uplink::Uplink(asio::io_context& io, UplinkSettings settings, storage::Journal& journal, storage::MemberCache& members,
+               storage::RulebookStore& rulebooks, RulebookInstalled on_rulebook, Log& log, Clock clock)
+    : io_(io),
+      settings_(std::move(settings)),
+      journal_(journal),
+      members_(members),
+      rulebooks_(rulebooks),
+      on_rulebook_(std::move(on_rulebook)),
+      log_(log),
+      clock_(std::move(clock)),
+      tls_(std::make_shared<ssl::context>(make_context(ssl::context::tls_client, settings_.tls))),
+      bulk_(std::make_unique<Connection>(io, tls_, settings_)),
+      quick_(std::make_unique<Connection>(io, tls_, settings_)),
+      wait_(io),
+      random_(settings_.seed) {
+  status_.acknowledged_through = storage::acknowledged_through(journal_.database());
+  status_.member_cursor = members_.cursor();
+}
+
+Uplink::~Uplink() = default;
+
+void Uplink::start() { asio::co_spawn(io_, run(), asio::detached); }
+
+void Uplink::stop() {
+  stopping_ = true;
+  wait_.cancel();
+  bulk_->close();
+  quick_->close();
+}
+
+void Uplink::wake() {
+  woken_ = true;
+  if (status_.retry_in_ms == 0) wait_.cancel();  // an idle wait; a backoff runs its course
+}
+
+void Uplink::went_offline(const std::string& reason) {
+  if (status_.online || status_.offline_reason != reason) {
+    log_.warning("ledger_offline", "the ledger cannot be reached or refused: offline limits apply",
+                 {{"reason", reason}});
+  }
+  status_.online = false;
+  status_.offline_reason = reason;
+}
+
+Task<> Uplink::run() {
+  auto last_pull = std::chrono::steady_clock::time_point{};
+  while (!stopping_) {
+    const auto now = std::chrono::steady_clock::now();
+    const bool pull = last_pull == std::chrono::steady_clock::time_point{} || now - last_pull >= settings_.pull_every;
+    std::string failure;
+    try {
+      woken_ = false;
+      co_await round(pull);
+      if (pull) last_pull = now;
+    } catch (const std::exception& error) {
+      failure = error.what();
+    }
+    if (stopping_) break;
+    std::chrono::milliseconds delay = settings_.idle_poll;
+    if (failure.empty()) {
+      if (!status_.online) log_.info("ledger_online", "the ledger answers: uploads and online authorization resume");
+      status_.online = true;
+      status_.offline_reason.clear();
+      status_.consecutive_failures = 0;
+      status_.retry_in_ms = 0;
+      if (woken_) continue;  // entries arrived during the round
+    } else {
+      ++status_.failures;
+      ++status_.consecutive_failures;
+      went_offline(failure);
+      // Full jitter: uniform in [0, min(max, min * 2^failures)].
+      const auto exponent = std::min<std::int64_t>(status_.consecutive_failures - 1, 30);
+      const std::int64_t ceiling =
+          std::min<std::int64_t>(settings_.backoff_max.count(), settings_.backoff_min.count() << exponent);
+      delay = std::chrono::milliseconds(std::uniform_int_distribution<std::int64_t>(0, ceiling)(random_));
+      status_.retry_in_ms = std::max<std::int64_t>(delay.count(), 1);
+    }
+    wait_.expires_after(delay);
+    co_await wait_.async_wait(use_tuple);
+    status_.retry_in_ms = 0;
+  }
+}
+
+Task<> Uplink::round(bool pull) {
+  co_await upload();
+  if (pull) {
+    co_await pull_rulebook();
+    co_await pull_members();
+  }
+}
+
+Task<> Uplink::upload() {
+  for (;;) {
+    std::vector<storage::JournalEntry> entries = journal_.pending(settings_.batch_entries);
+    // Only signed entries leave the terminal; the newest may be waiting for their signature.
+    const auto unsigned_entry =
+        std::find_if(entries.begin(), entries.end(), [](const storage::JournalEntry& e) { return !e.signature; });
+    entries.erase(unsigned_entry, entries.end());
+    if (entries.empty()) co_return;
+    const std::int64_t first = entries.front().seq;
+    const std::int64_t last = entries.back().seq;
+
+    HttpRequest request = make_request(http::verb::post, "/v1/journal", settings_.host);
+    request.set(http::field::content_type, "application/json");
+    request.body() = batch_to_json(journal_.terminal_id(), entries);
+    const HttpResponse response = co_await bulk_->exchange(std::move(request), settings_.request_timeout);
+    status_.last_contact_ms = clock_();
+    if (response.result() != http::status::ok) {
+      throw LinkError("the ledger refused entries " + std::to_string(first) + "-" + std::to_string(last) + ": " +
+                      refusal_of(response));
+    }
+    Ack ack;
+    try {
+      ack = ack_from_json(parse_json(response.body(), "ack"));
+    } catch (const JsonError& error) {
+      throw LinkError(std::string("the ledger's acknowledgement cannot be read: ") + error.what());
+    }
+    if (ack.terminal_id != journal_.terminal_id()) {
+      throw LinkError("the ledger acknowledged terminal " + ack.terminal_id + ", not " + journal_.terminal_id());
+    }
+    if (ack.acknowledged_through < first) {
+      // The ledger holds less than this terminal was told it had: it was restored from an
+      // older backup. Entries before `first` may be pruned here; replaying an export of them
+      // (docs/operations.md) brings the ledger back.
+      throw LinkError("the ledger holds this terminal's journal only through entry " +
+                      std::to_string(ack.acknowledged_through) + ", but entry " + std::to_string(first - 1) +
+                      " was acknowledged before: the ledger lost entries; replay them from an export");
+    }
+    const std::int64_t through = std::min(ack.acknowledged_through, last);
+    const std::int64_t acknowledged = journal_.acknowledge(first, through, ack.member_cursor);
+    status_.acknowledged_through = through;
+    status_.entries_uploaded += acknowledged;
+    ++status_.batches;
+    status_.last_ack_ms = clock_();
+    if (through < last) co_return;  // the ledger keeps the rest aside for now; next round
+  }
+}
+
+Task<> Uplink::pull_rulebook() {
+  const auto active = rulebooks_.active();
+  HttpRequest request = make_request(http::verb::get, "/v1/rulebook", settings_.host);
+  if (active) request.set(http::field::if_none_match, "\"v" + std::to_string(active->version) + "\"");
+  const HttpResponse response = co_await bulk_->exchange(std::move(request), settings_.request_timeout);
+  status_.last_contact_ms = clock_();
+  if (response.result() == http::status::not_modified || response.result() == http::status::not_found) co_return;
+  if (response.result() != http::status::ok) throw LinkError("the rulebook download failed: " + refusal_of(response));
+  try {
+    SignedRulebook signed_rulebook = verify_rulebook(response.body(), settings_.rulebook_keys, clock_() / 1000);
+    const std::int64_t version = signed_rulebook.rules.version;
+    const storage::InstallResult result = rulebooks_.install(
+        {version, signed_rulebook.envelope, signed_rulebook.signature, signed_rulebook.key_id, clock_()});
+    if (result.outcome == storage::Installed::not_newer) {
+      throw RulebookRefused("older", "the ledger offered rulebook version " + std::to_string(version) +
+                                         ", not newer than the active version " +
+                                         std::to_string(result.active_version) + ": kept the active one");
+    }
+    ++status_.rulebooks_installed;
+    status_.rulebook_refusal.clear();
+    log_.info("rulebook_installed", "rulebook installed from the ledger",
+              {{"id", signed_rulebook.rules.id}, {"version", version}, {"key_id", signed_rulebook.key_id}});
+    on_rulebook_(std::move(signed_rulebook.rules));
+  } catch (const RulebookRefused& refused) {
+    if (status_.rulebook_refusal != refused.what()) {
+      log_.warning("rulebook_refused", refused.what(), {{"code", refused.code()}});
+    }
+    status_.rulebook_refusal = refused.what();
+  }
+}
+
+Task<> Uplink::pull_members() {
+  for (;;) {
+    const std::int64_t cursor = members_.cursor();
+    HttpRequest request = make_request(
+        http::verb::get, "/v1/members?after=" + std::to_string(cursor) + "&limit=" + std::to_string(kMemberPage),
+        settings_.host);
+    const HttpResponse response = co_await bulk_->exchange(std::move(request), settings_.request_timeout);
+    status_.last_contact_ms = clock_();
+    if (response.result() != http::status::ok) throw LinkError("the member download failed: " + refusal_of(response));
+    MemberPage page;
+    try {
+      page = member_page_from_json(parse_json(response.body(), "members"));
+      if (page.cursor > cursor && !page.members.empty()) {
+        members_.apply(page.members, page.cursor);
+        status_.members_applied += static_cast<std::int64_t>(page.members.size());
+      }
+    } catch (const JsonError& error) {
+      throw LinkError(std::string("the ledger's member changes cannot be read: ") + error.what());
+    } catch (const std::invalid_argument& error) {
+      throw LinkError(std::string("the ledger's member changes were refused: ") + error.what());
+    }
+    status_.member_cursor = members_.cursor();
+    if (!page.more || page.cursor <= cursor) co_return;
+  }
+}
+
+Task<std::optional<OnlineAuthorization>> Uplink::authorize(std::string member_id, std::string receipt_id,
+                                                           std::int64_t points) {
+  if (!status_.online || authorizing_ || stopping_) {
+    ++status_.authorization_fallbacks;
+    co_return std::nullopt;
+  }
+  authorizing_ = true;
+  std::optional<OnlineAuthorization> result;
+  std::string failure;
+  try {
+    HttpRequest request = make_request(http::verb::post, "/v1/authorize", settings_.host);
+    request.set(http::field::content_type, "application/json");
+    OrderedJson body;
+    body["member_id"] = member_id;
+    body["receipt_id"] = receipt_id;
+    body["points"] = points;
+    request.body() = body.dump();
+    const HttpResponse response = co_await quick_->exchange(std::move(request), settings_.authorize_timeout);
+    if (response.result() == http::status::ok) {
+      const Json answer = parse_json(response.body(), "authorization");
+      Reader in(answer, "authorization");
+      OnlineAuthorization authorization;
+      authorization.outcome = in.string("outcome", 32);
+      authorization.points = in.integer("points", 0, points);
+      authorization.available = in.integer("available", 0, storage::kMaxEntryPoints);
+      in.integer("expires_at_ms", 0, std::numeric_limits<std::int64_t>::max());
+      in.finish();
+      result = authorization;
+    } else {
+      failure = refusal_of(response);
+    }
+  } catch (const std::exception& error) {
+    failure = error.what();
+  }
+  authorizing_ = false;
+  if (result) {
+    ++status_.authorizations;
+  } else {
+    ++status_.authorization_fallbacks;
+    log_.warning("authorization_fallback", "no online authorization in time: offline limits apply",
+                 {{"receipt_id", receipt_id}, {"reason", failure}});
+  }
+  co_return result;
+}
+
+}  // namespace loyalty::sync

@@ -1,0 +1,147 @@
+#include <doctest/doctest.h>
+
+#include <csignal>
+
+#include "ledger/members.hpp"
+#include "sync/member_feed.hpp"
+#include "sync/signed_rulebook.hpp"
+#include "tests/ledger/link_fixtures.hpp"
+
+using namespace loyalty;
+using namespace loyalty::ledger;
+using ledger::testing::Chain;
+using ledger::testing::https;
+using ledger::testing::Lane;
+using ledger::testing::LedgerFixture;
+using ledger::testing::LedgerProcess;
+using ledger::testing::now_s;
+using ledger::testing::within;
+
+namespace {
+
+struct LinkFixture : LedgerFixture {
+  LinkFixture() : chain(dir.path(), "chain"), t1(lane("T1")), t2(lane("T2")), files(chain.terminal(t1, "S1")) {
+    for (int i = 0; i < 5; ++i) t1.sale("M1", 10, 0);
+    t2.sale("M1", 99, 0);
+  }
+  std::string batch(Lane& lane, std::int64_t first, std::int64_t last) {
+    return sync::batch_to_json(lane.id, lane.journal.read(first, last, 100));
+  }
+
+  Chain chain;
+  Lane& t1;
+  Lane& t2;
+  sync::TlsFiles files;
+};
+
+std::string error_code(const std::string& body) { return nlohmann::json::parse(body)["error"]["code"]; }
+
+}  // namespace
+
+TEST_CASE("the ledger accepts only terminals with a valid certificate from the chain's CA, and says why not") {
+  LinkFixture f;
+  LedgerProcess ledger(f.dir.path(), f.chain, f.dir / "ledger.db");
+  CHECK(https(ledger.port(), f.files, http::verb::get, "/v1/health").status == 200);
+
+  SUBCASE("a certificate from another CA") {
+    Chain other(f.dir.path(), "other");
+    sync::TlsFiles foreign = other.terminal(f.t1, "S1");
+    foreign.ca = f.files.ca;  // the client trusts the ledger; the ledger must not trust it
+    const auto result = https(ledger.port(), foreign, http::verb::get, "/v1/health");
+    CHECK(result.status == 0);
+    CHECK(ledger.child().wait_for_text("unable to get local issuer certificate", within(std::chrono::seconds(5))));
+  }
+  SUBCASE("an expired certificate") {
+    const sync::TlsFiles expired = f.chain.terminal(f.t1, "S1", {now_s() - 10 * 86400, now_s() - 86400}, "-expired");
+    CHECK(https(ledger.port(), expired, http::verb::get, "/v1/health").status == 0);
+    CHECK(ledger.child().wait_for_text("certificate has expired", within(std::chrono::seconds(5))));
+  }
+  SUBCASE("a revoked certificate, once the ledger reloads its revocation list") {
+    CertificateAuthority(f.chain.pki).revoke(f.chain.last_serial, now_s());
+    ledger.child().send(SIGHUP);
+    REQUIRE(ledger.child().wait_for_text("tls_reloaded", within(std::chrono::seconds(5))));
+    CHECK(https(ledger.port(), f.files, http::verb::get, "/v1/health").status == 0);
+    CHECK(ledger.child().wait_for_text("certificate revoked", within(std::chrono::seconds(5))));
+  }
+}
+
+TEST_CASE("over HTTPS a terminal uploads only its own intact, signed journal, and a retry is harmless") {
+  LinkFixture f;
+  LedgerProcess ledger(f.dir.path(), f.chain, f.dir / "ledger.db");
+
+  const auto other = https(ledger.port(), f.files, http::verb::post, "/v1/journal", f.batch(f.t2, 1, 1));
+  CHECK(other.status == 403);
+  CHECK(error_code(other.body) == "wrong_terminal");
+  CHECK(other.body.find("may upload only its own journal") != std::string::npos);
+
+  auto tampered = nlohmann::json::parse(f.batch(f.t1, 1, 3));
+  tampered["entries"][2]["signature"] =
+      storage::to_hex(storage::PrivateKey::generate().sign(f.t1.journal.find(3)->hash));
+  const auto forged = https(ledger.port(), f.files, http::verb::post, "/v1/journal", tampered.dump());
+  CHECK(forged.status == 409);
+  CHECK(error_code(forged.body) == "bad_signature");
+
+  auto gap = nlohmann::json::parse(f.batch(f.t1, 1, 3));
+  gap["entries"].erase(1);
+  const auto broken = https(ledger.port(), f.files, http::verb::post, "/v1/journal", gap.dump());
+  CHECK(broken.status == 400);
+  CHECK(error_code(broken.body) == "batch_invalid");
+
+  auto changed = nlohmann::json::parse(f.batch(f.t1, 1, 3));
+  changed["entries"][0]["hash"] = storage::to_hex(storage::Digest{});
+  CHECK(error_code(https(ledger.port(), f.files, http::verb::post, "/v1/journal", changed.dump()).body) ==
+        "batch_invalid");
+  CHECK(f.store.entry_count() == 0);
+
+  const auto good = https(ledger.port(), f.files, http::verb::post, "/v1/journal", f.batch(f.t1, 1, 5));
+  REQUIRE(good.status == 200);
+  const sync::Ack ack = sync::ack_from_json(nlohmann::json::parse(good.body));
+  CHECK(ack.acknowledged_through == 5);
+  CHECK(ack.applied == 5);
+  const auto again = https(ledger.port(), f.files, http::verb::post, "/v1/journal", f.batch(f.t1, 1, 5));
+  CHECK(sync::ack_from_json(nlohmann::json::parse(again.body)).duplicates == 5);
+  CHECK(f.store.entry_count() == 5);
+  CHECK(f.balance("M1") == 50);
+}
+
+TEST_CASE("the ledger serves member changes by cursor and the rulebook by version, answering 304 when unchanged") {
+  LinkFixture f;
+  const storage::IdentifierHasher hasher("a member secret of the chain, 32b");
+  const auto key = storage::PrivateKey::generate();
+  const std::string rulebook =
+      storage::read_file(std::filesystem::path(LOYALTY_SOURCE_DIR) / "examples/rulebook-ru.json");
+  const auto signed_rulebook =
+      sync::verify_rulebook(sync::sign_rulebook(rulebook, key, "central", now_s() + 86400),
+                            std::vector<sync::RulebookKey>{{"central", key.public_key()}}, now_s());
+  f.store.publish_rulebook({1, signed_rulebook.envelope, signed_rulebook.document, "central", 0, 0});
+  std::vector<MemberRecord> members(3);
+  for (int i = 0; i < 3; ++i) {
+    members[static_cast<std::size_t>(i)].member_id = "M" + std::to_string(i);
+    members[static_cast<std::size_t>(i)].balance = 100 * i;
+    members[static_cast<std::size_t>(i)].keys = {
+        hasher.key(storage::IdentifierKind::card, "70130000" + std::to_string(i))};
+  }
+  f.ledger.import_members(members, 0);
+  LedgerProcess ledger(f.dir.path(), f.chain, f.dir / "ledger.db");
+
+  const auto page = https(ledger.port(), f.files, http::verb::get, "/v1/members?after=0&limit=2");
+  REQUIRE(page.status == 200);
+  const sync::MemberPage first = sync::member_page_from_json(nlohmann::json::parse(page.body));
+  CHECK(first.more);
+  REQUIRE(first.members.size() == 2);
+  CHECK(first.members[1].member.member_id == "M1");
+  CHECK(first.members[1].member.balance == 100);
+  CHECK(first.members[1].keys.front() == hasher.key(storage::IdentifierKind::card, "701300001"));
+  const auto rest = sync::member_page_from_json(nlohmann::json::parse(
+      https(ledger.port(), f.files, http::verb::get, "/v1/members?after=" + std::to_string(first.cursor)).body));
+  CHECK(!rest.more);
+  REQUIRE(rest.members.size() == 1);
+  CHECK(rest.members[0].member.member_id == "M2");
+  CHECK(https(ledger.port(), f.files, http::verb::get, "/v1/members?after=x").status == 400);
+
+  const auto download = https(ledger.port(), f.files, http::verb::get, "/v1/rulebook");
+  CHECK(download.status == 200);
+  CHECK(download.body == signed_rulebook.envelope + "\n");
+  CHECK(https(ledger.port(), f.files, http::verb::get, "/v1/rulebook", "", "\"v1\"").status == 304);
+  CHECK(https(ledger.port(), f.files, http::verb::get, "/v1/rulebook", "", "\"v0\"").status == 200);
+}

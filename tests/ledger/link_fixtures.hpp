@@ -16,6 +16,7 @@
 #include "storage/files.hpp"
 #include "sync/http.hpp"
 #include "sync/tls.hpp"
+#include "sync/uplink.hpp"
 #include "tests/child_process.hpp"
 #include "tests/ledger/fixtures.hpp"
 
@@ -92,6 +93,36 @@ class LedgerProcess {
   std::unique_ptr<loyalty::testing::Child> child_;
   std::uint16_t port_ = 0;
 };
+
+// Uplink settings for tests: short backoff and polling, so that a run converges in seconds.
+inline sync::UplinkSettings quick_uplink(std::uint16_t port, const sync::TlsFiles& files,
+                                         std::vector<sync::RulebookKey> keys, std::uint32_t seed) {
+  using namespace std::chrono_literals;
+  sync::UplinkSettings settings;
+  settings.host = "127.0.0.1";
+  settings.port = port;
+  settings.tls = files;
+  settings.rulebook_keys = std::move(keys);
+  settings.batch_entries = 500;
+  settings.backoff_min = 20ms;
+  settings.backoff_max = 200ms;
+  settings.request_timeout = 2s;
+  settings.idle_poll = 20ms;
+  settings.seed = seed;
+  return settings;
+}
+
+// Runs `io` until `done` or `limit`; false when the time ran out.
+template <class Done>
+bool run_until(asio::io_context& io, Done done, std::chrono::milliseconds limit = std::chrono::seconds(15)) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    io.run_for(std::chrono::milliseconds(10));
+    if (io.stopped()) io.restart();
+  }
+  return true;
+}
 
 struct HttpsResult {
   int status = 0;  // 0: no answer

@@ -27,17 +27,8 @@ struct UplinkFixture : LedgerFixture {
   UplinkFixture() : chain(dir.path(), "chain"), t1(lane("T1")), files(chain.terminal(t1, "S1")) {}
 
   sync::Uplink& start(std::uint16_t port, std::chrono::milliseconds pull_every = 60s) {
-    sync::UplinkSettings settings;
-    settings.host = "127.0.0.1";
-    settings.port = port;
-    settings.tls = files;
-    settings.rulebook_keys = {{"central", central.public_key()}};
-    settings.batch_entries = 500;
-    settings.backoff_min = 20ms;
-    settings.backoff_max = 200ms;
-    settings.idle_poll = 20ms;
+    sync::UplinkSettings settings = ledger::testing::quick_uplink(port, files, {{"central", central.public_key()}}, 7);
     settings.pull_every = pull_every;
-    settings.seed = 7;
     uplink = std::make_unique<sync::Uplink>(
         io, settings, t1.journal, members, rulebooks,
         [this](domain::Rulebook rules) { installed.push_back(rules.version); }, log, [] { return now_s() * 1000; });
@@ -45,16 +36,9 @@ struct UplinkFixture : LedgerFixture {
     return *uplink;
   }
 
-  // Runs the event loop until `done` or 15 s; false when the time ran out.
   template <class Done>
   bool run_until(Done done) {
-    const auto deadline = std::chrono::steady_clock::now() + 15s;
-    while (!done()) {
-      if (std::chrono::steady_clock::now() > deadline) return false;
-      io.run_for(10ms);
-      if (io.stopped()) io.restart();
-    }
-    return true;
+    return ledger::testing::run_until(io, done);
   }
 
   // The example rulebook at `version`, signed by `key` to expire at `expires_s`.

@@ -1,0 +1,129 @@
+#include <doctest/doctest.h>
+
+#include <iostream>
+#include <map>
+#include <random>
+#include <sstream>
+
+#include "ledger/members.hpp"
+#include "tests/env.hpp"
+#include "tests/ledger/fault_proxy.hpp"
+#include "tests/ledger/link_fixtures.hpp"
+
+using namespace loyalty;
+using namespace loyalty::ledger;
+using namespace std::chrono_literals;
+using ledger::testing::Chain;
+using ledger::testing::FaultProxy;
+using ledger::testing::Lane;
+using ledger::testing::LedgerFixture;
+using ledger::testing::LedgerProcess;
+using ledger::testing::now_s;
+
+namespace {
+
+const storage::IdentifierHasher kHasher("a member secret of the chain, 32b");
+
+// A checkout terminal as the uplink sees it: its journal, member cache and rulebook store.
+struct LaneLink {
+  LaneLink(LedgerFixture& f, Chain& chain, const std::string& id, const std::string& store)
+      : lane(f.lane(id, store)),
+        files(chain.terminal(lane, store)),
+        members(f.dir / (id + "-members.db"), kHasher),
+        rulebooks(lane.journal.database()) {}
+
+  Lane& lane;
+  sync::TlsFiles files;
+  storage::MemberCache members;
+  storage::RulebookStore rulebooks;
+  std::unique_ptr<sync::Uplink> uplink;
+};
+
+}  // namespace
+
+TEST_CASE("lanes uploading through a faulty network to a ledger that restarts end with exactly their journals, once") {
+  const auto seed = static_cast<std::uint32_t>(loyalty::testing::env_number("LOYALTY_SEED", std::random_device{}()));
+  const auto total = static_cast<int>(loyalty::testing::env_number("LOYALTY_FAULT_ENTRIES", 3000));
+  std::cout << "faulty network: LOYALTY_SEED=" << seed << " LOYALTY_FAULT_ENTRIES=" << total << "\n";
+  std::mt19937 random(seed);
+
+  LedgerFixture f;
+  Chain chain(f.dir.path(), "chain");
+  asio::io_context io;  // before the uplinks, which close their sockets on it
+  std::vector<std::unique_ptr<LaneLink>> terminals;
+  for (int i = 1; i <= 4; ++i) {
+    terminals.push_back(std::make_unique<LaneLink>(f, chain, "T" + std::to_string(i), i <= 2 ? "S1" : "S2"));
+  }
+  std::vector<MemberRecord> records;
+  for (int m = 0; m < 20; ++m) records.push_back({"M" + std::to_string(m), "standard", MemberState::active, 500, {}});
+  f.ledger.import_members(records, ledger::testing::kNow);  // opening lots, unexpired when the sales happen
+
+  LedgerProcess ledger(f.dir.path(), chain, f.dir / "ledger.db");
+  FaultProxy proxy(ledger.port(), seed);
+  std::ostringstream log_text;
+  sync::Log log(log_text, sync::LogLevel::warning);
+  for (auto& t : terminals) {
+    t->uplink = std::make_unique<sync::Uplink>(
+        io, ledger::testing::quick_uplink(proxy.port(), t->files, {}, static_cast<std::uint32_t>(random())),
+        t->lane.journal, t->members, t->rulebooks, [](domain::Rulebook) {}, log, [] { return now_s() * 1000; });
+    t->uplink->start();
+  }
+
+  // Sales arrive while the lanes upload; the ledger is killed and restarted twice on the way.
+  int journaled = 0;
+  int restarts = 0;
+  const auto acknowledged = [&] {
+    std::int64_t sum = 0;
+    for (auto& t : terminals) sum += t->uplink->status().acknowledged_through;
+    return sum;
+  };
+  const auto settled = [&] {
+    if (journaled < total) return false;
+    for (auto& t : terminals) {
+      if (t->lane.journal.pending_count() != 0) return false;
+    }
+    return true;
+  };
+  const auto deadline = std::chrono::steady_clock::now() + 120s;
+  while (!settled() && std::chrono::steady_clock::now() < deadline) {
+    for (int burst = 0; burst < 15 && journaled < total; ++burst, ++journaled) {
+      LaneLink& t = *terminals[random() % terminals.size()];
+      const std::string member = "M" + std::to_string(random() % 20);
+      const auto redeemed = static_cast<std::int64_t>(random() % 4 == 0 ? random() % 200 : 0);
+      t.lane.sale(member, static_cast<std::int64_t>(random() % 60), redeemed);
+      t.uplink->wake();
+    }
+    if ((restarts == 0 && acknowledged() > total / 4) || (restarts == 1 && acknowledged() > total * 2 / 3)) {
+      ++restarts;
+      ledger.kill();  // SIGKILL, mid-whatever
+      ledger.start();
+    }
+    io.run_for(5ms);
+  }
+  REQUIRE_MESSAGE(settled(), "not settled; seed " << seed << "; log: " << log_text.str().substr(0, 2000));
+  CHECK(restarts == 2);
+  const auto& counts = proxy.counts();
+  MESSAGE("proxy: " << counts.connections.load() << " connections, " << counts.dropped.load() << " dropped, "
+                    << counts.reset.load() << " reset, " << counts.truncated.load() << " truncated, "
+                    << counts.delayed.load() << " delayed");
+  CHECK(counts.dropped + counts.reset + counts.truncated > 0);
+
+  // Exactly the union of the journals: every entry once, with the hash the terminal made.
+  std::map<std::string, std::int64_t> recomputed;
+  for (auto& t : terminals) {
+    const auto journal = t->lane.journal.read(1, INT64_MAX, 100000);
+    const auto applied = f.store.entries(t->lane.id, 1, 100000);
+    REQUIRE(applied.size() == journal.size());
+    for (std::size_t i = 0; i < journal.size(); ++i) {
+      CHECK(applied[i].entry.hash == journal[i].hash);
+      recomputed[journal[i].draft.member_id] += journal[i].balance_change();
+    }
+  }
+  CHECK(f.store.entry_count() == total);
+  CHECK(f.store.database().query_integer("SELECT count(*) FROM (SELECT DISTINCT terminal_id, seq FROM entries)") ==
+        total);
+  // Balances equal a recomputation from the entries (and the opening balances).
+  for (const Account& account : f.store.accounts()) {
+    CHECK_MESSAGE(account.balance == 500 + recomputed[account.member_id], account.member_id);
+  }
+}

@@ -315,6 +315,12 @@ OrderedJson Checkout::commit(const Json& request, const std::optional<OnlineRede
   draft.points_redeemed = q.redeemed;
   OrderedJson extra;
   extra["refund_terms"] = sync::refund_terms_to_json(rulebook);
+  if (priced.member) {
+    // What the quote was computed with, for the ledger's audit (ledger/audit.hpp).
+    extra["member"] = {{"tier", priced.member->member.tier},
+                       {"balance", priced.member->local_balance},
+                       {"status", status_name(priced.member->member.status)}};
+  }
   answer = journal(std::move(draft), request, std::move(answer), std::move(extra));
   ++counters_.commits;
   return answer;

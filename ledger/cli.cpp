@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "ledger/audit.hpp"
 #include "ledger/config.hpp"
 #include "ledger/ledger.hpp"
 #include "ledger/members.hpp"
@@ -36,6 +37,9 @@ constexpr std::string_view kUsage =
     "  replay --db FILE [--expiry-days N] [--quiet] [--json] JOURNAL_FILE...\n"
     "         Applies terminals' journal files (journal.db or exports) exactly once, verifying\n"
     "         each run of entries against the key its terminal enrolled.\n"
+    "  audit --db FILE\n"
+    "         Prices every sale not audited yet with the rulebook version it cites and records\n"
+    "         those that disagree (replay and serve run it too).\n"
     "  report --db FILE [--format table|csv|json]\n"
     "         Reconciliation per store and terminal: entries, points issued, redeemed,\n"
     "         expired, liability change, conflicts, mismatches.\n"
@@ -157,6 +161,7 @@ int replay_command(const Options& options, std::span<const std::string_view> fil
   }
   bar.finish();
   const double seconds = bar.seconds();
+  const AuditSummary audited = audit(store);
 
   ReplayResult sum;
   std::size_t refused = 0;
@@ -177,6 +182,9 @@ int replay_command(const Options& options, std::span<const std::string_view> fil
     summary["duplicates"] = sum.duplicates;
     summary["held_back"] = sum.held_back;
     summary["unsigned_left_out"] = sum.unsigned_left_out;
+    summary["audited_sales"] = audited.sales;
+    summary["mismatches"] = audited.mismatches;
+    summary["waiting_for_rulebooks"] = audited.waiting_for_rulebooks;
     summary["seconds"] = seconds;
     summary["entries_per_second"] = seconds > 0 ? static_cast<double>(sum.entries) / seconds : 0.0;
     sync::OrderedJson list = sync::OrderedJson::array();
@@ -210,6 +218,13 @@ int replay_command(const Options& options, std::span<const std::string_view> fil
     row("held back (gap)", sum.held_back);
     row("unsigned, left out", sum.unsigned_left_out);
     row("refused files", static_cast<std::int64_t>(refused));
+    row("sales audited", audited.sales);
+    row("audit mismatches", audited.mismatches);
+    if (!audited.waiting_for_rulebooks.empty()) {
+      out << "  audit waits for rulebook versions not published here:";
+      for (std::int64_t version : audited.waiting_for_rulebooks) out << " " << version;
+      out << "\n";
+    }
     for (const ReplayResult& r : results) {
       if (!r.refusal.empty()) {
         out << "  " << r.file.string() << (r.terminal_id.empty() ? "" : " (" + r.terminal_id + ")");
@@ -473,6 +488,17 @@ int run_cli(std::span<const std::string_view> args, std::ostream& out, std::ostr
       return exit_ok;
     }
     if (command == "terminal") return terminal_command(rest, out, err);
+    if (command == "audit") {
+      const auto options = parse_options(rest, {"--db"}, {}, kUsage, err);
+      if (!options || !require(*options, {"--db"}, kUsage, err)) return exit_usage;
+      SqliteStore store(options->value("--db"), storage::Creation::must_exist);
+      const AuditSummary audited = audit(store);
+      out << "audited " << audited.sales << " sales: " << audited.mismatches << " mismatches\n";
+      for (std::int64_t version : audited.waiting_for_rulebooks) {
+        out << "waiting for rulebook version " << version << " to be published\n";
+      }
+      return audited.mismatches == 0 ? exit_ok : exit_failed;
+    }
     if (command == "pki") return pki_command(rest, out, err);
     if (command == "members") {
       if (rest.empty() || rest[0] != "import") {

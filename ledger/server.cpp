@@ -4,6 +4,7 @@
 
 #include <ostream>
 
+#include "ledger/audit.hpp"
 #include "ledger/sqlite_store.hpp"
 
 namespace loyalty::ledger {
@@ -208,8 +209,13 @@ int run_server(const ServerConfig& config, std::ostream& err) {
           if (const std::int64_t points = ledger.expire(now_ms()); points > 0) {
             log.info("points_expired", "expired points whose time had come", {{"points", points}});
           }
+          const AuditSummary audited = audit(store);
+          if (audited.mismatches > 0) {
+            log.warning("audit_mismatches", "sales that do not price as they recorded",
+                        {{"sales", audited.sales}, {"mismatches", audited.mismatches}});
+          }
         } catch (const std::exception& e) {
-          log.error("expiry_failed", "points expiry failed; will try again", {{"error", e.what()}});
+          log.error("housekeeping_failed", "expiry or audit failed; will try again", {{"error", e.what()}});
         }
         schedule_expiry();
       });

@@ -55,7 +55,8 @@ class LedgerServer {
   bool stopping_ = false;
 };
 
-// Runs `loyalty-ledger serve`: opens the store, listens, expires points periodically, reloads
+// Runs `loyalty-ledger serve`: opens the store, listens, expires points and audits sales
+// periodically, reloads
 // the TLS files (a new revocation list) on SIGHUP, and stops on SIGTERM or SIGINT. Logs go to
 // `err`. Returns the exit status.
 int run_server(const ServerConfig& config, std::ostream& err);

@@ -1,0 +1,104 @@
+#include "ledger/audit.hpp"
+
+#include <map>
+#include <optional>
+#include <set>
+
+#include "agent/domain/quote.hpp"
+#include "sync/basket_json.hpp"
+#include "sync/rulebook_json.hpp"
+
+namespace loyalty::ledger {
+namespace {
+
+constexpr std::size_t kAuditRun = 1000;
+
+}  // namespace
+
+std::string audit_sale(const storage::JournalEntry& entry, const std::string& rulebook_document) {
+  const storage::EntryDraft& d = entry.draft;
+  try {
+    const domain::Rulebook rules = sync::rulebook_from_json(sync::parse_json(rulebook_document, "rulebook"));
+    const sync::Json payload = sync::parse_json(d.payload, "payload");
+    if (!payload.is_object() || !payload.contains("request") || !payload["request"].contains("basket")) {
+      return "the payload holds no basket to price again";
+    }
+    sync::BasketDocument basket = sync::basket_from_json(payload["request"]["basket"]);
+    sync::check_basket_against(basket, rules);
+    if (!basket.has_time) basket.basket.at = d.recorded_at_ms / 1000;
+    basket.basket.redeem = d.points_redeemed;  // what the limits of the day allowed
+    std::optional<domain::Member> member;
+    if (!d.member_id.empty()) {
+      member = domain::Member{d.member_id, "", d.points_redeemed, domain::MemberStatus::active};
+      if (payload.contains("member") && payload["member"].is_object()) {
+        const sync::Json& m = payload["member"];
+        member->tier = m.value("tier", "");
+        member->balance = std::max<std::int64_t>(m.value("balance", std::int64_t{0}), d.points_redeemed);
+        if (m.value("status", "active") == "blocked") member->status = domain::MemberStatus::blocked;
+      }
+    }
+    const domain::Quote again = domain::quote(rules, basket.basket, member ? &*member : nullptr);
+    std::string problem;
+    if (again.redeemed != d.points_redeemed) {
+      problem += "redeemed " + std::to_string(d.points_redeemed) + ", priced again " + std::to_string(again.redeemed);
+    }
+    if (again.earned != d.points_earned) {
+      problem += (problem.empty() ? "" : "; ") + std::string("earned ") + std::to_string(d.points_earned) +
+                 ", priced again " + std::to_string(again.earned);
+    }
+    return problem;
+  } catch (const std::exception& error) {
+    return std::string("the sale cannot be priced again: ") + error.what();
+  }
+}
+
+AuditSummary audit(LedgerStore& store) {
+  AuditSummary summary;
+  std::map<std::int64_t, std::optional<std::string>> documents;  // by rulebook version
+  const auto document = [&](std::int64_t version) -> const std::optional<std::string>& {
+    auto found = documents.find(version);
+    if (found == documents.end()) {
+      const auto published = store.rulebook(version);
+      found = documents.emplace(version, published ? std::optional(published->document) : std::nullopt).first;
+    }
+    return found->second;
+  };
+  std::set<std::int64_t> waiting;
+  for (Terminal terminal : store.terminals()) {
+    bool stopped = false;
+    while (!stopped && terminal.audited_through < terminal.head_seq) {
+      const auto run = store.entries(terminal.terminal_id, terminal.audited_through + 1, kAuditRun);
+      if (run.empty()) break;
+      store.transaction([&] {
+        for (const sync::WireEntry& wire : run) {
+          const storage::JournalEntry& entry = wire.entry;
+          if (entry.draft.kind != storage::EntryKind::sale) {
+            ++summary.skipped;
+          } else {
+            const auto& rulebook = document(entry.draft.rulebook_version);
+            if (!rulebook) {
+              waiting.insert(entry.draft.rulebook_version);
+              stopped = true;
+              break;
+            }
+            ++summary.sales;
+            if (std::string problem = audit_sale(entry, *rulebook); !problem.empty()) {
+              ++summary.mismatches;
+              store.add_mismatch({entry.terminal_id, entry.seq, entry.draft.receipt_id, entry.draft.rulebook_version,
+                                  std::move(problem)});
+            }
+          }
+          terminal.audited_through = entry.seq;
+        }
+        // Re-read: an upload may have moved the head meanwhile; only the audit mark changes.
+        auto current = store.terminal(terminal.terminal_id);
+        current->audited_through = terminal.audited_through;
+        store.save_terminal(*current);
+      });
+    }
+  }
+  summary.waiting_for_rulebooks.assign(waiting.begin(), waiting.end());
+  return summary;
+}
+
+}  // namespace loyalty::ledger

@@ -3,6 +3,7 @@
 #include <limits>
 
 #include "storage/sqlite.hpp"
+#include "sync/datetime.hpp"
 
 namespace loyalty::agent {
 namespace {
@@ -201,7 +202,8 @@ OrderedJson PosApi::status() {
   }
   s["pending_entries"] = journal_.pending_count();
   s["last_seq"] = journal_.head().seq;
-  s["last_sync"] = link && link->last_ack_ms > 0 ? OrderedJson(link->last_ack_ms) : OrderedJson();
+  s["last_sync"] =
+      link && link->last_ack_ms > 0 ? OrderedJson(sync::format_rfc3339_utc(link->last_ack_ms / 1000)) : OrderedJson();
   if (link) {
     OrderedJson l;
     l["acknowledged_through"] = link->acknowledged_through;

@@ -59,4 +59,24 @@ ReplayResult replay_file(Ledger& ledger, const std::filesystem::path& file, std:
   return result;
 }
 
+std::vector<ReplayResult> replay_files(Ledger& ledger, std::span<const std::filesystem::path> files,
+                                       std::int64_t now_ms, const FilesProgress& progress, std::int64_t group_entries) {
+  std::vector<ReplayResult> results;
+  std::size_t next = 0;
+  while (next < files.size()) {
+    ledger.store().transaction([&] {
+      std::int64_t in_group = 0;
+      while (next < files.size() && in_group < group_entries) {
+        const std::size_t index = next++;
+        results.push_back(replay_file(ledger, files[index], now_ms, [&](std::int64_t entries) {
+          if (progress) progress(index, entries, false);
+        }));
+        if (progress) progress(index, results.back().entries, true);
+        in_group += std::max<std::int64_t>(results.back().entries, 1);
+      }
+    });
+  }
+  return results;
+}
+
 }  // namespace loyalty::ledger

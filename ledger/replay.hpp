@@ -10,7 +10,9 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "ledger/ledger.hpp"
 
@@ -38,6 +40,18 @@ struct ReplayResult {
 using ReplayProgress = std::function<void(std::int64_t entries_read)>;
 
 inline constexpr std::size_t kReplayRun = 1000;
+
+// Called with a file's index and its entries read so far, after each run and (finished) once
+// the file is done.
+using FilesProgress = std::function<void(std::size_t index, std::int64_t entries_read, bool finished)>;
+
+// Replays `files` in order, with several files to a transaction of about `group_entries`
+// entries (each run nested in it, so a refused run undoes only itself): large transactions
+// write each hot page (a member's balance, lots) once for many entries. A crash loses at most
+// the group being replayed, which running the same files again applies.
+std::vector<ReplayResult> replay_files(Ledger& ledger, std::span<const std::filesystem::path> files,
+                                       std::int64_t now_ms, const FilesProgress& progress = {},
+                                       std::int64_t group_entries = 100'000);
 
 // Replays one journal file. Never throws for a bad file: the result's refusal says what is wrong
 // (not a journal, damaged, unknown terminal, bad chain or signature).

@@ -188,18 +188,43 @@ std::optional<PublishedRulebook> read_rulebook(Statement& row) {
 
 std::span<const storage::Migration> ledger_schema() { return kLedgerMigrations; }
 
-SqliteStore::SqliteStore(const std::filesystem::path& path, storage::Creation creation, int cache_kib) {
-  storage::OpenOptions options;
-  options.creation = creation;
-  options.cache_kib = cache_kib;
-  db_ = std::make_unique<Database>(path, options);
-  if (creation != storage::Creation::read_only) storage::migrate(*db_, kLedgerMigrations, "ledger");
+SqliteStore::SqliteStore(const std::filesystem::path& path, const Options& options) {
+  storage::OpenOptions open;
+  open.creation = options.creation;
+  open.cache_kib = options.cache_kib;
+  open.durability = options.durability;
+  db_ = std::make_unique<Database>(path, open);
+  if (options.creation != storage::Creation::read_only) storage::migrate(*db_, kLedgerMigrations, "ledger");
+  if (options.checkpoint_pages != 1000) {
+    db_->exec("PRAGMA wal_autocheckpoint=" + std::to_string(options.checkpoint_pages), "set the checkpoint size");
+  }
 }
 
 void SqliteStore::transaction(const std::function<void()>& work) {
-  storage::Transaction transaction(*db_, "ledger transaction");
-  work();
-  transaction.commit();
+  struct Depth {
+    int& depth;
+    explicit Depth(int& d) : depth(++d) {}
+    ~Depth() { --depth; }
+  };
+  if (depth_ == 0) {
+    storage::Transaction transaction(*db_, "ledger transaction");
+    {
+      const Depth depth(depth_);
+      work();
+    }
+    transaction.commit();
+    return;
+  }
+  const std::string name = "ledger_" + std::to_string(depth_);
+  db_->exec("SAVEPOINT " + name, "open a savepoint");
+  try {
+    const Depth depth(depth_);
+    work();
+  } catch (...) {
+    db_->exec("ROLLBACK TO " + name + "; RELEASE " + name, "roll back a savepoint");
+    throw;
+  }
+  db_->exec("RELEASE " + name, "release a savepoint");
 }
 
 std::optional<Terminal> SqliteStore::terminal(std::string_view terminal_id) {

@@ -22,9 +22,24 @@ std::span<const storage::Migration> ledger_schema();
 
 class SqliteStore final : public LedgerStore {
  public:
-  // Opens (creating when missing, unless `creation` says otherwise) the ledger database.
+  struct Options {
+    storage::Creation creation = storage::Creation::create_if_missing;
+    int cache_kib = 65536;
+    // `full` for the service: an acknowledgement it sends is on disk. A replay may use
+    // `normal` (commits reach the disk at checkpoints): a power cut can lose its last runs,
+    // and running the same files again applies exactly those.
+    storage::Durability durability = storage::Durability::full;
+    // WAL pages after which a commit checkpoints (SQLite's default is 1,000). A replay's large
+    // transactions dirty thousands of pages each; checkpointing less often writes each hot
+    // page (members, lots) to the database once per checkpoint instead of once per commit.
+    int checkpoint_pages = 1000;
+  };
+
+  // Opens (creating when missing, unless `options.creation` says otherwise) the ledger database.
+  explicit SqliteStore(const std::filesystem::path& path, const Options& options);
   explicit SqliteStore(const std::filesystem::path& path,
-                       storage::Creation creation = storage::Creation::create_if_missing, int cache_kib = 65536);
+                       storage::Creation creation = storage::Creation::create_if_missing)
+      : SqliteStore(path, Options{creation}) {}
 
   void transaction(const std::function<void()>& work) override;
 
@@ -76,6 +91,7 @@ class SqliteStore final : public LedgerStore {
   std::vector<sync::WireEntry> read_wire(storage::Statement& rows, std::string_view terminal_id);
 
   std::unique_ptr<storage::Database> db_;
+  int depth_ = 0;  // transactions open, the outermost first
 };
 
 }  // namespace loyalty::ledger

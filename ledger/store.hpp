@@ -141,6 +141,8 @@ class LedgerStore {
   virtual ~LedgerStore() = default;
 
   // Runs `work` as one transaction: everything it wrote is committed, or nothing when it throws.
+  // Called inside another transaction it is a savepoint: when `work` throws, only what it
+  // wrote is undone, and the outer transaction goes on (a replay groups files this way).
   virtual void transaction(const std::function<void()>& work) = 0;
 
   virtual std::optional<Terminal> terminal(std::string_view terminal_id) = 0;

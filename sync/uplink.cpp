@@ -86,12 +86,21 @@ class Uplink::Connection {
     }
   }
 
+  // Forgets the connection. Only between exchanges: a stream must not be destroyed while an
+  // operation on it is pending.
   void close() {
+    if (!stream_) return;
+    abort();
+    stream_.reset();
+    buffer_.clear();
+  }
+
+  // Closes the socket and keeps the stream: a pending operation completes with an error, and
+  // the exchange waiting on it then forgets the connection.
+  void abort() {
     if (!stream_) return;
     boost::system::error_code ignored;
     beast::get_lowest_layer(*stream_).socket().close(ignored);
-    stream_.reset();
-    buffer_.clear();
   }
 
  private:
@@ -166,8 +175,8 @@ void Uplink::start() { asio::co_spawn(io_, run(), asio::detached); }
 void Uplink::stop() {
   stopping_ = true;
   wait_.cancel();
-  bulk_->close();
-  quick_->close();
+  bulk_->abort();
+  quick_->abort();
 }
 
 void Uplink::wake() {
@@ -185,6 +194,7 @@ void Uplink::went_offline(const std::string& reason) {
 }
 
 Task<> Uplink::run() {
+  running_ = true;
   auto last_pull = std::chrono::steady_clock::time_point{};
   while (!stopping_) {
     const auto now = std::chrono::steady_clock::now();
@@ -221,6 +231,7 @@ Task<> Uplink::run() {
     co_await wait_.async_wait(use_tuple);
     status_.retry_in_ms = 0;
   }
+  running_ = false;
 }
 
 Task<> Uplink::round(bool pull) {
@@ -274,6 +285,10 @@ Task<> Uplink::upload() {
     status_.entries_uploaded += acknowledged;
     ++status_.batches;
     status_.last_ack_ms = clock_();
+    if (log_.enabled(LogLevel::debug)) {
+      log_.write(LogLevel::debug, "batch_acknowledged", "the ledger acknowledged entries",
+                 {{"first", first}, {"through", through}, {"member_cursor", ack.member_cursor}});
+    }
     if (through < last) co_return;  // the ledger keeps the rest aside for now; next round
   }
 }

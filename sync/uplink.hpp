@@ -92,7 +92,11 @@ class Uplink {
   ~Uplink();
 
   void start();
+  // Ends the loop and aborts exchanges in flight. The loop finishes on the event loop
+  // (running() turns false); destroy the Uplink only after that, or after the event loop
+  // has stopped running handlers.
   void stop();
+  bool running() const { return running_; }
   // New entries were journaled (and signed): an idle link uploads them now.
   void wake();
 
@@ -129,6 +133,7 @@ class Uplink {
   std::mt19937 random_;
   UplinkStatus status_;
   bool stopping_ = false;
+  bool running_ = false;
   bool woken_ = false;
   bool authorizing_ = false;
 };

@@ -121,6 +121,26 @@ TEST_CASE("a journal file that is not what it claims is refused with the reason,
   CHECK(f.balance("M1") == 1000);
 }
 
+TEST_CASE("files replayed in one transaction keep their own outcome: a refused file undoes only its own runs") {
+  Outage f;
+  storage::Database(f.dir / "T2.db").exec("UPDATE journal SET points_earned = 5000 WHERE seq = 7", "tamper");
+  const std::vector<std::filesystem::path> files{f.dir / "T1.db", f.dir / "T2.db", f.dir / "missing.db"};
+  std::vector<std::pair<std::size_t, std::int64_t>> finished;
+  const auto results = replay_files(f.ledger, files, kNow, [&](std::size_t index, std::int64_t entries, bool done) {
+    if (done) finished.emplace_back(index, entries);
+  });
+  REQUIRE(results.size() == 3);
+  CHECK(results[0].refusal == "");
+  CHECK(results[0].applied == 26);
+  CHECK(results[1].refusal.starts_with("broken_chain: entry T2#8"));
+  CHECK(results[2].refusal == "file_missing: no such file");
+  CHECK(finished == std::vector<std::pair<std::size_t, std::int64_t>>{{0, 26}, {1, 0}, {2, 0}});
+  CHECK(f.store.entry_count() == 1 + 26);
+  CHECK(f.store.terminal("T2")->head_seq == 0);
+  CHECK(f.balance("M3") == 0);
+  CHECK(f.balance("M2") == 250);
+}
+
 TEST_CASE("entries a terminal never signed are left out of a replay and counted") {
   Outage f;
   Lane& t1 = *f.lanes["T1"];

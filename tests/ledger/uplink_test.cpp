@@ -25,6 +25,12 @@ const storage::IdentifierHasher kHasher("a member secret of the chain, 32b");
 // to the ledger child process.
 struct UplinkFixture : LedgerFixture {
   UplinkFixture() : chain(dir.path(), "chain"), t1(lane("T1")), files(chain.terminal(t1, "S1")) {}
+  ~UplinkFixture() {
+    if (uplink) {
+      uplink->stop();
+      ledger::testing::run_until(io, [&] { return !uplink->running(); });
+    }
+  }
 
   sync::Uplink& start(std::uint16_t port, std::chrono::milliseconds pull_every = 60s) {
     sync::UplinkSettings settings = ledger::testing::quick_uplink(port, files, {{"central", central.public_key()}}, 7);

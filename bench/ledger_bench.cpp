@@ -1,0 +1,398 @@
+// Ledger benchmarks. Prints one JSON object per line; never fails on timing.
+//
+//   ledger_ingest  terminals' entries applied by the ledger (Ledger::ingest on the SQLite store,
+//                  batches of 1,000: chain and signature check, duplicate check, entry row,
+//                  member balance, lots, one durable commit per batch), once from decoded
+//                  entries and once from the batch JSON as it arrives (parse, base64, SHA-256),
+//                  beside bare SQLite statements writing the same rows into the same schema and
+//                  indexes (entry insert, balance upsert with the feed cursor, lot insert) in
+//                  the same 1,000-row durable transactions, in the same run. Budget: the ledger
+//                  at least half the bare rate.
+//   uplink_drain   a terminal's 100,000-entry backlog uploaded by the agent's uplink over TLS
+//                  to `loyalty-ledger serve` on loopback, until every entry is acknowledged.
+//                  Budget 15 s.
+//   replay         1,000 exported journal files of 1,000 entries each replayed through the
+//                  exactly-once path; projected to the 10,000,000-entry Black Friday budget
+//                  (10 minutes).
+//
+// Entries are sales of random members among 100,000 with a 600-byte payload. Journal files are
+// written in bulk: their entries carry real hashes and chains, and a real signature wherever
+// the ledger checks one (the last entry of each 500- or 1,000-entry run); the rest carry 64
+// zero bytes (the ledger stores them and checks the last).
+//
+// usage: loyalty_ledger_bench [DIRECTORY]   (default: a temporary directory, removed after)
+// LOYALTY_BENCH_SCALE scales the sizes (0.01 for a smoke run); LOYALTY_BENCH_ONLY=ingest, drain or
+// replay runs one of them.
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ledger/ledger.hpp"
+#include "ledger/pki.hpp"
+#include "ledger/replay.hpp"
+#include "ledger/sqlite_store.hpp"
+#include "storage/files.hpp"
+#include "storage/journal.hpp"
+#include "storage/journal_scan.hpp"
+#include "sync/journal_wire.hpp"
+#include "sync/uplink.hpp"
+
+using namespace loyalty;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr std::int64_t kNow = 1'795'000'000'000;
+constexpr std::int64_t kMembers = 100'000;
+
+double seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+double scale() {
+  const char* text = std::getenv("LOYALTY_BENCH_SCALE");
+  return text != nullptr ? std::max(0.001, std::atof(text)) : 1.0;
+}
+
+std::int64_t scaled(std::int64_t n) {
+  return std::max<std::int64_t>(1, static_cast<std::int64_t>(static_cast<double>(n) * scale()));
+}
+
+std::string text_of(char letter, std::int64_t number) { return std::string(1, letter).append(std::to_string(number)); }
+
+storage::EntryDraft draft(std::int64_t seq, std::mt19937_64& rng) {
+  storage::EntryDraft d;
+  d.receipt_id = text_of('R', seq);
+  d.member_id = text_of('M', static_cast<std::int64_t>(rng() % kMembers));
+  d.recorded_at_ms = kNow + seq;
+  d.rulebook_version = 1;
+  d.points_earned = static_cast<std::int64_t>(rng() % 500);
+  d.points_redeemed = rng() % 10 == 0 ? 50 : 0;
+  d.payload = std::string(600, 'p');
+  return d;
+}
+
+// A terminal's chain of `count` entries: real hashes and links; a real signature on every
+// `sign_every`-th entry and the last, zero bytes elsewhere.
+std::vector<storage::JournalEntry> chain(const std::string& terminal, const storage::PrivateKey& key,
+                                         std::int64_t count, std::int64_t sign_every, std::mt19937_64& rng) {
+  std::vector<storage::JournalEntry> entries;
+  entries.reserve(static_cast<std::size_t>(count));
+  storage::Digest prev{};
+  for (std::int64_t seq = 1; seq <= count; ++seq) {
+    storage::JournalEntry e;
+    e.terminal_id = terminal;
+    e.seq = seq;
+    e.prev_hash = prev;
+    e.draft = draft(seq, rng);
+    e.hash = storage::entry_hash(terminal, seq, prev, e.draft);
+    e.signature = (seq % sign_every == 0 || seq == count) ? key.sign(e.hash) : storage::Signature{};
+    e.journaled_at_ms = kNow + seq;
+    prev = e.hash;
+    entries.push_back(std::move(e));
+  }
+  return entries;
+}
+
+// Writes `entries` as the terminal's journal file, in bulk.
+void write_journal(const std::filesystem::path& path, const std::string& terminal, const storage::PrivateKey& key,
+                   const std::vector<storage::JournalEntry>& entries) {
+  { storage::Journal journal(path, terminal, key); }
+  storage::OpenOptions options;
+  options.durability = storage::Durability::normal;
+  storage::Database db(path, options);
+  db.exec("PRAGMA synchronous=OFF", "bulk");
+  storage::Transaction transaction(db, "write journal");
+  for (const storage::JournalEntry& e : entries) storage::insert_entry(db, e);
+  transaction.commit();
+}
+
+void bench_ingest(const std::filesystem::path& dir) {
+  const std::int64_t terminals = 50;
+  const std::int64_t per_terminal = scaled(4000);
+  const std::int64_t total = terminals * per_terminal;
+  constexpr std::size_t kBatch = 1000;
+  std::mt19937_64 rng(42);
+  std::vector<std::vector<storage::JournalEntry>> chains;
+  std::vector<storage::PrivateKey> keys;
+  for (std::int64_t t = 0; t < terminals; ++t) {
+    keys.push_back(storage::PrivateKey::generate());
+    chains.push_back(chain(text_of('T', t), keys.back(), per_terminal, static_cast<std::int64_t>(kBatch), rng));
+  }
+  // Batches interleaved across terminals, as uploads arrive.
+  struct Batch {
+    std::size_t terminal;
+    std::size_t first;
+    std::size_t count;
+  };
+  std::vector<Batch> batches;
+  for (std::size_t first = 0; first < static_cast<std::size_t>(per_terminal); first += kBatch) {
+    for (std::size_t t = 0; t < chains.size(); ++t) {
+      batches.push_back({t, first, std::min(kBatch, static_cast<std::size_t>(per_terminal) - first)});
+    }
+  }
+  const auto slice = [&](const Batch& b) {
+    return std::span<const storage::JournalEntry>(chains[b.terminal]).subspan(b.first, b.count);
+  };
+  std::vector<std::string> bodies;
+  std::vector<std::vector<sync::WireEntry>> decoded;
+  for (const Batch& b : batches) {
+    bodies.push_back(sync::batch_to_json(text_of('T', static_cast<std::int64_t>(b.terminal)), slice(b)));
+    decoded.push_back(sync::batch_from_json(bodies.back()).entries);
+  }
+
+  const auto enroll_all = [&](ledger::Ledger& ledger) {
+    for (std::size_t t = 0; t < chains.size(); ++t) {
+      ledger.enroll(text_of('T', static_cast<std::int64_t>(t)), "S1", keys[t].public_key().raw(), kNow);
+    }
+  };
+  // The ledger from decoded entries.
+  double ledger_s = 0;
+  {
+    ledger::SqliteStore store(dir / "ingest-ledger.db");
+    ledger::Ledger ledger(store, {});
+    enroll_all(ledger);
+    const auto start = Clock::now();
+    for (std::size_t i = 0; i < batches.size(); ++i) {
+      ledger.ingest(text_of('T', static_cast<std::int64_t>(batches[i].terminal)), decoded[i], kNow);
+    }
+    ledger_s = seconds(Clock::now() - start);
+  }
+  // The ledger from the batch JSON.
+  double json_s = 0;
+  {
+    ledger::SqliteStore store(dir / "ingest-json.db");
+    ledger::Ledger ledger(store, {});
+    enroll_all(ledger);
+    const auto start = Clock::now();
+    for (std::size_t i = 0; i < batches.size(); ++i) {
+      const sync::Batch batch = sync::batch_from_json(bodies[i]);
+      ledger.ingest(batch.terminal_id, batch.entries, kNow);
+    }
+    json_s = seconds(Clock::now() - start);
+  }
+  // Bare SQLite: the same rows into the same schema.
+  double bare_s = 0;
+  {
+    storage::OpenOptions options;
+    options.cache_kib = 65536;
+    storage::Database db(dir / "ingest-bare.db", options);
+    storage::migrate(db, ledger::ledger_schema(), "ledger");
+    storage::Statement entry(db,
+                             "INSERT INTO entries (terminal_id, seq, kind, member_id, receipt_id, recorded_at, "
+                             "rulebook_version, points_earned, points_redeemed, hash, signature, bytes, applied_at) "
+                             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    storage::Statement account(db,
+                               "INSERT INTO accounts (member_id, balance, tier, status, cursor, "
+                               "last_redeem_terminal, last_redeem_seq) VALUES (?, ?, 'standard', 1, ?, '', 0) "
+                               "ON CONFLICT (member_id) DO UPDATE SET balance = balance + excluded.balance, "
+                               "cursor = excluded.cursor");
+    storage::Statement lot(db,
+                           "INSERT INTO lots (member_id, expires_at, terminal_id, seq, points, remaining, expired, "
+                           "earned_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?)");
+    std::int64_t cursor = 0;
+    const auto start = Clock::now();
+    for (const auto& batch : decoded) {
+      storage::Transaction transaction(db, "bare batch");
+      for (const sync::WireEntry& wire : batch) {
+        const storage::JournalEntry& e = wire.entry;
+        entry.bind(1, e.terminal_id).bind(2, e.seq).bind(3, std::int64_t{1}).bind(4, e.draft.member_id);
+        entry.bind(5, e.draft.receipt_id).bind(6, e.draft.recorded_at_ms).bind(7, e.draft.rulebook_version);
+        entry.bind(8, e.draft.points_earned).bind(9, e.draft.points_redeemed).bind_blob(10, e.hash);
+        entry.bind_blob(11, *e.signature).bind_blob(12, storage::as_bytes(wire.bytes)).bind(13, kNow);
+        entry.run();
+        entry.reset();
+        account.bind(1, e.draft.member_id).bind(2, e.balance_change()).bind(3, ++cursor);
+        account.run();
+        account.reset();
+        if (e.draft.points_earned > 0) {
+          lot.bind(1, e.draft.member_id).bind(2, e.draft.recorded_at_ms + 365LL * 86'400'000).bind(3, e.terminal_id);
+          lot.bind(4, e.seq)
+              .bind(5, e.draft.points_earned)
+              .bind(6, e.draft.points_earned)
+              .bind(7, e.draft.recorded_at_ms);
+          lot.run();
+          lot.reset();
+        }
+      }
+      transaction.commit();
+    }
+    bare_s = seconds(Clock::now() - start);
+  }
+  const double n = static_cast<double>(total);
+  std::printf(
+      "{\"bench\":\"ledger_ingest\",\"entries\":%lld,\"terminals\":%lld,\"members\":%lld,\"batch\":%zu,"
+      "\"ledger_entries_per_s\":%.0f,\"ledger_from_json_entries_per_s\":%.0f,\"bare_sqlite_entries_per_s\":%.0f,"
+      "\"ratio\":%.3f,\"ratio_from_json\":%.3f,\"budget_ratio\":0.5}\n",
+      static_cast<long long>(total), static_cast<long long>(terminals), static_cast<long long>(kMembers), kBatch,
+      n / ledger_s, n / json_s, n / bare_s, bare_s / ledger_s, bare_s / json_s);
+  std::fflush(stdout);
+}
+
+// The ledger as a child process, on the chain's files, logging to DIR/ledger.log.
+struct LedgerChild {
+  LedgerChild(const std::filesystem::path& dir, const std::filesystem::path& pki) {
+    const auto config = dir / "ledger.json";
+    const auto log = dir / "ledger.log";
+    std::ofstream(config) << R"({"db": ")" << (dir / "drain-ledger.db").string()
+                          << R"(", "listen": "127.0.0.1:0", "tls": {"ca": ")" << (pki / "ca.crt").string()
+                          << R"(", "certificate": ")" << (pki / "server.crt").string() << R"(", "key": ")"
+                          << (pki / "server.key").string() << R"("}})";
+    pid = ::fork();
+    if (pid == 0) {
+      const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      ::dup2(fd, STDERR_FILENO);
+      ::execl(LOYALTY_LEDGER_BINARY, LOYALTY_LEDGER_BINARY, "serve", "--config", config.c_str(), nullptr);
+      ::_exit(127);
+    }
+    // Waits for the ready line (a benchmark may poll; the tests wait on a pipe).
+    const auto deadline = Clock::now() + std::chrono::seconds(10);
+    for (;;) {
+      const std::string out = std::filesystem::exists(log) ? storage::read_file(log) : "";
+      if (const auto at = out.find("\"port\":"); at != std::string::npos) {
+        port = static_cast<std::uint16_t>(std::stoi(out.substr(at + 7)));
+        return;
+      }
+      if (Clock::now() > deadline) throw std::runtime_error("the ledger did not start: " + out);
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+  ~LedgerChild() {
+    ::kill(pid, SIGTERM);
+    ::waitpid(pid, nullptr, 0);
+  }
+  pid_t pid = -1;
+  std::uint16_t port = 0;
+};
+
+void bench_drain(const std::filesystem::path& dir) {
+  const std::int64_t count = scaled(100'000);
+  std::mt19937_64 rng(7);
+  const auto pki = dir / "pki";
+  const auto now_s =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  ledger::CertificateAuthority::create(pki, "Bench CA", ledger::Validity::days_from(now_s, 1));
+  ledger::CertificateAuthority ca(pki);
+  const storage::PrivateKey server_key = storage::PrivateKey::generate();
+  storage::write_file_atomically(pki / "server.key", server_key.pem(), 0600);
+  storage::write_file_atomically(
+      pki / "server.crt", ca.issue_server(server_key, {"127.0.0.1"}, ledger::Validity::days_from(now_s, 1)).pem, 0644);
+  const storage::PrivateKey key = storage::PrivateKey::generate();
+  const auto issued =
+      ca.issue_terminal(sync::make_terminal_csr(key, "lane-1", "S1"), ledger::Validity::days_from(now_s, 1));
+  storage::write_file_atomically(pki / "lane.crt", issued.pem, 0644);
+  storage::write_file_atomically(pki / "lane.key", key.pem(), 0600);
+  {
+    ledger::SqliteStore store(dir / "drain-ledger.db");
+    ledger::Ledger(store, {}).enroll("lane-1", "S1", key.public_key().raw(), kNow);
+  }
+  write_journal(dir / "drain-journal.db", "lane-1", key, chain("lane-1", key, count, 500, rng));
+
+  LedgerChild child(dir, pki);
+  storage::Journal journal(dir / "drain-journal.db", "lane-1", key);
+  const storage::IdentifierHasher hasher("a member secret for the benchmark");
+  storage::MemberCache members(dir / "drain-members.db", hasher);
+  storage::RulebookStore rulebooks(journal.database());
+  asio::io_context io;
+  std::ostringstream log_text;
+  sync::Log log(log_text, sync::LogLevel::warning);
+  sync::UplinkSettings settings;
+  settings.host = "127.0.0.1";
+  settings.port = child.port;
+  settings.tls = {pki / "ca.crt", pki / "lane.crt", pki / "lane.key", std::nullopt};
+  settings.idle_poll = std::chrono::milliseconds(5);
+  sync::Uplink uplink(
+      io, settings, journal, members, rulebooks, [](domain::Rulebook) {}, log, [] { return kNow; });
+  const auto start = Clock::now();
+  uplink.start();
+  while (journal.pending_count() > 0 && Clock::now() - start < std::chrono::minutes(5)) {
+    io.run_for(std::chrono::milliseconds(20));
+  }
+  const double s = seconds(Clock::now() - start);
+  uplink.stop();
+  while (uplink.running()) io.run_for(std::chrono::milliseconds(10));
+  std::printf(
+      "{\"bench\":\"uplink_drain\",\"entries\":%lld,\"batch\":%zu,\"seconds\":%.2f,\"entries_per_s\":%.0f,"
+      "\"left_pending\":%lld,\"batches\":%lld,\"failures\":%lld,\"budget_s\":15}\n",
+      static_cast<long long>(count), settings.batch_entries, s, static_cast<double>(count) / s,
+      static_cast<long long>(journal.pending_count()), static_cast<long long>(uplink.status().batches),
+      static_cast<long long>(uplink.status().failures));
+  std::fflush(stdout);
+}
+
+void bench_replay(const std::filesystem::path& dir) {
+  const std::int64_t files = scaled(1000);
+  const std::int64_t per_file = 1000;
+  std::mt19937_64 rng(9);
+  const auto journals = dir / "journals";
+  std::filesystem::create_directories(journals);
+  // As loyalty-ledger replay opens it.
+  ledger::SqliteStore::Options options;
+  options.durability = storage::Durability::normal;
+  options.cache_kib = 262144;
+  options.checkpoint_pages = 20000;
+  ledger::SqliteStore store(dir / "replay-ledger.db", options);
+  ledger::Ledger ledger(store, {});
+  std::vector<std::filesystem::path> paths;
+  const auto written_start = Clock::now();
+  for (std::int64_t f = 0; f < files; ++f) {
+    const std::string terminal = text_of('T', f);
+    const storage::PrivateKey key = storage::PrivateKey::generate();
+    paths.push_back(journals / (terminal + ".db"));
+    write_journal(paths.back(), terminal, key, chain(terminal, key, per_file, per_file, rng));
+    ledger.enroll(terminal, text_of('S', f / 10), key.public_key().raw(), kNow);
+  }
+  const double written_s = seconds(Clock::now() - written_start);
+  std::int64_t entries = 0;
+  std::int64_t refused = 0;
+  const auto start = Clock::now();
+  for (const ledger::ReplayResult& result : ledger::replay_files(ledger, paths, kNow)) {
+    entries += result.applied;
+    refused += result.refusal.empty() ? 0 : 1;
+  }
+  const double s = seconds(Clock::now() - start);
+  const double rate = static_cast<double>(entries) / s;
+  std::printf(
+      "{\"bench\":\"replay\",\"files\":%lld,\"entries\":%lld,\"refused_files\":%lld,\"seconds\":%.2f,"
+      "\"entries_per_s\":%.0f,\"projected_10m_entries_s\":%.0f,\"budget_10m_entries_s\":600,"
+      "\"files_written_s\":%.1f}\n",
+      static_cast<long long>(files), static_cast<long long>(entries), static_cast<long long>(refused), s, rate,
+      10'000'000.0 / rate, written_s);
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const bool temporary = argc < 2;
+  std::filesystem::path dir =
+      temporary ? std::filesystem::temp_directory_path() / ("loyalty-ledger-bench-" + std::to_string(::getpid()))
+                : std::filesystem::path(argv[1]);
+  std::filesystem::create_directories(dir);
+  // LOYALTY_BENCH_ONLY=ingest|drain|replay runs one of them.
+  const char* only_text = std::getenv("LOYALTY_BENCH_ONLY");
+  const std::string only = only_text != nullptr ? only_text : "";
+  try {
+    if (only.empty() || only == "ingest") bench_ingest(dir);
+    if (only.empty() || only == "drain") bench_drain(dir);
+    if (only.empty() || only == "replay") bench_replay(dir);
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "loyalty_ledger_bench: %s\n", error.what());
+    if (temporary) std::filesystem::remove_all(dir);
+    return 1;
+  }
+  if (temporary) std::filesystem::remove_all(dir);
+  return 0;
+}

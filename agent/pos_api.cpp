@@ -123,29 +123,6 @@ HttpResponse PosApi::route(const HttpRequest& request, const std::optional<Onlin
   }
 }
 
-namespace {
-
-// The value of `name` in a query string of plain digits ("after=12&wait_ms=25000"); throws
-// JsonError naming the parameter for anything else.
-std::optional<std::int64_t> query_integer(std::string_view query, std::string_view name, std::int64_t max) {
-  while (!query.empty()) {
-    const std::size_t amp = query.find('&');
-    const std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-    const std::size_t eq = pair.find('=');
-    if (pair.substr(0, eq) != name) continue;
-    const std::string_view value = eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
-    if (value.empty() || value.size() > 18 || value.find_first_not_of("0123456789") != std::string_view::npos ||
-        std::stoll(std::string(value)) > max) {
-      throw sync::JsonError(std::string(name), "must be a whole number from 0 to " + std::to_string(max));
-    }
-    return std::stoll(std::string(value));
-  }
-  return std::nullopt;
-}
-
-}  // namespace
-
 Task<HttpResponse> PosApi::events(const HttpRequest& request) {
   try {
     if (request.method() != http::verb::get) throw ApiError(405, "method_not_allowed", "use GET for /v1/events");
@@ -153,8 +130,9 @@ Task<HttpResponse> PosApi::events(const HttpRequest& request) {
     const std::string_view target = request.target();
     const std::size_t mark = target.find('?');
     const std::string_view query = mark == std::string_view::npos ? std::string_view() : target.substr(mark + 1);
-    const std::int64_t after = query_integer(query, "after", std::numeric_limits<std::int64_t>::max() / 2).value_or(0);
-    const std::int64_t wait_ms = query_integer(query, "wait_ms", 60000).value_or(25000);
+    const std::int64_t after =
+        sync::query_integer(query, "after", std::numeric_limits<std::int64_t>::max() / 2).value_or(0);
+    const std::int64_t wait_ms = sync::query_integer(query, "wait_ms", 60000).value_or(25000);
     co_return ok(co_await events_->poll(after, std::chrono::milliseconds(wait_ms)));
   } catch (const ApiError& error) {
     co_return error_response(static_cast<http::status>(error.status()), error.code(), error.what());

@@ -15,7 +15,17 @@
 
 namespace loyalty::ledger {
 
-using namespace sync::openssl;
+namespace openssl = sync::openssl;
+using openssl::BioPtr;
+using openssl::CrlPtr;
+using openssl::Deleter;
+using openssl::KeyPtr;
+using openssl::memory;
+using openssl::pem_of;
+using openssl::read_private_key;
+using openssl::read_x509;
+using openssl::ReqPtr;
+using openssl::X509Ptr;
 
 struct CertificateAuthority::Keys {
   X509Ptr certificate;
@@ -27,7 +37,7 @@ namespace {
 void add_name(X509_NAME* name, const char* field, std::string_view value) {
   if (X509_NAME_add_entry_by_txt(name, field, MBSTRING_UTF8, reinterpret_cast<const unsigned char*>(value.data()),
                                  static_cast<int>(value.size()), -1, 0) != 1) {
-    fail(std::string("set the certificate's ") + field);
+    openssl::fail(std::string("set the certificate's ") + field);
   }
 }
 
@@ -36,10 +46,10 @@ void add_extension(X509* cert, X509* issuer, int nid, const std::string& value) 
   X509V3_set_ctx_nodb(&context);
   X509V3_set_ctx(&context, issuer, cert, nullptr, nullptr, 0);
   X509_EXTENSION* extension = X509V3_EXT_conf_nid(nullptr, &context, nid, value.c_str());
-  if (extension == nullptr) fail("build certificate extension " + value);
+  if (extension == nullptr) openssl::fail("build certificate extension " + value);
   const int added = X509_add_ext(cert, extension, -1);
   X509_EXTENSION_free(extension);
-  if (added != 1) fail("add certificate extension " + value);
+  if (added != 1) openssl::fail("add certificate extension " + value);
 }
 
 // A certificate for `subject_key` named by `subject`, signed by `issuer_key` (issuer nullptr:
@@ -48,26 +58,26 @@ template <class Extend>
 X509Ptr build(EVP_PKEY* subject_key, const X509_NAME* subject, X509* issuer, EVP_PKEY* issuer_key,
               const Validity& validity, Extend extend) {
   X509Ptr cert(X509_new());
-  if (!cert || X509_set_version(cert.get(), 2) != 1) fail("create a certificate");
+  if (!cert || X509_set_version(cert.get(), 2) != 1) openssl::fail("create a certificate");
   std::unique_ptr<BIGNUM, Deleter<BIGNUM, BN_free>> serial(BN_new());
   if (!serial || BN_rand(serial.get(), 127, BN_RAND_TOP_ANY, BN_RAND_BOTTOM_ANY) != 1 ||
       BN_to_ASN1_INTEGER(serial.get(), X509_get_serialNumber(cert.get())) == nullptr) {
-    fail("choose a serial number");
+    openssl::fail("choose a serial number");
   }
   if (ASN1_TIME_set(X509_getm_notBefore(cert.get()), static_cast<time_t>(validity.from_s)) == nullptr ||
       ASN1_TIME_set(X509_getm_notAfter(cert.get()), static_cast<time_t>(validity.until_s)) == nullptr) {
-    fail("set the validity");
+    openssl::fail("set the validity");
   }
   if (X509_set_subject_name(cert.get(), subject) != 1 ||
       X509_set_issuer_name(cert.get(), issuer != nullptr ? X509_get_subject_name(issuer) : subject) != 1 ||
       X509_set_pubkey(cert.get(), subject_key) != 1) {
-    fail("set the certificate's names and key");
+    openssl::fail("set the certificate's names and key");
   }
   X509* signer = issuer != nullptr ? issuer : cert.get();
   add_extension(cert.get(), signer, NID_subject_key_identifier, "hash");
   if (issuer != nullptr) add_extension(cert.get(), signer, NID_authority_key_identifier, "keyid:always");
   extend(cert.get(), signer);
-  if (X509_sign(cert.get(), issuer_key, nullptr) <= 0) fail("sign the certificate");
+  if (X509_sign(cert.get(), issuer_key, nullptr) <= 0) openssl::fail("sign the certificate");
   return cert;
 }
 
@@ -109,7 +119,7 @@ CertificateAuthority::CertificateAuthority(std::filesystem::path dir) : dir_(std
   keys_->certificate = read_x509(storage::read_file(dir_ / "ca.crt"), (dir_ / "ca.crt").string());
   keys_->key = read_private_key(storage::read_file(dir_ / "ca.key"), (dir_ / "ca.key").string());
   if (X509_check_private_key(keys_->certificate.get(), keys_->key.get()) != 1) {
-    fail((dir_ / "ca.key").string() + " does not belong to " + (dir_ / "ca.crt").string());
+    openssl::fail((dir_ / "ca.key").string() + " does not belong to " + (dir_ / "ca.crt").string());
   }
 }
 
@@ -193,13 +203,13 @@ void CertificateAuthority::write_crl(std::int64_t now_s) {
   const CrlPtr crl(X509_CRL_new());
   if (!crl || X509_CRL_set_version(crl.get(), 1) != 1 ||
       X509_CRL_set_issuer_name(crl.get(), X509_get_subject_name(keys_->certificate.get())) != 1) {
-    fail("create the revocation list");
+    openssl::fail("create the revocation list");
   }
   std::unique_ptr<ASN1_TIME, Deleter<ASN1_TIME, ASN1_TIME_free>> last(ASN1_TIME_set(nullptr, now_s));
   std::unique_ptr<ASN1_TIME, Deleter<ASN1_TIME, ASN1_TIME_free>> next(ASN1_TIME_set(nullptr, now_s + 3650LL * 86400));
   if (!last || !next || X509_CRL_set1_lastUpdate(crl.get(), last.get()) != 1 ||
       X509_CRL_set1_nextUpdate(crl.get(), next.get()) != 1) {
-    fail("date the revocation list");
+    openssl::fail("date the revocation list");
   }
   for (const auto& [serial, at] : read_revoked(dir_ / "revoked.txt")) {
     X509_REVOKED* entry = X509_REVOKED_new();
@@ -212,11 +222,11 @@ void CertificateAuthority::write_crl(std::int64_t now_s) {
     if (entry == nullptr || !asn1 || !when || X509_REVOKED_set_serialNumber(entry, asn1.get()) != 1 ||
         X509_REVOKED_set_revocationDate(entry, when.get()) != 1 || X509_CRL_add0_revoked(crl.get(), entry) != 1) {
       X509_REVOKED_free(entry);
-      fail("list revoked certificate " + serial);
+      openssl::fail("list revoked certificate " + serial);
     }
   }
   if (X509_CRL_sort(crl.get()) != 1 || X509_CRL_sign(crl.get(), keys_->key.get(), nullptr) <= 0) {
-    fail("sign the revocation list");
+    openssl::fail("sign the revocation list");
   }
   storage::write_file_atomically(
       dir_ / "crl.pem", pem_of([&](BIO* bio) { return PEM_write_bio_X509_CRL(bio, crl.get()); }, "the revocation list"),

@@ -1,6 +1,6 @@
 #include "ledger/service.hpp"
 
-#include <charconv>
+#include <limits>
 #include <sstream>
 
 #include "sync/journal_wire.hpp"
@@ -15,7 +15,7 @@ using sync::HttpResponse;
 using sync::json_response;
 using sync::OrderedJson;
 
-constexpr std::size_t kDefaultMemberPage = 1000;
+constexpr std::int64_t kDefaultMemberPage = 1000;
 
 http::status status_of(const Refusal& refusal) {
   const std::string& code = refusal.code();
@@ -23,23 +23,6 @@ http::status status_of(const Refusal& refusal) {
     return http::status::forbidden;
   }
   return http::status::conflict;
-}
-
-// The value of `name` in a query string "a=1&b=2" as a whole number, or `fallback`.
-std::optional<std::int64_t> query_number(std::string_view query, std::string_view name, std::int64_t fallback) {
-  while (!query.empty()) {
-    const auto amp = query.find('&');
-    const std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-    const auto eq = pair.find('=');
-    if (eq == std::string_view::npos || pair.substr(0, eq) != name) continue;
-    const std::string_view text = pair.substr(eq + 1);
-    std::int64_t value = 0;
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc() || end != text.data() + text.size() || value < 0) return std::nullopt;
-    return value;
-  }
-  return fallback;
 }
 
 }  // namespace
@@ -133,17 +116,20 @@ HttpResponse LedgerService::rulebook(const sync::HttpRequest& request) {
 }
 
 HttpResponse LedgerService::members(std::string_view query) {
-  const auto after = query_number(query, "after", 0);
-  const auto limit = query_number(query, "limit", kDefaultMemberPage);
-  if (!after || !limit || *limit == 0 || *limit > static_cast<std::int64_t>(sync::kMaxMemberPage)) {
-    return error_response(http::status::bad_request, "query_invalid",
-                          "after must be a cursor (0 or more) and limit 1 to " + std::to_string(sync::kMaxMemberPage));
+  std::int64_t after = 0;
+  std::int64_t limit = kDefaultMemberPage;
+  try {
+    after = sync::query_integer(query, "after", std::numeric_limits<std::int64_t>::max() / 2).value_or(0);
+    limit = sync::query_integer(query, "limit", static_cast<std::int64_t>(sync::kMaxMemberPage)).value_or(limit);
+    if (limit == 0) throw sync::JsonError("limit", "must be 1 to " + std::to_string(sync::kMaxMemberPage));
+  } catch (const sync::JsonError& error) {
+    return error_response(http::status::bad_request, "query_invalid", error.what());
   }
   ++counters_.member_pages;
-  const auto changes = ledger_.store().member_changes(*after, static_cast<std::size_t>(*limit));
+  const auto changes = ledger_.store().member_changes(after, static_cast<std::size_t>(limit));
   sync::MemberPage page;
-  page.cursor = changes.empty() ? *after : changes.back().account.cursor;
-  page.more = changes.size() == static_cast<std::size_t>(*limit);
+  page.cursor = changes.empty() ? after : changes.back().account.cursor;
+  page.more = changes.size() == static_cast<std::size_t>(limit);
   for (const MemberChange& change : changes) {
     storage::MemberDelta delta;
     delta.member = {

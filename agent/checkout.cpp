@@ -47,6 +47,14 @@ domain::Quote quote_basket(const domain::Rulebook& rulebook, const domain::Baske
   }
 }
 
+// The receipt id of a commit request, when it has one of the right type.
+std::optional<std::string> receipt_of(const Json& request) {
+  if (!request.is_object() || !request.contains("basket") || !request["basket"].is_object()) return std::nullopt;
+  const Json& basket = request["basket"];
+  if (!basket.contains("receipt_id") || !basket["receipt_id"].is_string()) return std::nullopt;
+  return basket["receipt_id"].get<std::string>();
+}
+
 }  // namespace
 
 struct Checkout::Priced {
@@ -210,17 +218,13 @@ OrderedJson Checkout::quote(const Json& request, bool online) {
 }
 
 std::optional<RedemptionAsk> Checkout::redemption_ask(const Json& request) {
-  if (!rules_ || !request.is_object() || !request.contains("basket") || !request.contains("member_id")) {
+  const auto receipt_id = receipt_of(request);
+  if (!rules_ || !receipt_id || !request.contains("member_id") || !request["member_id"].is_string()) {
     return std::nullopt;
   }
   const Json& basket = request["basket"];
-  if (!basket.is_object() || !basket.contains("receipt_id") || !basket["receipt_id"].is_string() ||
-      !basket.contains("redeem_points") || !basket["redeem_points"].is_number_integer() ||
-      !request["member_id"].is_string()) {
-    return std::nullopt;
-  }
-  RedemptionAsk ask{request["member_id"].get<std::string>(), basket["receipt_id"].get<std::string>(),
-                    basket["redeem_points"].get<std::int64_t>()};
+  if (!basket.contains("redeem_points") || !basket["redeem_points"].is_number_integer()) return std::nullopt;
+  RedemptionAsk ask{request["member_id"].get<std::string>(), *receipt_id, basket["redeem_points"].get<std::int64_t>()};
   if (ask.points <= 0 || ask.member_id.empty() || ask.receipt_id.empty() || journal_.find_receipt(ask.receipt_id)) {
     return std::nullopt;
   }
@@ -269,9 +273,8 @@ std::optional<std::int64_t> Checkout::local_balance(const std::string& member_id
 
 OrderedJson Checkout::commit(const Json& request, const std::optional<OnlineRedemption>& online) {
   // A retried commit answers from the journal, whatever the rulebook or the balance now say.
-  if (request.is_object() && request.contains("basket") && request["basket"].is_object() &&
-      request["basket"].contains("receipt_id") && request["basket"]["receipt_id"].is_string()) {
-    if (auto again = answer_again(request["basket"]["receipt_id"].get<std::string>(), request)) return *again;
+  if (const auto receipt_id = receipt_of(request)) {
+    if (auto again = answer_again(*receipt_id, request)) return *again;
   }
 
   Priced priced = price(request, true, online ? &*online : nullptr);

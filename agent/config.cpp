@@ -1,11 +1,10 @@
 #include "agent/config.hpp"
 
-#include <arpa/inet.h>
-
 #include <tuple>
 
 #include "storage/files.hpp"
 #include "storage/journal_entry.hpp"
+#include "sync/config_values.hpp"
 #include "sync/json_reader.hpp"
 
 namespace loyalty::agent {
@@ -14,35 +13,18 @@ namespace {
 using sync::fail;
 using sync::Reader;
 
-bool is_loopback(const std::string& address) {
-  in_addr v4{};
-  if (::inet_pton(AF_INET, address.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
-  in6_addr v6{};
-  return ::inet_pton(AF_INET6, address.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
-}
-
-std::filesystem::path resolve(const std::filesystem::path& base, const std::string& value) {
-  const std::filesystem::path path(value);
-  return path.is_absolute() ? path : base / path;
-}
-
 // "127.0.0.1:8470" or "[::1]:8470", loopback only.
 std::pair<std::string, std::uint16_t> read_loopback(const std::string& where, const std::string& text) {
-  const auto colon = text.rfind(':');
-  if (colon == std::string::npos) fail(where, "must be ADDRESS:PORT, got \"" + text + "\"");
-  std::string host = text.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  const std::string port = text.substr(colon + 1);
-  if (!is_loopback(host)) {
+  const auto split = sync::split_host_port(text);
+  if (!split) fail(where, "must be ADDRESS:PORT, got \"" + text + "\"");
+  if (!sync::numeric_loopback(split->host).value_or(false)) {
     fail(where,
          "must be a loopback address (127.0.0.0/8 or ::1): the agent never listens beyond this terminal, got \"" +
              text + "\"");
   }
-  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
-      std::stoi(port) > 65535) {
-    fail(where, "port must be 0 to 65535, got \"" + port + "\"");
-  }
-  return {host, static_cast<std::uint16_t>(std::stoi(port))};
+  const auto port = sync::parse_port(split->port);
+  if (!port) fail(where, "port must be 0 to 65535, got \"" + split->port + "\"");
+  return {split->host, *port};
 }
 
 // A terminator as configured: "\r", "\r\n", "\n", "\t" or other text of 1 to 4 bytes.
@@ -75,7 +57,7 @@ CodesConfig read_codes(Reader in, const std::filesystem::path& base) {
     const sync::Json& issuers = in.array("token_issuers", 100);
     for (std::size_t i = 0; i < issuers.size(); ++i) {
       Reader r(issuers[i], sync::index_path(in.path_of("token_issuers"), i));
-      codes.token_issuers.push_back({r.string("id", 64), resolve(base, r.string("public_key_file", 4096))});
+      codes.token_issuers.push_back({r.string("id", 64), sync::resolve_path(base, r.string("public_key_file", 4096))});
       r.finish();
     }
   }
@@ -93,7 +75,7 @@ ScannerConfig read_scanner(Reader in, const std::filesystem::path& base) {
   switch (scanner.type) {
     case ScannerConfig::Type::serial: {
       drivers::SerialSettings& s = scanner.serial;
-      s.device = resolve(base, in.string("device", 4096)).string();
+      s.device = sync::resolve_path(base, in.string("device", 4096)).string();
       s.baud = static_cast<unsigned>(in.integer_or("baud", 9600, 300, 4'000'000));
       s.data_bits = static_cast<unsigned>(in.integer_or("data_bits", 8, 5, 8));
       s.parity = in.choice<drivers::SerialSettings::Parity>("parity",
@@ -112,7 +94,7 @@ ScannerConfig read_scanner(Reader in, const std::filesystem::path& base) {
     }
     case ScannerConfig::Type::evdev: {
       drivers::EvdevSettings& e = scanner.evdev;
-      e.device = resolve(base, in.string("device", 4096)).string();
+      e.device = sync::resolve_path(base, in.string("device", 4096)).string();
       e.grab = in.boolean_or("grab", true);
       if (const sync::Json* keys = in.value("keys")) {
         if (!keys->is_object()) fail(in.path_of("keys"), "must be an object of key codes");
@@ -147,22 +129,15 @@ ScannerConfig read_scanner(Reader in, const std::filesystem::path& base) {
 LedgerLinkConfig read_ledger(Reader in, const std::filesystem::path& base) {
   LedgerLinkConfig link;
   const std::string address = in.string("address", 256);
-  const auto colon = address.rfind(':');
-  if (colon == std::string::npos || colon == 0)
-    fail(in.path_of("address"), "must be HOST:PORT, got \"" + address + "\"");
-  link.host = address.substr(0, colon);
-  if (link.host.size() >= 2 && link.host.front() == '[' && link.host.back() == ']') {
-    link.host = link.host.substr(1, link.host.size() - 2);
-  }
-  const std::string port = address.substr(colon + 1);
-  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
-      std::stoi(port) == 0 || std::stoi(port) > 65535) {
-    fail(in.path_of("address"), "port must be 1 to 65535, got \"" + port + "\"");
-  }
-  link.port = static_cast<std::uint16_t>(std::stoi(port));
+  const auto split = sync::split_host_port(address);
+  if (!split || split->host.empty()) fail(in.path_of("address"), "must be HOST:PORT, got \"" + address + "\"");
+  const auto port = sync::parse_port(split->port);
+  if (!port || *port == 0) fail(in.path_of("address"), "port must be 1 to 65535, got \"" + split->port + "\"");
+  link.host = split->host;
+  link.port = *port;
   link.server_name = in.string_or("server_name", "", 256);
-  link.ca_file = resolve(base, in.string("ca_file", 4096));
-  link.certificate_file = resolve(base, in.string("certificate_file", 4096));
+  link.ca_file = sync::resolve_path(base, in.string("ca_file", 4096));
+  link.certificate_file = sync::resolve_path(base, in.string("certificate_file", 4096));
   link.batch_entries = in.integer_or("batch_entries", link.batch_entries, 1, 2000);
   link.backoff_min_ms = in.integer_or("backoff_min_ms", link.backoff_min_ms, 1, 3'600'000);
   link.backoff_max_ms = in.integer_or("backoff_max_ms", link.backoff_max_ms, link.backoff_min_ms, 24 * 3'600'000LL);
@@ -188,14 +163,14 @@ Config load_config(const std::filesystem::path& path) {
     fail(top.path_of("terminal_id"), error.what());
   }
   config.store_id = top.string("store_id", 64);
-  config.data_dir = resolve(base, top.string("data_dir", 4096));
-  config.rulebook_file = resolve(base, top.string("rulebook_file", 4096));
-  config.member_secret_file = resolve(base, top.string("member_secret_file", 4096));
+  config.data_dir = sync::resolve_path(base, top.string("data_dir", 4096));
+  config.rulebook_file = sync::resolve_path(base, top.string("rulebook_file", 4096));
+  config.member_secret_file = sync::resolve_path(base, top.string("member_secret_file", 4096));
   if (top.has("rulebook_keys")) {
     const sync::Json& keys = top.array("rulebook_keys", 16);
     for (std::size_t i = 0; i < keys.size(); ++i) {
       Reader r(keys[i], sync::index_path(top.path_of("rulebook_keys"), i));
-      config.rulebook_keys.push_back({r.string("id", 64), resolve(base, r.string("public_key_file", 4096))});
+      config.rulebook_keys.push_back({r.string("id", 64), sync::resolve_path(base, r.string("public_key_file", 4096))});
       r.finish();
     }
   }
@@ -206,12 +181,7 @@ Config load_config(const std::filesystem::path& path) {
       config.phone_country_code.front() == '0') {
     fail(top.path_of("phone_country_code"), "must be an E.164 calling code of 1 to 3 digits, like \"7\" or \"49\"");
   }
-  config.log_level = top.choice<sync::LogLevel>("log_level",
-                                                {{"debug", sync::LogLevel::debug},
-                                                 {"info", sync::LogLevel::info},
-                                                 {"warning", sync::LogLevel::warning},
-                                                 {"error", sync::LogLevel::error}},
-                                                sync::LogLevel::info);
+  config.log_level = sync::read_log_level(top);
   config.prune_after_days = top.integer_or("prune_after_days", 90, 1, 3650);
   if (top.has("pos_api")) {
     Reader api = top.object("pos_api");
@@ -219,8 +189,8 @@ Config load_config(const std::filesystem::path& path) {
     if (api.has("listen")) {
       std::tie(out.listen_address, out.listen_port) = read_loopback(api.path_of("listen"), api.string("listen", 64));
     }
-    if (api.has("unix_socket")) out.unix_socket = resolve(base, api.string("unix_socket", 100));
-    if (api.has("token_file")) out.token_file = resolve(base, api.string("token_file", 4096));
+    if (api.has("unix_socket")) out.unix_socket = sync::resolve_path(base, api.string("unix_socket", 100));
+    if (api.has("token_file")) out.token_file = sync::resolve_path(base, api.string("token_file", 4096));
     out.max_request_bytes =
         static_cast<std::size_t>(api.integer_or("max_request_bytes", 64 * 1024, 1024, 16 * 1024 * 1024));
     out.requests_per_second = api.integer_or("requests_per_second", 200, 1, 100000);

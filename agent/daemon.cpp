@@ -12,7 +12,6 @@
 #include <vector>
 
 #include "agent/checkout.hpp"
-#include "agent/clock.hpp"
 #include "agent/config.hpp"
 #include "agent/http_server.hpp"
 #include "agent/lane.hpp"
@@ -23,6 +22,7 @@
 #include "storage/member_cache.hpp"
 #include "storage/rulebook_store.hpp"
 #include "storage/terminal_key.hpp"
+#include "sync/clock.hpp"
 #include "sync/log.hpp"
 #include "sync/rulebook_json.hpp"
 #include "sync/signed_rulebook.hpp"
@@ -80,12 +80,12 @@ storage::StoredRulebook rulebook_from_file(const Config& config, const std::vect
                                            domain::Rulebook& parsed) {
   const std::string text = storage::read_file(config.rulebook_file);
   if (sync::envelope_document(text) || !keys.empty()) {
-    sync::SignedRulebook verified = sync::verify_rulebook(text, keys, unix_now_ms() / 1000);
+    sync::SignedRulebook verified = sync::verify_rulebook(text, keys, sync::unix_now_ms() / 1000);
     parsed = std::move(verified.rules);
-    return {parsed.version, text, verified.signature, verified.key_id, unix_now_ms()};
+    return {parsed.version, text, verified.signature, verified.key_id, sync::unix_now_ms()};
   }
   parsed = sync::rulebook_from_json(sync::parse_json(text, config.rulebook_file.string()));
-  return {parsed.version, text, "", "unsigned:" + config.rulebook_file.string(), unix_now_ms()};
+  return {parsed.version, text, "", "unsigned:" + config.rulebook_file.string(), sync::unix_now_ms()};
 }
 
 // Installs the rulebook file when it is newer than the stored one; returns the active rulebook.
@@ -184,7 +184,7 @@ int run_daemon(const std::filesystem::path& config_path, std::ostream& log_strea
       log.warning("member_cache_reset", "the member secret changed: the member cache was emptied");
     }
     storage::RulebookStore rulebooks(journal.database());
-    Checkout checkout(journal, members, hasher, config.phone_country_code, unix_now_ms);
+    Checkout checkout(journal, members, hasher, config.phone_country_code, sync::unix_now_ms);
     checkout.set_code_rules(code_rules(config.codes));
     std::vector<sync::RulebookKey> keys = rulebook_keys(config);
     if (auto rules = load_rulebook(config, keys, rulebooks, log)) {
@@ -198,7 +198,7 @@ int run_daemon(const std::filesystem::path& config_path, std::ostream& log_strea
     if (config.ledger) {
       uplink = std::make_unique<sync::Uplink>(
           io, uplink_settings(config, keys), journal, members, rulebooks,
-          [&checkout](domain::Rulebook rules) { checkout.set_rulebook(std::move(rules)); }, log, unix_now_ms);
+          [&checkout](domain::Rulebook rules) { checkout.set_rulebook(std::move(rules)); }, log, sync::unix_now_ms);
     }
     bool sign_queued = false;
     PosApi api(checkout, journal, log, [&] {
@@ -215,7 +215,7 @@ int run_daemon(const std::filesystem::path& config_path, std::ostream& log_strea
       });
     });
     api.set_uplink(uplink.get());
-    api.started_at_ms = unix_now_ms();
+    api.started_at_ms = sync::unix_now_ms();
     HttpLimits limits;
     limits.max_request_bytes = config.pos_api.max_request_bytes;
     limits.read_timeout = std::chrono::milliseconds(config.pos_api.request_timeout_ms);
@@ -225,7 +225,7 @@ int run_daemon(const std::filesystem::path& config_path, std::ostream& log_strea
         io, limits, [&api](HttpRequest request) { return api.handle(std::move(request)); }, log);
     api.set_server(&server);
     api.data_dir = config.data_dir;
-    LaneEvents events(io.get_executor(), unix_now_ms);
+    LaneEvents events(io.get_executor(), sync::unix_now_ms);
     Lane lane(checkout, events, log);
     api.set_lane(&events, &lane);
     std::vector<std::unique_ptr<drivers::Scanner>> scanners;
@@ -252,7 +252,7 @@ int run_daemon(const std::filesystem::path& config_path, std::ostream& log_strea
             systemd.notify("WATCHDOG=1");
             if (std::chrono::steady_clock::now() - last_prune > std::chrono::hours(1)) {
               last_prune = std::chrono::steady_clock::now();
-              const std::int64_t pruned = journal.prune(unix_now_ms() - config.prune_after_days * 86'400'000);
+              const std::int64_t pruned = journal.prune(sync::unix_now_ms() - config.prune_after_days * 86'400'000);
               if (pruned > 0) log.info("pruned", "pruned acknowledged journal entries", {{"entries", pruned}});
             }
             housekeeping.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(tick));

@@ -5,12 +5,12 @@
 #include <ostream>
 
 #include "agent/cli.hpp"
-#include "agent/clock.hpp"
 #include "storage/files.hpp"
 #include "storage/journal.hpp"
 #include "storage/journal_check.hpp"
 #include "storage/journal_export.hpp"
 #include "storage/terminal_key.hpp"
+#include "sync/clock.hpp"
 #include "sync/datetime.hpp"
 #include "sync/json_reader.hpp"
 #include "sync/options.hpp"
@@ -101,7 +101,7 @@ int export_entries(const Options& options, std::ostream& out) {
     throw Failure{"say which entries: --pending, or --from SEQ [--to SEQ]"};
   }
   auto db = open(path);
-  const storage::ExportSummary summary = storage::export_journal(*db, destination, selection, unix_now_ms());
+  const storage::ExportSummary summary = storage::export_journal(*db, destination, selection, sync::unix_now_ms());
   out << destination << ": " << summary.entries << " entries";
   if (summary.entries > 0) out << " " << summary.first_seq << ".." << summary.last_seq;
   out << "\n";

@@ -36,14 +36,13 @@ Task<HttpResponse> PosApi::handle(HttpRequest request) {
     response = co_await events(request);
   } else {
     std::optional<OnlineRedemption> online;
+    std::optional<sync::Json> body;  // parsed here once when the commit asks the ledger first
     if (target == "/v1/commit" && request.method() == http::verb::post && online_now()) {
       // Ask the ledger first; without its answer in time the commit uses the offline limits.
-      std::optional<RedemptionAsk> ask;
-      try {
-        ask = checkout_.redemption_ask(sync::Json::parse(request.body()));
-      } catch (const std::exception&) {
-        // route() reports what is wrong with the request.
-      }
+      // A body that does not parse asks nothing: route() reports what is wrong with it.
+      body = sync::Json::parse(request.body(), nullptr, false);
+      if (body->is_discarded()) body.reset();
+      const std::optional<RedemptionAsk> ask = body ? checkout_.redemption_ask(*body) : std::nullopt;
       if (ask) {
         const auto answer = co_await uplink_->authorize(ask->member_id, ask->receipt_id, ask->points);
         if (answer) online = OnlineRedemption{answer->outcome, answer->points, answer->available};
@@ -51,7 +50,7 @@ Task<HttpResponse> PosApi::handle(HttpRequest request) {
         online = OnlineRedemption{"not_asked", 0, 0};
       }
     }
-    response = route(request, online);
+    response = route(request, online, body ? &*body : nullptr);
   }
   if (response.result_int() >= 400 && response.result_int() < 500) checkout_.count_refusal();
   co_return response;
@@ -59,7 +58,8 @@ Task<HttpResponse> PosApi::handle(HttpRequest request) {
 
 bool PosApi::online_now() const { return uplink_ != nullptr && uplink_->status().online; }
 
-HttpResponse PosApi::route(const HttpRequest& request, const std::optional<OnlineRedemption>& online) {
+HttpResponse PosApi::route(const HttpRequest& request, const std::optional<OnlineRedemption>& online,
+                           const sync::Json* parsed) {
   const std::string_view target = request.target();
   const bool get = request.method() == http::verb::get;
   const bool post = request.method() == http::verb::post;
@@ -93,7 +93,8 @@ HttpResponse PosApi::route(const HttpRequest& request, const std::optional<Onlin
     if (!type.starts_with("application/json")) {
       throw ApiError(415, "json_required", "send the request as Content-Type: application/json");
     }
-    const sync::Json body = sync::parse_json(request.body(), "request");
+    std::optional<sync::Json> read;
+    const sync::Json& body = parsed != nullptr ? *parsed : read.emplace(sync::parse_json(request.body(), "request"));
     if (!body.is_object()) throw sync::JsonError("request", "must be a JSON object");
     OrderedJson answer;
     switch (call) {

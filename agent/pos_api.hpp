@@ -49,7 +49,9 @@ class PosApi {
   std::int64_t min_free_bytes = 64 * 1024 * 1024;
 
  private:
-  HttpResponse route(const HttpRequest& request, const std::optional<OnlineRedemption>& online);
+  // `parsed`: the request's body when the caller parsed it already, or null.
+  HttpResponse route(const HttpRequest& request, const std::optional<OnlineRedemption>& online,
+                     const sync::Json* parsed);
   bool online_now() const;
   // Logs a journaled commit, void or refund (or its retry) as the event `what`.
   void log_journaled(std::string_view what, const sync::OrderedJson& answer);

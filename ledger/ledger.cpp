@@ -10,6 +10,13 @@ namespace {
 constexpr std::int64_t kDayMs = 24LL * 60 * 60 * 1000;
 constexpr std::size_t kExpiryChunk = 1000;
 
+// Expires what is left of `lot` from `account`.
+void expire_lot(Account& account, Lot& lot) {
+  account.balance -= lot.remaining;
+  lot.expired += lot.remaining;
+  lot.remaining = 0;
+}
+
 std::string entry_name(std::string_view terminal_id, std::int64_t seq) {
   return std::string(terminal_id) + "#" + std::to_string(seq);
 }
@@ -113,13 +120,7 @@ std::pair<std::int64_t, std::int64_t> Ledger::import_members(std::span<const Mem
       account.status = record.status;
       if (!existing && record.balance > 0) {
         account.balance = record.balance;
-        Lot opening;
-        opening.member_id = record.member_id;
-        opening.points = record.balance;
-        opening.remaining = record.balance;
-        opening.earned_at_ms = now_ms;
-        opening.expires_at_ms = now_ms + settings_.expiry_days * kDayMs;
-        store_.save_lot(opening);
+        add_lot(record.member_id, "", 0, record.balance, record.balance, now_ms);
       }
       store_.save_account(account);
       store_.set_member_keys(record.member_id, record.keys);
@@ -162,19 +163,15 @@ sync::Ack Ledger::ingest(std::string_view terminal_id, std::span<const sync::Wir
                                           " does not link to entry " + std::to_string(terminal->head_seq) +
                                           " the ledger holds");
       }
-      for (const sync::WireEntry& wire : rest) apply(wire, now_ms);
+      apply_run(*terminal, rest, now_ms);
       ack.applied = static_cast<std::int64_t>(rest.size());
-      terminal->head_seq = rest.back().entry.seq;
-      terminal->head_hash = rest.back().entry.hash;
       // Entries held back after the gap this batch filled.
       for (;;) {
         const auto run = store_.held_run(terminal_id, terminal->head_seq + 1);
         if (run.empty()) break;
         store_.drop_held(terminal_id, run.back().entry.seq);
         if (run.front().entry.prev_hash != terminal->head_hash) break;  // another chain: the terminal resends
-        for (const sync::WireEntry& wire : run) apply(wire, now_ms);
-        terminal->head_seq = run.back().entry.seq;
-        terminal->head_hash = run.back().entry.hash;
+        apply_run(*terminal, run, now_ms);
       }
     }
     terminal->last_upload_ms = now_ms;
@@ -183,6 +180,12 @@ sync::Ack Ledger::ingest(std::string_view terminal_id, std::span<const sync::Wir
     ack.member_cursor = store_.member_cursor();
   });
   return ack;
+}
+
+void Ledger::apply_run(Terminal& terminal, std::span<const sync::WireEntry> run, std::int64_t now_ms) {
+  for (const sync::WireEntry& wire : run) apply(wire, now_ms);
+  terminal.head_seq = run.back().entry.seq;
+  terminal.head_hash = run.back().entry.hash;
 }
 
 void Ledger::apply(const sync::WireEntry& wire, std::int64_t now_ms) {
@@ -198,9 +201,7 @@ void Ledger::apply(const sync::WireEntry& wire, std::int64_t now_ms) {
     // Points whose time had come when the entry was recorded could not be spent by it.
     for (Lot& lot : lots) {
       if (lot.expires_at_ms > d.recorded_at_ms) break;
-      lot.expired += lot.remaining;
-      account.balance -= lot.remaining;
-      lot.remaining = 0;
+      expire_lot(account, lot);
       store_.save_lot(lot);
     }
     if (d.points_redeemed > 0) {
@@ -243,15 +244,19 @@ void Ledger::credit(Account& account, const storage::JournalEntry& entry, std::i
   const std::int64_t debt = std::max<std::int64_t>(-account.balance, 0);
   account.balance += points;
   const std::int64_t left = points - std::min(points, debt);
-  if (left == 0) return;
+  if (left > 0) add_lot(account.member_id, entry.terminal_id, entry.seq, points, left, entry.draft.recorded_at_ms);
+}
+
+void Ledger::add_lot(const std::string& member_id, const std::string& terminal_id, std::int64_t seq,
+                     std::int64_t points, std::int64_t remaining, std::int64_t earned_at_ms) {
   Lot lot;
-  lot.member_id = account.member_id;
-  lot.terminal_id = entry.terminal_id;
-  lot.seq = entry.seq;
+  lot.member_id = member_id;
+  lot.terminal_id = terminal_id;
+  lot.seq = seq;
   lot.points = points;
-  lot.remaining = left;
-  lot.earned_at_ms = entry.draft.recorded_at_ms;
-  lot.expires_at_ms = entry.draft.recorded_at_ms + settings_.expiry_days * kDayMs;
+  lot.remaining = remaining;
+  lot.earned_at_ms = earned_at_ms;
+  lot.expires_at_ms = earned_at_ms + settings_.expiry_days * kDayMs;
   store_.save_lot(lot);
 }
 
@@ -295,10 +300,8 @@ std::int64_t Ledger::expire(std::int64_t now_ms) {
       found = lots.size();
       for (Lot& lot : lots) {
         Account account = account_of(lot.member_id);
-        account.balance -= lot.remaining;
         expired += lot.remaining;
-        lot.expired += lot.remaining;
-        lot.remaining = 0;
+        expire_lot(account, lot);
         store_.save_lot(lot);
         store_.save_account(account);
       }

@@ -114,12 +114,17 @@ class Ledger {
   const LedgerSettings& settings() const { return settings_; }
 
  private:
+  // Applies linked entries that continue `terminal`'s head, and moves the head past them.
+  void apply_run(Terminal& terminal, std::span<const sync::WireEntry> run, std::int64_t now_ms);
   void apply(const sync::WireEntry& wire, std::int64_t now_ms);
   // The member's account, or a new one at zero for a member the ledger has not seen.
   Account account_of(std::string_view member_id);
   // Takes `points` from the member's lots, oldest first.
   void spend(Account& account, std::vector<Lot>& lots, std::int64_t points);
   void credit(Account& account, const storage::JournalEntry& entry, std::int64_t points);
+  // A lot of `points` earned at `earned_at_ms` with `remaining` left, expiring expiry_days later.
+  void add_lot(const std::string& member_id, const std::string& terminal_id, std::int64_t seq, std::int64_t points,
+               std::int64_t remaining, std::int64_t earned_at_ms);
 
   LedgerStore& store_;
   LedgerSettings settings_;

@@ -145,18 +145,16 @@ IssuedCertificate CertificateAuthority::issue_terminal(std::string_view csr_pem,
         add_extension(c, issuer, NID_key_usage, "critical,digitalSignature");
         add_extension(c, issuer, NID_ext_key_usage, "clientAuth");
       });
-  IssuedCertificate issued{pem_of_cert(cert.get()), {}};
-  issued.info = sync::read_certificate(issued.pem);
+  IssuedCertificate issued{pem_of_cert(cert.get()), sync::certificate_info(cert.get())};
   try {
     storage::validate_terminal_id(issued.info.common_name);
   } catch (const storage::InvalidEntry& error) {
     throw std::invalid_argument(std::string("the CSR's common name is not a terminal id: ") + error.what());
   }
   if (issued.info.organizational_unit.empty() || issued.info.organizational_unit.size() > 64) {
-    throw std::invalid_argument("the CSR names no store (OU): make it with loyalty-agent enroll --store");
+    throw std::invalid_argument("the CSR names no store (OU): make it with loyalty-agent enroll");
   }
-  storage::write_file_atomically(dir_ / "issued" / (issued.info.serial + ".crt"), issued.pem, 0644);
-  return issued;
+  return keep(std::move(issued));
 }
 
 IssuedCertificate CertificateAuthority::issue_server(const storage::PrivateKey& key,
@@ -178,8 +176,10 @@ IssuedCertificate CertificateAuthority::issue_server(const storage::PrivateKey& 
                                add_extension(c, issuer, NID_ext_key_usage, "serverAuth");
                                add_extension(c, issuer, NID_subject_alt_name, alt);
                              });
-  IssuedCertificate issued{pem_of_cert(cert.get()), {}};
-  issued.info = sync::read_certificate(issued.pem);
+  return keep({pem_of_cert(cert.get()), sync::certificate_info(cert.get())});
+}
+
+IssuedCertificate CertificateAuthority::keep(IssuedCertificate issued) {
   storage::write_file_atomically(dir_ / "issued" / (issued.info.serial + ".crt"), issued.pem, 0644);
   return issued;
 }

@@ -67,6 +67,8 @@ class CertificateAuthority {
 
  private:
   struct Keys;
+  // Files a copy of an issued certificate under issued/ and returns it.
+  IssuedCertificate keep(IssuedCertificate issued);
   void write_crl(std::int64_t now_s);
 
   std::filesystem::path dir_;

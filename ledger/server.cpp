@@ -1,40 +1,22 @@
 #include "ledger/server.hpp"
 
-#include <openssl/x509.h>
-
 #include <ostream>
 
 #include "ledger/audit.hpp"
 #include "ledger/sqlite_store.hpp"
+#include "sync/clock.hpp"
 
 namespace loyalty::ledger {
 namespace {
 
 using tcp = asio::ip::tcp;
 
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-std::string name_entry(X509_NAME* name, int nid) {
-  const int index = X509_NAME_get_index_by_NID(name, nid, -1);
-  if (index < 0) return "";
-  const ASN1_STRING* data = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, index));
-  return std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(data)),
-                     static_cast<std::size_t>(ASN1_STRING_length(data)));
-}
-
 // The peer of a completed handshake (its certificate was verified against the CA).
 Peer peer_of(SSL* ssl) {
-  Peer peer;
   X509* cert = SSL_get0_peer_certificate(ssl);
-  if (cert == nullptr) return peer;
-  peer.terminal_id = name_entry(X509_get_subject_name(cert), NID_commonName);
-  peer.store_id = name_entry(X509_get_subject_name(cert), NID_organizationalUnitName);
-  const ASN1_INTEGER* serial = X509_get0_serialNumber(cert);
-  peer.serial = storage::to_hex({serial->data, static_cast<std::size_t>(serial->length)});
-  return peer;
+  if (cert == nullptr) return {};
+  sync::CertificateInfo info = sync::certificate_info(cert);
+  return {std::move(info.common_name), std::move(info.organizational_unit), std::move(info.serial)};
 }
 
 std::uint16_t listen_on(tcp::acceptor& acceptor, const Endpoint& endpoint) {
@@ -139,7 +121,7 @@ Task<> LedgerServer::serve_requests(Stream& stream, const Peer* peer) {
     auto [read_error, read] = co_await http::async_read(stream, buffer, parser, use_tuple);
     if (read_error) {
       if (read_error == http::error::body_limit) {
-        auto answer = sync::error_response(http::status::payload_too_large, "request_too_large",
+        auto answer = sync::error_response(http::status::payload_too_large, "batch_too_large",
                                            "the request is larger than " + std::to_string(max_request_bytes_) +
                                                " bytes: send fewer entries per batch");
         answer.keep_alive(false);
@@ -169,10 +151,10 @@ int run_server(const ServerConfig& config, std::ostream& err) {
   try {
     SqliteStore store(config.db);
     Ledger ledger(store, config.settings);
-    LedgerService service(ledger, log, now_ms, config.max_batch_bytes);
+    LedgerService service(ledger, log, sync::unix_now_ms);
     asio::io_context io;
     auto tls = std::make_shared<sync::ssl::context>(sync::make_context(sync::ssl::context::tls_server, config.tls));
-    LedgerServer server(io, tls, service, log, config.max_batch_bytes + 64 * 1024,
+    LedgerServer server(io, tls, service, log, config.max_batch_bytes,
                         std::chrono::milliseconds(config.read_timeout_ms));
     const std::uint16_t port = server.listen_tls(config.listen);
     sync::OrderedJson ready{{"port", port}, {"db", config.db.string()}, {"entries", store.entry_count()}};
@@ -206,7 +188,7 @@ int run_server(const ServerConfig& config, std::ostream& err) {
       expiry.async_wait([&](const boost::system::error_code& error) {
         if (error) return;
         try {
-          if (const std::int64_t points = ledger.expire(now_ms()); points > 0) {
+          if (const std::int64_t points = ledger.expire(sync::unix_now_ms()); points > 0) {
             log.info("points_expired", "expired points whose time had come", {{"points", points}});
           }
           const AuditSummary audited = audit(store);

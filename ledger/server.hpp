@@ -25,7 +25,8 @@ namespace loyalty::ledger {
 
 class LedgerServer {
  public:
-  // `io`, `service` and `log` must outlive the server.
+  // `io`, `service` and `log` must outlive the server. A request body larger than
+  // `max_request_bytes` (the configured max_batch_bytes) is answered 413 batch_too_large.
   LedgerServer(asio::io_context& io, std::shared_ptr<sync::ssl::context> tls, LedgerService& service, sync::Log& log,
                std::size_t max_request_bytes, std::chrono::milliseconds read_timeout);
 

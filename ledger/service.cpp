@@ -27,8 +27,8 @@ http::status status_of(const Refusal& refusal) {
 
 }  // namespace
 
-LedgerService::LedgerService(Ledger& ledger, sync::Log& log, Clock clock, std::size_t max_batch_bytes)
-    : ledger_(ledger), log_(log), clock_(std::move(clock)), max_batch_bytes_(max_batch_bytes) {}
+LedgerService::LedgerService(Ledger& ledger, sync::Log& log, Clock clock)
+    : ledger_(ledger), log_(log), clock_(std::move(clock)) {}
 
 HttpResponse LedgerService::handle(const sync::HttpRequest& request, const Peer* peer) {
   ++counters_.requests;
@@ -57,11 +57,6 @@ HttpResponse LedgerService::handle(const sync::HttpRequest& request, const Peer*
 }
 
 HttpResponse LedgerService::upload(const sync::HttpRequest& request, const Peer& peer) {
-  if (request.body().size() > max_batch_bytes_) {
-    return error_response(
-        http::status::payload_too_large, "batch_too_large",
-        "the batch is larger than " + std::to_string(max_batch_bytes_) + " bytes: send fewer entries");
-  }
   const auto refuse = [&](http::status status, const std::string& code, const std::string& message) {
     ++counters_.refusals[code];
     log_.warning("upload_refused", message, {{"terminal_id", peer.terminal_id}, {"code", code}});

@@ -50,7 +50,7 @@ class LedgerService {
   using Clock = std::function<std::int64_t()>;  // Unix milliseconds
 
   // `ledger` and `log` must outlive the service.
-  LedgerService(Ledger& ledger, sync::Log& log, Clock clock, std::size_t max_batch_bytes);
+  LedgerService(Ledger& ledger, sync::Log& log, Clock clock);
 
   // Answers one request. `peer` is null on the admin listener, which serves health and metrics
   // only.
@@ -69,7 +69,6 @@ class LedgerService {
   Ledger& ledger_;
   sync::Log& log_;
   Clock clock_;
-  std::size_t max_batch_bytes_;
   ServiceCounters counters_;
 };
 

@@ -73,15 +73,19 @@ std::int64_t unix_seconds(const ASN1_TIME* time) {
 
 CertificateInfo read_certificate(std::string_view pem) {
   const X509Ptr cert = read_x509(pem, "a PEM certificate");
+  return certificate_info(cert.get());
+}
+
+CertificateInfo certificate_info(X509* cert) {
   CertificateInfo info;
-  info.common_name = name_entry(X509_get_subject_name(cert.get()), NID_commonName);
-  info.organizational_unit = name_entry(X509_get_subject_name(cert.get()), NID_organizationalUnitName);
-  info.issuer = name_entry(X509_get_issuer_name(cert.get()), NID_commonName);
-  const ASN1_INTEGER* serial = X509_get0_serialNumber(cert.get());
+  info.common_name = name_entry(X509_get_subject_name(cert), NID_commonName);
+  info.organizational_unit = name_entry(X509_get_subject_name(cert), NID_organizationalUnitName);
+  info.issuer = name_entry(X509_get_issuer_name(cert), NID_commonName);
+  const ASN1_INTEGER* serial = X509_get0_serialNumber(cert);
   info.serial = storage::to_hex({serial->data, static_cast<std::size_t>(serial->length)});
-  info.not_before_s = unix_seconds(X509_get0_notBefore(cert.get()));
-  info.not_after_s = unix_seconds(X509_get0_notAfter(cert.get()));
-  EVP_PKEY* key = X509_get0_pubkey(cert.get());
+  info.not_before_s = unix_seconds(X509_get0_notBefore(cert));
+  info.not_after_s = unix_seconds(X509_get0_notAfter(cert));
+  EVP_PKEY* key = X509_get0_pubkey(cert);
   if (key != nullptr && EVP_PKEY_get_id(key) == EVP_PKEY_ED25519) {
     storage::PublicKeyBytes raw{};
     std::size_t size = raw.size();

@@ -43,6 +43,7 @@ struct CertificateInfo {
 };
 
 CertificateInfo read_certificate(std::string_view pem);
+CertificateInfo certificate_info(X509* certificate);
 
 // A certificate signing request for a terminal: subject CN=terminal_id, OU=store_id, signed with
 // the terminal's key. Returns PEM.

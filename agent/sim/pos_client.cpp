@@ -1,6 +1,6 @@
 #include "agent/sim/pos_client.hpp"
 
-#include <charconv>
+#include "sync/config_values.hpp"
 
 namespace loyalty::sim {
 
@@ -10,19 +10,12 @@ std::optional<Endpoint> parse_endpoint(const std::string& text) {
     if (path.empty()) return std::nullopt;
     return Endpoint{asio::local::stream_protocol::endpoint(path), text};
   }
-  const auto colon = text.rfind(':');
-  if (colon == std::string::npos) return std::nullopt;
-  std::string host = text.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  unsigned port = 0;
-  const char* first = text.data() + colon + 1;
-  const char* last = text.data() + text.size();
-  const auto [end, ec] = std::from_chars(first, last, port);
-  if (ec != std::errc() || end != last || port == 0 || port > 65535) return std::nullopt;
-  boost::system::error_code bad;
-  const auto address = asio::ip::make_address(host, bad);
-  if (bad || !address.is_loopback()) return std::nullopt;
-  return Endpoint{asio::ip::tcp::endpoint(address, static_cast<std::uint16_t>(port)), text};
+  const auto split = sync::split_host_port(text);
+  if (!split) return std::nullopt;
+  const auto port = sync::parse_port(split->port);
+  if (!port || *port == 0 || !sync::numeric_loopback(split->host).value_or(false)) return std::nullopt;
+  const auto address = asio::ip::make_address(split->host);
+  return Endpoint{asio::ip::tcp::endpoint(address, *port), text};
 }
 
 std::string PosReply::error_code() const {

@@ -35,7 +35,7 @@ struct AuditFixture : LedgerFixture {
   }
 
   Lane& lane_t1;
-  const storage::IdentifierHasher hasher{"a member secret of the chain, 32b"};
+  const storage::IdentifierHasher& hasher = ledger::testing::chain_hasher();
   storage::MemberCache members{dir / "members.db", hasher};
   agent::Checkout checkout{lane_t1.journal, members, hasher, "7", [] { return kNow; }};
 };

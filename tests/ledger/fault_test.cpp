@@ -23,7 +23,7 @@ using ledger::testing::now_s;
 
 namespace {
 
-const storage::IdentifierHasher kHasher("a member secret of the chain, 32b");
+const storage::IdentifierHasher& kHasher = ledger::testing::chain_hasher();
 
 // A checkout terminal as the uplink sees it: its journal, member cache and rulebook store.
 struct LaneLink {

@@ -12,6 +12,7 @@
 #include "ledger/ledger.hpp"
 #include "ledger/sqlite_store.hpp"
 #include "storage/journal.hpp"
+#include "storage/member_cache.hpp"
 #include "sync/journal_wire.hpp"
 #include "tests/storage/fixtures.hpp"
 
@@ -21,6 +22,12 @@ using storage::testing::kNow;
 using storage::testing::TempDir;
 
 inline constexpr std::int64_t kDayMs = 24LL * 60 * 60 * 1000;
+
+// The chain's member secret, shared by the ledger and its terminals in these tests.
+inline const storage::IdentifierHasher& chain_hasher() {
+  static const storage::IdentifierHasher hasher("a member secret of the chain, 32b");
+  return hasher;
+}
 
 // A checkout terminal: its own key and journal.
 struct Lane {

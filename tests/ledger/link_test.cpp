@@ -106,7 +106,7 @@ TEST_CASE("over HTTPS a terminal uploads only its own intact, signed journal, an
 
 TEST_CASE("the ledger serves member changes by cursor and the rulebook by version, answering 304 when unchanged") {
   LinkFixture f;
-  const storage::IdentifierHasher hasher("a member secret of the chain, 32b");
+  const storage::IdentifierHasher& hasher = ledger::testing::chain_hasher();
   const auto key = storage::PrivateKey::generate();
   const std::string rulebook =
       storage::read_file(std::filesystem::path(LOYALTY_SOURCE_DIR) / "examples/rulebook-ru.json");

@@ -19,7 +19,7 @@ using ledger::testing::now_s;
 
 namespace {
 
-const storage::IdentifierHasher kHasher("a member secret of the chain, 32b");
+const storage::IdentifierHasher& kHasher = ledger::testing::chain_hasher();
 
 // The terminal side: lane T1's journal with a member cache and rulebook store, and its uplink
 // to the ledger child process.

@@ -16,7 +16,6 @@
 #include "agent/http_server.hpp"
 #include "agent/lane.hpp"
 #include "agent/pos_api.hpp"
-#include "agent/systemd.hpp"
 #include "storage/files.hpp"
 #include "storage/journal.hpp"
 #include "storage/member_cache.hpp"
@@ -26,6 +25,7 @@
 #include "sync/log.hpp"
 #include "sync/rulebook_json.hpp"
 #include "sync/signed_rulebook.hpp"
+#include "sync/systemd.hpp"
 #include "sync/uplink.hpp"
 
 namespace loyalty::agent {
@@ -167,7 +167,7 @@ std::optional<std::string> read_token(const Config& config) {
 
 int run_daemon(const std::filesystem::path& config_path, std::ostream& log_stream) {
   sync::Log log(log_stream);
-  const SystemdNotifier systemd = SystemdNotifier::from_environment();
+  const sync::SystemdNotifier systemd = sync::SystemdNotifier::from_environment();
   const auto started = std::chrono::steady_clock::now();
   try {
     Config config = load_config(config_path);

@@ -148,6 +148,8 @@ int stats(const Options& options, std::ostream& out) {
     j["database_bytes"] = s.database_bytes;
     j["wal_bytes"] = s.wal_bytes;
     j["active_rulebook_version"] = s.active_rulebook_version ? sync::OrderedJson(*s.active_rulebook_version) : nullptr;
+    j["schema_version"] = s.schema_version;
+    j["head_hash"] = s.head_hash;
     out << j.dump(2) << "\n";
     return exit_ok;
   }
@@ -165,7 +167,9 @@ int stats(const Options& options, std::ostream& out) {
   out << "\nwrite-ahead log   " << s.wal_bytes << " bytes\n"
       << "active rulebook   "
       << (s.active_rulebook_version ? "version " + std::to_string(*s.active_rulebook_version) : std::string("none"))
-      << "\n";
+      << "\n"
+      << "schema version    " << s.schema_version << "\n";
+  if (!s.head_hash.empty()) out << "last entry hash   " << s.head_hash << "\n";
   return exit_ok;
 }
 

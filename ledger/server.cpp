@@ -5,6 +5,7 @@
 #include "ledger/audit.hpp"
 #include "ledger/sqlite_store.hpp"
 #include "sync/clock.hpp"
+#include "sync/systemd.hpp"
 
 namespace loyalty::ledger {
 namespace {
@@ -160,10 +161,24 @@ int run_server(const ServerConfig& config, std::ostream& err) {
     sync::OrderedJson ready{{"port", port}, {"db", config.db.string()}, {"entries", store.entry_count()}};
     if (config.admin_listen) ready["admin_port"] = server.listen_admin(*config.admin_listen);
 
+    // Under systemd: READY=1 once listening, WATCHDOG=1 at half the unit's WatchdogSec from this
+    // thread (so housekeeping that runs longer than the watchdog allows is caught too).
+    const sync::SystemdNotifier systemd = sync::SystemdNotifier::from_environment();
+    asio::steady_timer watchdog(io);
+    std::function<void()> pet_watchdog = [&] {
+      systemd.notify("WATCHDOG=1");
+      watchdog.expires_after(*systemd.watchdog_interval());
+      watchdog.async_wait([&](const boost::system::error_code& error) {
+        if (!error) pet_watchdog();
+      });
+    };
+    if (systemd.watchdog_interval()) pet_watchdog();
+
     asio::signal_set stop_signals(io, SIGTERM, SIGINT);
     stop_signals.async_wait([&](const boost::system::error_code& error, int signal) {
       if (error) return;
       log.info("stopping", "stopping on a signal", {{"signal", signal}});
+      systemd.notify("STOPPING=1");
       server.stop();
       io.stop();
     });
@@ -171,6 +186,7 @@ int run_server(const ServerConfig& config, std::ostream& err) {
     std::function<void()> wait_reload = [&] {
       reload.async_wait([&](const boost::system::error_code& error, int) {
         if (error) return;
+        systemd.notify("RELOADING=1");
         try {
           server.set_tls(
               std::make_shared<sync::ssl::context>(sync::make_context(sync::ssl::context::tls_server, config.tls)));
@@ -178,6 +194,7 @@ int run_server(const ServerConfig& config, std::ostream& err) {
         } catch (const std::exception& e) {
           log.error("tls_reload_failed", "kept the previous TLS files", {{"error", e.what()}});
         }
+        systemd.notify("READY=1");
         wait_reload();
       });
     };
@@ -204,6 +221,7 @@ int run_server(const ServerConfig& config, std::ostream& err) {
     };
     schedule_expiry();
     log.info("ledger_ready", "the ledger is listening", std::move(ready));
+    systemd.notify("READY=1");
     io.run();
     return 0;
   } catch (const std::exception& error) {

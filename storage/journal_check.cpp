@@ -92,6 +92,11 @@ JournalStats journal_stats(Database& db) {
     StatementUse active(db.cached("SELECT version FROM rulebooks WHERE slot = 'active'"));
     if (active->step()) stats.active_rulebook_version = active->integer(0);
   }
+  {
+    StatementUse head(db.cached("SELECT hash FROM journal ORDER BY seq DESC LIMIT 1"));
+    if (head->step()) stats.head_hash = to_hex(head->blob_view(0));
+  }
+  stats.schema_version = db.query_integer("PRAGMA user_version").value_or(0);
   const std::int64_t pages = db.query_integer("PRAGMA page_count").value_or(0);
   const std::int64_t free_pages = db.query_integer("PRAGMA freelist_count").value_or(0);
   stats.database_bytes = (pages - free_pages) * db.query_integer("PRAGMA page_size").value_or(0);

@@ -54,6 +54,8 @@ struct JournalStats {
   std::int64_t database_bytes = 0;   // pages in use times page size
   std::int64_t wal_bytes = 0;
   std::optional<std::int64_t> active_rulebook_version;
+  std::int64_t schema_version = 0;  // PRAGMA user_version
+  std::string head_hash;            // hex of the last entry's hash; with last_seq it names the chain
 };
 
 JournalStats journal_stats(Database& db);

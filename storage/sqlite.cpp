@@ -251,16 +251,37 @@ int migrate(Database& db, std::span<const Migration> migrations, std::string_vie
   }
   const auto found = static_cast<int>(db.query_integer("PRAGMA user_version").value_or(0));
   if (found > latest) {
-    throw Error(SQLITE_ERROR, "open " + db.path().string(),
-                std::string(schema_name) + " schema version " + std::to_string(found) +
-                    " was written by a newer release (this one knows up to " + std::to_string(latest) +
-                    "); refusing to use it: install that release again");
+    // A file from before the table existed needs a release that knows its exact version.
+    const bool recorded =
+        db.query_integer("SELECT count(*) FROM sqlite_schema WHERE name = 'schema_compatibility'").value_or(0) > 0;
+    const auto oldest = recorded ? db.query_integer("SELECT oldest_schema FROM schema_compatibility") : std::nullopt;
+    const int needed = static_cast<int>(oldest.value_or(found));
+    if (needed > latest) {
+      throw Error(SQLITE_ERROR, "open " + db.path().string(),
+                  std::string(schema_name) + " schema version " + std::to_string(found) +
+                      " was written by a newer release and needs a release that knows version " +
+                      std::to_string(needed) + " (this one knows up to " + std::to_string(latest) +
+                      "); refusing to use it: install that release again");
+    }
+    return found;
+  }
+  // The version of the last breaking step the file already has.
+  int oldest = 0;
+  for (int version = 1; version <= found; ++version) {
+    if (migrations[static_cast<std::size_t>(version - 1)].compatibility == Compatibility::breaking) oldest = version;
   }
   for (int version = found + 1; version <= latest; ++version) {
+    const Migration& step = migrations[static_cast<std::size_t>(version - 1)];
     const std::string operation =
         "migrate " + std::string(schema_name) + " schema to version " + std::to_string(version);
     Transaction transaction(db, operation);
-    db.exec(migrations[static_cast<std::size_t>(version - 1)].sql, operation);
+    db.exec(step.sql, operation);
+    if (step.compatibility == Compatibility::breaking) oldest = version;
+    db.exec(
+        "CREATE TABLE IF NOT EXISTS schema_compatibility (oldest_schema INTEGER NOT NULL) STRICT;"
+        "DELETE FROM schema_compatibility; INSERT INTO schema_compatibility VALUES (" +
+            std::to_string(oldest) + ")",
+        operation);
     db.exec("PRAGMA user_version=" + std::to_string(version), operation);
     transaction.commit();
   }

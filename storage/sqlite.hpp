@@ -173,16 +173,26 @@ class Transaction {
   bool open_ = true;
 };
 
+// Whether a release that knows only the schema before a migration may go on using a file
+// after it. `additive`: the step only adds what older code never reads and need not keep up to
+// date (a table, an index, a nullable column), so rolling the package back keeps working.
+// `breaking`: older code would misread or corrupt the file, and refuses it.
+enum class Compatibility { breaking, additive };
+
 // A schema change from user_version `version - 1` to `version`.
 struct Migration {
   int version;
   std::string_view sql;
+  Compatibility compatibility = Compatibility::breaking;
 };
 
 // Brings the database to the last migration's version, applying each missing step in its own
 // transaction (so a failure leaves the file at the last complete version). Migrations must be
-// numbered 1, 2, 3, ... in order. A database newer than the code throws: a downgraded agent
-// must not write to a schema it does not know. Returns the version the file was at.
+// numbered 1, 2, 3, ... in order. The file also records the oldest schema a release must know
+// to use it (table schema_compatibility: the version of the last breaking step). A file newer
+// than the code is used as it is when the code knows at least that version (a rollback over
+// additive steps), and refused otherwise: a downgraded agent must not write to a schema it
+// would break. Returns the version the file was at.
 int migrate(Database& db, std::span<const Migration> migrations, std::string_view schema_name);
 
 }  // namespace loyalty::storage

@@ -25,7 +25,9 @@ namespace loyalty::testing {
 // A running child process with its stdout (or stderr) on a pipe.
 class Child {
  public:
-  explicit Child(const std::vector<std::string>& args, int captured_fd = STDOUT_FILENO) {
+  // `env` adds NAME=VALUE settings to the environment the child inherits.
+  explicit Child(const std::vector<std::string>& args, int captured_fd = STDOUT_FILENO,
+                 const std::vector<std::string>& env = {}) {
     int fds[2];
     REQUIRE(::pipe(fds) == 0);
     posix_spawn_file_actions_t actions;
@@ -33,10 +35,20 @@ class Child {
     posix_spawn_file_actions_adddup2(&actions, fds[1], captured_fd);
     posix_spawn_file_actions_addclose(&actions, fds[0]);
     posix_spawn_file_actions_addclose(&actions, fds[1]);
+    std::vector<std::string> command;
+#ifdef LOYALTY_TEST_EMULATOR
+    command.emplace_back(LOYALTY_TEST_EMULATOR);  // cross-built: the child runs under qemu too
+#endif
+    command.insert(command.end(), args.begin(), args.end());
     std::vector<char*> argv;
-    for (const auto& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
+    for (auto& arg : command) argv.push_back(arg.data());
     argv.push_back(nullptr);
-    const int rc = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
+    std::vector<std::string> settings(env);
+    for (char** at = environ; *at; ++at) settings.emplace_back(*at);
+    std::vector<char*> envp;
+    for (auto& setting : settings) envp.push_back(setting.data());
+    envp.push_back(nullptr);
+    const int rc = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), envp.data());
     posix_spawn_file_actions_destroy(&actions);
     ::close(fds[1]);
     read_fd_ = fds[0];

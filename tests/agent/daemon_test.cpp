@@ -1,6 +1,6 @@
 // The agent daemon as a real process on loopback: the cashier's flow over HTTP, idempotent
 // commits, refusals that journal nothing, loopback-only listening, the data-directory lock and
-// a graceful SIGTERM.
+// a graceful SIGTERM, and the systemd notifications.
 #include <doctest/doctest.h>
 
 #include <fstream>
@@ -12,6 +12,7 @@
 #include "storage/member_cache.hpp"
 #include "sync/asio.hpp"
 #include "tests/agent/fixtures.hpp"
+#include "tests/notify_socket.hpp"
 
 using loyalty::testing::Child;
 namespace storage = loyalty::storage;
@@ -156,4 +157,21 @@ TEST_CASE("the agent refuses to listen beyond loopback and to share a data direc
   CHECK(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 1);
   CHECK(second.output().find("is in use by another agent") != std::string::npos);
+}
+
+TEST_CASE("under systemd the agent reports ready, keeps the watchdog fed, reloads and stops") {
+  Agent agent;
+  loyalty::testing::NotifySocket systemd(agent.dir / "notify");
+  // A 400 ms watchdog: the agent must send WATCHDOG=1 every 200 ms.
+  REQUIRE_MESSAGE(agent.start({systemd.env(), "WATCHDOG_USEC=400000"}), agent.child->output());
+  CHECK(systemd.wait_for("READY=1", in_seconds(10)));
+  for (int i = 0; i < 3; ++i) CHECK(systemd.wait_for("WATCHDOG=1", in_seconds(10)));
+  agent.child->send(SIGHUP);
+  CHECK(systemd.wait_for("RELOADING=1", in_seconds(10)));
+  CHECK(systemd.wait_for("READY=1", in_seconds(10)));
+  CHECK(call(agent.port, loyalty::http::verb::get, "/v1/status").status == 200);
+  const int exit_status = agent.child->signal_and_wait(SIGTERM, in_seconds(10));
+  CHECK(systemd.wait_for("STOPPING=1", in_seconds(10)));
+  CHECK(WIFEXITED(exit_status));
+  CHECK(WEXITSTATUS(exit_status) == 0);
 }

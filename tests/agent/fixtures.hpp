@@ -102,12 +102,12 @@ struct Agent {
     cache.apply(deltas, 2);
   }
 
-  // Starts the agent; returns false (its log is in child->output()) if it does not become
-  // ready within 10 s.
-  bool start() {
+  // Starts the agent, with `env` added to its environment; returns false (its log is in
+  // child->output()) if it does not become ready within 10 s.
+  bool start(const std::vector<std::string>& env = {}) {
     child = std::make_unique<loyalty::testing::Child>(
-        std::vector<std::string>{LOYALTY_AGENT_BINARY, "run", "--config", (dir / "agent.json").string()},
-        STDERR_FILENO);
+        std::vector<std::string>{LOYALTY_AGENT_BINARY, "run", "--config", (dir / "agent.json").string()}, STDERR_FILENO,
+        env);
     if (!child->wait_for_text("\"event\":\"ready\"", in_seconds(10))) return false;
     const std::string& log = child->output();
     const auto at = log.find("\"port\":", log.find("\"event\":\"ready\""));

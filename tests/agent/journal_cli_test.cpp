@@ -153,5 +153,10 @@ TEST_CASE("journal stats reports entries, pending uploads and points") {
   CHECK(stats["pending"] == 3);
   CHECK(stats["points_earned"] == 50);
   CHECK(stats["oldest_pending_journaled_at"] == "2026-11-18T11:06:40Z");
+  CHECK(stats["schema_version"] == storage::journal_schema().size());
+  // The last entry's hash, which with the chain check pins every entry before it.
+  const storage::ChainHead head = storage::Journal(files.path, "store-3-lane-1", files.key).head();
+  CHECK(head.seq == 5);
+  CHECK(stats["head_hash"] == storage::to_hex(head.hash));
   CHECK(journal({"stats", "--journal", files.path}).out.find("pending upload    3") != std::string::npos);
 }

@@ -62,8 +62,10 @@ struct Chain {
 // files, on `db`.
 class LedgerProcess {
  public:
-  LedgerProcess(const std::filesystem::path& dir, const Chain& chain, const std::filesystem::path& db)
-      : dir_(dir), pki_(chain.pki), db_(db) {
+  // `env` is added to the ledger's environment.
+  LedgerProcess(const std::filesystem::path& dir, const Chain& chain, const std::filesystem::path& db,
+                std::vector<std::string> env = {})
+      : dir_(dir), pki_(chain.pki), db_(db), env_(std::move(env)) {
     start();
   }
 
@@ -75,7 +77,7 @@ class LedgerProcess {
                           << (pki_ / "server.key").string() << R"(", "crl": ")" << (pki_ / "crl.pem").string()
                           << R"("}})";
     child_ = std::make_unique<loyalty::testing::Child>(
-        std::vector<std::string>{LOYALTY_LEDGER_BINARY, "serve", "--config", config.string()}, STDERR_FILENO);
+        std::vector<std::string>{LOYALTY_LEDGER_BINARY, "serve", "--config", config.string()}, STDERR_FILENO, env_);
     REQUIRE_MESSAGE(child_->wait_for_text("\"event\":\"ledger_ready\"", within(std::chrono::seconds(10))),
                     child_->output());
     const std::string& out = child_->output();
@@ -90,6 +92,7 @@ class LedgerProcess {
   std::filesystem::path dir_;
   std::filesystem::path pki_;
   std::filesystem::path db_;
+  std::vector<std::string> env_;
   std::unique_ptr<loyalty::testing::Child> child_;
   std::uint16_t port_ = 0;
 };

@@ -6,6 +6,7 @@
 #include "sync/member_feed.hpp"
 #include "sync/signed_rulebook.hpp"
 #include "tests/ledger/link_fixtures.hpp"
+#include "tests/notify_socket.hpp"
 
 using namespace loyalty;
 using namespace loyalty::ledger;
@@ -63,6 +64,22 @@ TEST_CASE("the ledger accepts only terminals with a valid certificate from the c
     CHECK(https(ledger.port(), f.files, http::verb::get, "/v1/health").status == 0);
     CHECK(ledger.child().wait_for_text("certificate revoked", within(std::chrono::seconds(5))));
   }
+}
+
+TEST_CASE("under systemd the ledger reports ready, keeps the watchdog fed, reloads and stops") {
+  LinkFixture f;
+  loyalty::testing::NotifySocket systemd(f.dir / "notify");
+  LedgerProcess ledger(f.dir.path(), f.chain, f.dir / "ledger.db", {systemd.env(), "WATCHDOG_USEC=400000"});
+  CHECK(systemd.wait_for("READY=1", within(std::chrono::seconds(10))));
+  for (int i = 0; i < 3; ++i) CHECK(systemd.wait_for("WATCHDOG=1", within(std::chrono::seconds(10))));
+  ledger.child().send(SIGHUP);
+  CHECK(systemd.wait_for("RELOADING=1", within(std::chrono::seconds(10))));
+  CHECK(systemd.wait_for("READY=1", within(std::chrono::seconds(10))));
+  CHECK(https(ledger.port(), f.files, http::verb::get, "/v1/health").status == 200);
+  const int status = ledger.child().signal_and_wait(SIGTERM, within(std::chrono::seconds(10)));
+  CHECK(systemd.wait_for("STOPPING=1", within(std::chrono::seconds(10))));
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
 }
 
 TEST_CASE("over HTTPS a terminal uploads only its own intact, signed journal, and a retry is harmless") {

@@ -137,6 +137,52 @@ TEST_CASE("a database written by a newer release is refused, not downgraded") {
   CHECK(db.query_integer("PRAGMA user_version") == 3);
 }
 
+TEST_CASE("a release rolled back over additive migrations keeps using the file") {
+  TempDir dir;
+  Database db(dir / "a.db");
+  constexpr Migration newer[] = {
+      kToyMigrations[0],
+      kToyMigrations[1],
+      kToyMigrations[2],
+      {4, "CREATE TABLE c (w INTEGER NOT NULL) STRICT;", Compatibility::additive},
+      {5, "CREATE INDEX c_w ON c (w);", Compatibility::additive},
+  };
+  migrate(db, newer, "toy");
+  CHECK(db.query_integer("SELECT oldest_schema FROM schema_compatibility") == 3);
+  // The release that knows three versions opens the file as it is and does not touch it.
+  CHECK(migrate(db, kToyMigrations, "toy") == 5);
+  CHECK(db.query_integer("PRAGMA user_version") == 5);
+  CHECK(db.query_integer("SELECT z FROM b") == 8);
+  // The newer release again: nothing to do.
+  CHECK(migrate(db, newer, "toy") == 5);
+}
+
+TEST_CASE("a breaking migration after additive ones is refused by every release that predates it") {
+  TempDir dir;
+  Database db(dir / "a.db");
+  constexpr Migration newer[] = {
+      kToyMigrations[0],
+      kToyMigrations[1],
+      kToyMigrations[2],
+      {4, "CREATE TABLE c (w INTEGER NOT NULL) STRICT;", Compatibility::additive},
+      {5, "ALTER TABLE a DROP COLUMN y;"},
+  };
+  migrate(db, std::span(newer, 4), "toy");
+  CHECK(db.query_integer("SELECT oldest_schema FROM schema_compatibility") == 3);
+  migrate(db, newer, "toy");
+  CHECK(db.query_integer("SELECT oldest_schema FROM schema_compatibility") == 5);
+  for (std::size_t known = 3; known <= 4; ++known) {
+    CAPTURE(known);
+    try {
+      migrate(db, std::span(newer, known), "toy");
+      FAIL("a file that needs schema 5 was accepted");
+    } catch (const Error& error) {
+      CHECK(std::string(error.what()).find("needs a release that knows version 5") != std::string::npos);
+    }
+  }
+  CHECK(db.query_integer("PRAGMA user_version") == 5);
+}
+
 TEST_CASE("the journal and member cache schemas migrate from every older version keeping their rows") {
   const auto journal = journal_schema();
   for (std::size_t start = 1; start <= journal.size(); ++start) {

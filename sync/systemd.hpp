@@ -1,17 +1,17 @@
 // The systemd notification protocol (sd_notify), spoken directly on $NOTIFY_SOCKET so that the
-// agent needs no libsystemd: READY=1 once the POS API listens, RELOADING=1 and READY=1 around a
+// agent and the ledger need no libsystemd: READY=1 once they listen, RELOADING=1 and READY=1 around a
 // reload, STOPPING=1 at shutdown, WATCHDOG=1 at half the unit's WatchdogSec. Outside systemd
 // (no $NOTIFY_SOCKET) every call does nothing.
 
-#ifndef LOYALTY_AGENT_SYSTEMD_HPP_
-#define LOYALTY_AGENT_SYSTEMD_HPP_
+#ifndef LOYALTY_SYNC_SYSTEMD_HPP_
+#define LOYALTY_SYNC_SYSTEMD_HPP_
 
 #include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
 
-namespace loyalty::agent {
+namespace loyalty::sync {
 
 class SystemdNotifier {
  public:
@@ -30,6 +30,6 @@ class SystemdNotifier {
   std::optional<std::chrono::microseconds> watchdog_interval_;
 };
 
-}  // namespace loyalty::agent
+}  // namespace loyalty::sync
 
-#endif  // LOYALTY_AGENT_SYSTEMD_HPP_
+#endif  // LOYALTY_SYNC_SYSTEMD_HPP_

@@ -1,4 +1,4 @@
-#include "agent/systemd.hpp"
+#include "sync/systemd.hpp"
 
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -7,7 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 
-namespace loyalty::agent {
+namespace loyalty::sync {
 
 SystemdNotifier SystemdNotifier::from_environment() {
   SystemdNotifier notifier;
@@ -38,4 +38,4 @@ bool SystemdNotifier::notify(std::string_view state) const {
   return sent == static_cast<ssize_t>(state.size());
 }
 
-}  // namespace loyalty::agent
+}  // namespace loyalty::sync

@@ -1,0 +1,57 @@
+# Debian packages (cpack -G DEB): loyalty-agent for the terminals, loyalty-ledger for the central
+# team, each with its program, systemd unit, default configuration (a conffile: dpkg never
+# overwrites one that was edited) and maintainer scripts from toolchains/deb. Cross builds set
+# CPACK_DEBIAN_PACKAGE_ARCHITECTURE in their toolchain file.
+
+# One component per package: NAME is the component, PACKAGE the package and service name,
+# CONFIG the file under /etc/PACKAGE.
+function(loyalty_package name)
+  cmake_parse_arguments(ARG "" "PACKAGE;CONFIG;DESCRIPTION;SUMMARY" "DOCS" ${ARGN})
+  set(PACKAGE ${ARG_PACKAGE})
+  set(CONFIG ${ARG_CONFIG})
+  set(DESCRIPTION ${ARG_SUMMARY})
+  set(control ${PROJECT_BINARY_DIR}/deb/${ARG_PACKAGE})
+  foreach(script postinst prerm postrm)
+    configure_file(${PROJECT_SOURCE_DIR}/toolchains/deb/${script}.in ${control}/${script} @ONLY
+                   FILE_PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE GROUP_READ GROUP_EXECUTE WORLD_READ
+                                    WORLD_EXECUTE)
+  endforeach()
+  file(WRITE ${control}/conffiles "/etc/${ARG_PACKAGE}/${ARG_CONFIG}\n")
+
+  install(FILES ${PROJECT_SOURCE_DIR}/${name}/deploy/${ARG_PACKAGE}.service DESTINATION /lib/systemd/system
+          COMPONENT ${name})
+  install(FILES ${PROJECT_SOURCE_DIR}/${name}/deploy/${ARG_CONFIG} DESTINATION /etc/${ARG_PACKAGE} COMPONENT ${name})
+  install(FILES ${ARG_DOCS} DESTINATION share/doc/${ARG_PACKAGE} COMPONENT ${name})
+
+  string(TOUPPER ${name} upper)
+  set(CPACK_DEBIAN_${upper}_PACKAGE_NAME ${ARG_PACKAGE} PARENT_SCOPE)
+  set(CPACK_DEBIAN_${upper}_FILE_NAME DEB-DEFAULT PARENT_SCOPE)
+  # useradd (passwd) in the postinst, kill (procps) for the units' ExecReload.
+  set(CPACK_DEBIAN_${upper}_PACKAGE_DEPENDS "passwd, procps" PARENT_SCOPE)
+  set(CPACK_DEBIAN_${upper}_PACKAGE_SECTION misc PARENT_SCOPE)
+  set(CPACK_DEBIAN_${upper}_PACKAGE_CONTROL_EXTRA "${control}/postinst;${control}/prerm;${control}/postrm;${control}/conffiles"
+      PARENT_SCOPE)
+  set(CPACK_DEBIAN_${upper}_DESCRIPTION "${ARG_SUMMARY}\n${ARG_DESCRIPTION}" PARENT_SCOPE)
+endfunction()
+
+loyalty_package(agent PACKAGE loyalty-agent CONFIG agent.json
+  SUMMARY "Loyalty terminal agent"
+  DESCRIPTION "Runs beside the POS application on a checkout terminal: identifies members, prices points and VAT-aware redemptions against a signed rulebook, journals every transaction durably in SQLite and syncs with the central ledger."
+  DOCS ${PROJECT_SOURCE_DIR}/docs/deploy.md ${PROJECT_SOURCE_DIR}/docs/pos-api.md)
+loyalty_package(ledger PACKAGE loyalty-ledger CONFIG ledger.json
+  SUMMARY "Loyalty central ledger"
+  DESCRIPTION "Applies the terminals' journals exactly once over mutual TLS, replays offline journals, signs rulebooks and reports the programme's liability for finance."
+  DOCS ${PROJECT_SOURCE_DIR}/docs/deploy.md ${PROJECT_SOURCE_DIR}/docs/operations.md)
+
+set(CPACK_PACKAGE_NAME loyalty)
+set(CPACK_PACKAGE_VENDOR "loyalty")
+set(CPACK_PACKAGE_CONTACT "Loyalty maintainers <loyalty@localhost>")
+set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
+set(CPACK_GENERATOR DEB)
+set(CPACK_DEB_COMPONENT_INSTALL ON)
+set(CPACK_COMPONENTS_ALL agent ledger)
+set(CPACK_STRIP_FILES ON)
+set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
+set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
+include(CPack)

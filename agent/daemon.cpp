@@ -175,6 +175,7 @@ int run_daemon(const std::filesystem::path& config_path, std::ostream& log_strea
     DataDirLock lock(config.data_dir);
     storage::Journal journal(config.journal_path(), config.terminal_id,
                              storage::load_or_create_terminal_key(config.key_path()).key);
+    journal.record_release(LOYALTY_VERSION, sync::unix_now_ms());
     if (const std::int64_t signed_now = journal.sign_pending(); signed_now > 0) {
       log.info("signed_tail", "signed entries left unsigned by the last stop", {{"entries", signed_now}});
     }

@@ -149,6 +149,11 @@ int stats(const Options& options, std::ostream& out) {
     j["wal_bytes"] = s.wal_bytes;
     j["active_rulebook_version"] = s.active_rulebook_version ? sync::OrderedJson(*s.active_rulebook_version) : nullptr;
     j["schema_version"] = s.schema_version;
+    j["releases"] = sync::OrderedJson::array();
+    for (const auto& r : s.releases) {
+      j["releases"].push_back(
+          {{"release", r.release}, {"first_started_at", when(r.first_started_at_ms)}, {"first_seq", r.first_seq}});
+    }
     j["head_hash"] = s.head_hash;
     out << j.dump(2) << "\n";
     return exit_ok;
@@ -170,6 +175,10 @@ int stats(const Options& options, std::ostream& out) {
       << "\n"
       << "schema version    " << s.schema_version << "\n";
   if (!s.head_hash.empty()) out << "last entry hash   " << s.head_hash << "\n";
+  for (const auto& r : s.releases) {
+    out << "release           " << r.release << " from entry " << r.first_seq << " (first started "
+        << when(r.first_started_at_ms) << ")\n";
+  }
   return exit_ok;
 }
 

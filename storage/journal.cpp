@@ -65,6 +65,16 @@ CREATE TABLE rulebooks (
   installed_at INTEGER NOT NULL
 ) STRICT, WITHOUT ROWID;
 )sql"},
+    // Which releases of the agent have written the journal, and from which entry on. Older
+    // releases neither read nor write it: additive, so a rollback keeps the journal usable.
+    {3, R"sql(
+CREATE TABLE releases (
+  release TEXT PRIMARY KEY NOT NULL,
+  first_started_at INTEGER NOT NULL,
+  first_seq INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+)sql",
+     Compatibility::additive},
 };
 
 }  // namespace
@@ -288,6 +298,14 @@ ChainHead Journal::head() {
   if (last->step()) return {last->integer(0), stored_bytes<32>(last->blob_view(1), "journal head hash")};
   const ChainAnchor anchor = read_anchor(*db_);
   return {anchor.first_seq - 1, anchor.prev_hash};
+}
+
+void Journal::record_release(std::string_view release, std::int64_t now_ms) {
+  const std::int64_t next = head().seq + 1;
+  StatementUse insert(
+      db_->cached("INSERT OR IGNORE INTO releases (release, first_started_at, first_seq) VALUES (?, ?, ?)"));
+  insert->bind(1, release).bind(2, now_ms).bind(3, next);
+  insert->run();
 }
 
 std::int64_t Journal::pending_count() {

@@ -134,6 +134,11 @@ class Journal {
   ChainHead head();
   std::int64_t pending_count();
 
+  // Records, once per release, that `release` of the agent started on this journal: when, and
+  // the first sequence it could have written. A finding about an entry can then be traced to
+  // the release that journaled it (journal_stats lists them).
+  void record_release(std::string_view release, std::int64_t now_ms);
+
   // Records that the ledger acknowledged entries first..last, reporting its member change feed
   // at `ledger_cursor`. Returns how many entries became acknowledged (those acknowledged
   // before stay as they were). Throws std::invalid_argument, changing nothing, for a range

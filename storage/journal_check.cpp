@@ -97,6 +97,11 @@ JournalStats journal_stats(Database& db) {
     if (head->step()) stats.head_hash = to_hex(head->blob_view(0));
   }
   stats.schema_version = db.query_integer("PRAGMA user_version").value_or(0);
+  if (db.query_integer("SELECT count(*) FROM sqlite_schema WHERE name = 'releases'").value_or(0) > 0) {
+    StatementUse releases(
+        db.cached("SELECT release, first_started_at, first_seq FROM releases ORDER BY first_seq, first_started_at"));
+    while (releases->step()) stats.releases.push_back({releases->text(0), releases->integer(1), releases->integer(2)});
+  }
   const std::int64_t pages = db.query_integer("PRAGMA page_count").value_or(0);
   const std::int64_t free_pages = db.query_integer("PRAGMA freelist_count").value_or(0);
   stats.database_bytes = (pages - free_pages) * db.query_integer("PRAGMA page_size").value_or(0);

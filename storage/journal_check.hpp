@@ -54,6 +54,12 @@ struct JournalStats {
   std::int64_t database_bytes = 0;   // pages in use times page size
   std::int64_t wal_bytes = 0;
   std::optional<std::int64_t> active_rulebook_version;
+  struct Release {
+    std::string release;
+    std::int64_t first_started_at_ms = 0;
+    std::int64_t first_seq = 0;
+  };
+  std::vector<Release> releases;    // oldest first; empty before schema 3
   std::int64_t schema_version = 0;  // PRAGMA user_version
   std::string head_hash;            // hex of the last entry's hash; with last_seq it names the chain
 };

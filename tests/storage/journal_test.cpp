@@ -452,3 +452,37 @@ TEST_CASE("stats count entries, pending work and points") {
   CHECK(stats.points_redeemed == 15);
   CHECK(stats.database_bytes > 0);
 }
+
+TEST_CASE("the journal records each agent release once, from the first entry it could write") {
+  JournalFixture f;
+  f.journal.record_release("0.2.0", kNow);
+  f.append_sales(3);
+  f.journal.record_release("0.2.0", kNow + 1000);  // a restart of the same release
+  f.journal.record_release("0.3.0", kNow + 2000);
+  f.append_sales(1, 4);
+  auto db = open_journal_database(f.dir / "journal.db", Creation::read_only);
+  const JournalStats stats = journal_stats(*db);
+  REQUIRE(stats.releases.size() == 2);
+  CHECK(stats.releases[0].release == "0.2.0");
+  CHECK(stats.releases[0].first_started_at_ms == kNow);
+  CHECK(stats.releases[0].first_seq == 1);
+  CHECK(stats.releases[1].release == "0.3.0");
+  CHECK(stats.releases[1].first_seq == 4);
+}
+
+TEST_CASE("a journal at the newest schema is accepted by the release before it and stays intact") {
+  // The rollback a store makes when a new release misbehaves: the release that knows one schema
+  // version less accepts the journal as it is (tests/deploy/upgrade-test runs the real one).
+  JournalFixture f;
+  f.append_sales(5);
+  const auto schema = journal_schema();
+  {
+    Database db(f.dir / "journal.db");
+    CHECK(migrate(db, schema.first(schema.size() - 1), "journal") == static_cast<int>(schema.size()));
+  }
+  f.append_sales(2, 6);
+  auto db = open_journal_database(f.dir / "journal.db", Creation::must_exist);
+  CHECK(db->query_integer("PRAGMA user_version") == static_cast<std::int64_t>(schema.size()));
+  CHECK(verify_journal(*db, f.key.public_key(), SignatureCheck::every).ok());
+  CHECK(rows(*db) == 7);
+}

@@ -201,6 +201,8 @@ TEST_CASE("the journal and member cache schemas migrate from every older version
     CHECK(db->query_integer("PRAGMA user_version") == static_cast<std::int64_t>(journal.size()));
     CHECK(db->query_integer("SELECT points_earned FROM journal WHERE receipt_id = 'R1'") == 5);
     CHECK(db->query_integer("SELECT count(*) FROM rulebooks") == 0);
+    CHECK(db->query_integer("SELECT count(*) FROM releases") == 0);
+    CHECK(db->query_integer("SELECT oldest_schema FROM schema_compatibility") == 2);
   }
   const auto members = member_cache_schema();
   for (std::size_t start = 0; start <= members.size(); ++start) {

@@ -293,12 +293,14 @@ std::vector<JournalEntry> Journal::pending(std::size_t limit) {
   return read(acknowledged_through(*db_) + 1, std::numeric_limits<std::int64_t>::max(), limit);
 }
 
-ChainHead Journal::head() {
-  StatementUse last(db_->cached("SELECT seq, hash FROM journal ORDER BY seq DESC LIMIT 1"));
+ChainHead read_head(Database& db) {
+  StatementUse last(db.cached("SELECT seq, hash FROM journal ORDER BY seq DESC LIMIT 1"));
   if (last->step()) return {last->integer(0), stored_bytes<32>(last->blob_view(1), "journal head hash")};
-  const ChainAnchor anchor = read_anchor(*db_);
+  const ChainAnchor anchor = read_anchor(db);
   return {anchor.first_seq - 1, anchor.prev_hash};
 }
+
+ChainHead Journal::head() { return read_head(*db_); }
 
 void Journal::record_release(std::string_view release, std::int64_t now_ms) {
   const std::int64_t next = head().seq + 1;

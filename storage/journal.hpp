@@ -78,11 +78,13 @@ struct ChainAnchor {
 };
 ChainAnchor read_anchor(Database& db);
 
-// The last entry: the chain continues from here.
+// The last entry: the chain continues from here. In a journal without entries, the anchor's
+// sequence before the first and its hash.
 struct ChainHead {
   std::int64_t seq = 0;
   Digest hash{};
 };
+ChainHead read_head(Database& db);
 
 enum class Appended { new_entry, already_journaled };
 

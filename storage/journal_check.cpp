@@ -92,12 +92,9 @@ JournalStats journal_stats(Database& db) {
     StatementUse active(db.cached("SELECT version FROM rulebooks WHERE slot = 'active'"));
     if (active->step()) stats.active_rulebook_version = active->integer(0);
   }
-  {
-    StatementUse head(db.cached("SELECT hash FROM journal ORDER BY seq DESC LIMIT 1"));
-    if (head->step()) stats.head_hash = to_hex(head->blob_view(0));
-  }
+  if (stats.entries > 0) stats.head_hash = to_hex(read_head(db).hash);
   stats.schema_version = db.query_integer("PRAGMA user_version").value_or(0);
-  if (db.query_integer("SELECT count(*) FROM sqlite_schema WHERE name = 'releases'").value_or(0) > 0) {
+  if (db.has_table("releases")) {
     StatementUse releases(
         db.cached("SELECT release, first_started_at, first_seq FROM releases ORDER BY first_seq, first_started_at"));
     while (releases->step()) stats.releases.push_back({releases->text(0), releases->integer(1), releases->integer(2)});

@@ -189,6 +189,12 @@ std::optional<std::int64_t> Database::query_integer(std::string_view sql) {
   return statement.integer(0);
 }
 
+bool Database::has_table(std::string_view name) {
+  Statement statement(*this, "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?");
+  statement.bind(1, name);
+  return statement.step();
+}
+
 std::vector<std::string> Database::check(bool thorough) {
   Statement statement(*this, thorough ? "PRAGMA integrity_check" : "PRAGMA quick_check");
   std::vector<std::string> problems;
@@ -252,9 +258,9 @@ int migrate(Database& db, std::span<const Migration> migrations, std::string_vie
   const auto found = static_cast<int>(db.query_integer("PRAGMA user_version").value_or(0));
   if (found > latest) {
     // A file from before the table existed needs a release that knows its exact version.
-    const bool recorded =
-        db.query_integer("SELECT count(*) FROM sqlite_schema WHERE name = 'schema_compatibility'").value_or(0) > 0;
-    const auto oldest = recorded ? db.query_integer("SELECT oldest_schema FROM schema_compatibility") : std::nullopt;
+    const auto oldest = db.has_table("schema_compatibility")
+                            ? db.query_integer("SELECT oldest_schema FROM schema_compatibility")
+                            : std::nullopt;
     const int needed = static_cast<int>(oldest.value_or(found));
     if (needed > latest) {
       throw Error(SQLITE_ERROR, "open " + db.path().string(),

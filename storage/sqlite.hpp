@@ -131,6 +131,8 @@ class Database {
 
   // A single integer from a query such as "PRAGMA user_version"; nullopt when no row.
   std::optional<std::int64_t> query_integer(std::string_view sql);
+  // Whether the schema has a table named `name` (one a later migration adds, say).
+  bool has_table(std::string_view name);
 
   // Runs PRAGMA quick_check (or integrity_check when `thorough`) and returns the problems it
   // reports, empty when the file is sound.

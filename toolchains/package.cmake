@@ -4,12 +4,13 @@
 # CPACK_DEBIAN_PACKAGE_ARCHITECTURE in their toolchain file.
 
 # One component per package: NAME is the component, PACKAGE the package and service name,
-# CONFIG the file under /etc/PACKAGE.
+# CONFIG the file under /etc/PACKAGE. The maintainer scripts get @PACKAGE@, @CONFIG@ and
+# @SUMMARY@ (the system user's comment).
 function(loyalty_package name)
   cmake_parse_arguments(ARG "" "PACKAGE;CONFIG;DESCRIPTION;SUMMARY" "DOCS" ${ARGN})
   set(PACKAGE ${ARG_PACKAGE})
   set(CONFIG ${ARG_CONFIG})
-  set(DESCRIPTION ${ARG_SUMMARY})
+  set(SUMMARY ${ARG_SUMMARY})
   set(control ${PROJECT_BINARY_DIR}/deb/${ARG_PACKAGE})
   foreach(script postinst prerm postrm)
     configure_file(${PROJECT_SOURCE_DIR}/toolchains/deb/${script}.in ${control}/${script} @ONLY

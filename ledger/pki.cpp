@@ -64,10 +64,8 @@ X509Ptr build(EVP_PKEY* subject_key, const X509_NAME* subject, X509* issuer, EVP
       BN_to_ASN1_INTEGER(serial.get(), X509_get_serialNumber(cert.get())) == nullptr) {
     openssl::fail("choose a serial number");
   }
-  if (ASN1_TIME_set(X509_getm_notBefore(cert.get()), static_cast<time_t>(validity.from_s)) == nullptr ||
-      ASN1_TIME_set(X509_getm_notAfter(cert.get()), static_cast<time_t>(validity.until_s)) == nullptr) {
-    openssl::fail("set the validity");
-  }
+  openssl::set_time(X509_getm_notBefore(cert.get()), validity.from_s, "the start of the validity");
+  openssl::set_time(X509_getm_notAfter(cert.get()), validity.until_s, "the end of the validity");
   if (X509_set_subject_name(cert.get(), subject) != 1 ||
       X509_set_issuer_name(cert.get(), issuer != nullptr ? X509_get_subject_name(issuer) : subject) != 1 ||
       X509_set_pubkey(cert.get(), subject_key) != 1) {
@@ -208,21 +206,20 @@ void CertificateAuthority::write_crl(std::int64_t now_s) {
       X509_CRL_set_issuer_name(crl.get(), X509_get_subject_name(keys_->certificate.get())) != 1) {
     openssl::fail("create the revocation list");
   }
-  std::unique_ptr<ASN1_TIME, Deleter<ASN1_TIME, ASN1_TIME_free>> last(ASN1_TIME_set(nullptr, now_s));
-  std::unique_ptr<ASN1_TIME, Deleter<ASN1_TIME, ASN1_TIME_free>> next(ASN1_TIME_set(nullptr, now_s + 3650LL * 86400));
-  if (!last || !next || X509_CRL_set1_lastUpdate(crl.get(), last.get()) != 1 ||
-      X509_CRL_set1_nextUpdate(crl.get(), next.get()) != 1) {
+  const openssl::TimePtr last = openssl::make_time(now_s, "the revocation list's date");
+  const openssl::TimePtr next = openssl::make_time(now_s + 3650LL * 86400, "the revocation list's next update");
+  if (X509_CRL_set1_lastUpdate(crl.get(), last.get()) != 1 || X509_CRL_set1_nextUpdate(crl.get(), next.get()) != 1) {
     openssl::fail("date the revocation list");
   }
   for (const auto& [serial, at] : read_revoked(dir_ / "revoked.txt")) {
-    X509_REVOKED* entry = X509_REVOKED_new();
     const std::string raw = storage::from_hex(serial);
     std::unique_ptr<BIGNUM, Deleter<BIGNUM, BN_free>> number(
         BN_bin2bn(reinterpret_cast<const unsigned char*>(raw.data()), static_cast<int>(raw.size()), nullptr));
     std::unique_ptr<ASN1_INTEGER, Deleter<ASN1_INTEGER, ASN1_INTEGER_free>> asn1(
         number ? BN_to_ASN1_INTEGER(number.get(), nullptr) : nullptr);
-    std::unique_ptr<ASN1_TIME, Deleter<ASN1_TIME, ASN1_TIME_free>> when(ASN1_TIME_set(nullptr, at));
-    if (entry == nullptr || !asn1 || !when || X509_REVOKED_set_serialNumber(entry, asn1.get()) != 1 ||
+    const openssl::TimePtr when = openssl::make_time(at, "the revocation date of " + serial);
+    X509_REVOKED* entry = X509_REVOKED_new();  // owned by the list once added
+    if (entry == nullptr || !asn1 || X509_REVOKED_set_serialNumber(entry, asn1.get()) != 1 ||
         X509_REVOKED_set_revocationDate(entry, when.get()) != 1 || X509_CRL_add0_revoked(crl.get(), entry) != 1) {
       X509_REVOKED_free(entry);
       openssl::fail("list revoked certificate " + serial);

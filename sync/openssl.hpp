@@ -4,10 +4,12 @@
 #ifndef LOYALTY_SYNC_OPENSSL_HPP_
 #define LOYALTY_SYNC_OPENSSL_HPP_
 
+#include <openssl/asn1.h>
 #include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -23,6 +25,7 @@ using ReqPtr = std::unique_ptr<X509_REQ, Deleter<X509_REQ, X509_REQ_free>>;
 using CrlPtr = std::unique_ptr<X509_CRL, Deleter<X509_CRL, X509_CRL_free>>;
 using KeyPtr = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY, EVP_PKEY_free>>;
 using BioPtr = std::unique_ptr<BIO, Deleter<BIO, BIO_free_all>>;
+using TimePtr = std::unique_ptr<ASN1_TIME, Deleter<ASN1_TIME, ASN1_TIME_free>>;
 
 // Throws TlsError "OPERATION: OpenSSL's reason" and clears OpenSSL's error queue.
 [[noreturn]] void fail(const std::string& operation);
@@ -38,6 +41,13 @@ std::string pem_of(Write write, const std::string& what) {
   const long size = BIO_get_mem_data(bio.get(), &data);
   return std::string(data, static_cast<std::size_t>(size));
 }
+
+// Certificate times as Unix seconds, both ways, without time_t: on 32-bit ARM it ends in
+// January 2038, and a certificate may be valid for longer. set_time picks UTCTime or
+// GeneralizedTime as RFC 5280 asks; `what` names the time for errors.
+std::int64_t unix_seconds(const ASN1_TIME* time);
+void set_time(ASN1_TIME* time, std::int64_t unix_s, const std::string& what);
+TimePtr make_time(std::int64_t unix_s, const std::string& what);
 
 X509Ptr read_x509(std::string_view pem, const std::string& what);
 KeyPtr read_private_key(std::string_view pem, const std::string& what);

@@ -5,8 +5,10 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <cstdio>
 #include <memory>
 
+#include "agent/domain/local_time.hpp"
 #include "storage/files.hpp"
 #include "sync/openssl.hpp"
 
@@ -29,6 +31,27 @@ BioPtr memory(std::string_view text) {
   BioPtr bio(BIO_new_mem_buf(text.data(), static_cast<int>(text.size())));
   if (!bio) fail("allocate a memory BIO");
   return bio;
+}
+
+std::int64_t unix_seconds(const ASN1_TIME* time) {
+  struct tm parts {};
+  if (ASN1_TIME_to_tm(time, &parts) != 1) fail("read a certificate time");
+  return domain::as_epoch_seconds(domain::LocalDateTime{parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
+                                                        parts.tm_hour, parts.tm_min, parts.tm_sec});
+}
+
+void set_time(ASN1_TIME* time, std::int64_t unix_s, const std::string& what) {
+  const domain::LocalDateTime t = domain::from_epoch_seconds(unix_s);
+  char text[32];
+  std::snprintf(text, sizeof text, "%04d%02d%02d%02d%02d%02dZ", t.year, t.month, t.day, t.hour, t.minute, t.second);
+  if (t.year < 0 || t.year > 9999 || ASN1_TIME_set_string_X509(time, text) != 1) fail("set " + what + " to " + text);
+}
+
+TimePtr make_time(std::int64_t unix_s, const std::string& what) {
+  TimePtr time(ASN1_TIME_new());
+  if (!time) fail("allocate " + what);
+  set_time(time.get(), unix_s, what);
+  return time;
 }
 
 X509Ptr read_x509(std::string_view pem, const std::string& what) {
@@ -61,12 +84,6 @@ std::string name_entry(const X509_NAME* name, int nid) {
   std::string text(reinterpret_cast<const char*>(utf8), static_cast<std::size_t>(length));
   OPENSSL_free(utf8);
   return text;
-}
-
-std::int64_t unix_seconds(const ASN1_TIME* time) {
-  struct tm parts {};
-  if (ASN1_TIME_to_tm(time, &parts) != 1) fail("read a certificate time");
-  return static_cast<std::int64_t>(timegm(&parts));
 }
 
 }  // namespace

@@ -9,7 +9,7 @@
 // never pushes it over.
 //
 // Weights are 128-bit because earn attribution weights are amount x rate x multipliers.
-// R * W then may need more than 128 bits; share_of keeps a native fast path and falls back
+// R * W then may need more than 128 bits; share_of keeps a 64-bit fast path and falls back
 // to an exact 192-by-128-bit long division only when the product would overflow.
 #include "agent/domain/allocate.hpp"
 
@@ -19,53 +19,49 @@
 namespace loyalty::domain {
 namespace {
 
-__extension__ typedef unsigned __int128 UWide;
-
 Wide sum_of(std::span<const Wide> weights, std::span<const std::size_t> active) {
   Wide sum = 0;
   for (std::size_t i : active)
-    if (__builtin_add_overflow(sum, weights[i], &sum)) throw Overflow("sum of allocation weights");
+    if (add_overflow(sum, weights[i], &sum)) throw Overflow("sum of allocation weights");
   return sum;
 }
 
 }  // namespace
 
 Share share_of(std::int64_t r, Wide w, Wide divisor) {
-  // Most shares are small: one native 64-bit division gives quotient and remainder.
-  constexpr Wide kMaxU64 = static_cast<Wide>(~std::uint64_t{0});
-  if (w <= kMaxU64 && divisor <= kMaxU64) {
-    const UWide p = static_cast<UWide>(static_cast<std::uint64_t>(r)) * static_cast<std::uint64_t>(w);
-    if (p <= static_cast<UWide>(kMaxU64)) {
-      const auto p64 = static_cast<std::uint64_t>(p);
-      const auto d64 = static_cast<std::uint64_t>(divisor);
-      return Share{static_cast<std::int64_t>(p64 / d64), static_cast<Wide>(p64 % d64)};
-    }
+  // Most shares are small: one 64-bit division gives quotient and remainder.
+  const auto ur = static_cast<std::uint64_t>(r);
+  const auto w_high = static_cast<std::uint64_t>(w >> 64);
+  const Product64 low = multiply_64(ur, static_cast<std::uint64_t>(w));
+  if (w_high == 0 && low.high == 0 && (divisor >> 64) == 0) {
+    const auto d64 = static_cast<std::uint64_t>(divisor);
+    return Share{static_cast<std::int64_t>(low.low / d64), Wide{low.low % d64}};
   }
   Wide product = 0;
-  if (!__builtin_mul_overflow(Wide{r}, w, &product))
+  if (!mul_overflow(Wide{r}, w, &product))
     return Share{static_cast<std::int64_t>(product / divisor), product % divisor};
   // Slow path: the 191-bit product as three 64-bit limbs, divided bit by bit.
-  const auto uw = static_cast<UWide>(w);
-  const auto ur = static_cast<std::uint64_t>(r);
-  const UWide low = static_cast<UWide>(ur) * static_cast<std::uint64_t>(uw);
-  const UWide high = static_cast<UWide>(ur) * static_cast<std::uint64_t>(uw >> 64) + (low >> 64);
-  const std::uint64_t limbs[3] = {static_cast<std::uint64_t>(high >> 64), static_cast<std::uint64_t>(high),
-                                  static_cast<std::uint64_t>(low)};
-  const auto d = static_cast<UWide>(divisor);
-  UWide remainder = 0;
-  UWide quotient = 0;
+  const Product64 high = multiply_64(ur, w_high);
+  const std::uint64_t middle = high.low + low.high;
+  const std::uint64_t limbs[3] = {high.high + (middle < high.low ? 1U : 0U), middle, low.low};
+  Wide remainder = 0;
+  Wide quotient = 0;  // at most r, because w <= divisor
   for (std::uint64_t limb : limbs) {
     for (int bit = 63; bit >= 0; --bit) {
-      // remainder < d < 2^127, so the shift cannot lose a bit.
-      remainder = (remainder << 1) | ((limb >> bit) & 1U);
+      // The next remainder is 2 * remainder + b. It is compared with the divisor through their
+      // gap, so that nothing above the divisor (< 2^127) is ever formed.
+      const Wide b = (limb >> bit) & 1U;
+      const Wide gap = divisor - remainder - b;
       quotient <<= 1;
-      if (remainder >= d) {
-        remainder -= d;
-        quotient |= 1U;
+      if (remainder >= gap) {
+        remainder -= gap;
+        ++quotient;
+      } else {
+        remainder = 2 * remainder + b;
       }
     }
   }
-  return Share{static_cast<std::int64_t>(quotient), static_cast<Wide>(remainder)};
+  return Share{static_cast<std::int64_t>(quotient), remainder};
 }
 
 Allocation allocate(std::int64_t total, std::span<const Wide> weights, std::span<const std::int64_t> caps) {

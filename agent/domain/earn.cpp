@@ -35,7 +35,7 @@ Minor earn_base(const Rulebook& rules, const Line& line, const QuoteLine& q) {
 
 Wide checked_product(Wide a, Wide b) {
   Wide r = 0;
-  if (__builtin_mul_overflow(a, b, &r)) throw Overflow("earned points");
+  if (mul_overflow(a, b, &r)) throw Overflow("earned points");
   return r;
 }
 
@@ -105,7 +105,7 @@ Earning compute_earning(const Rulebook& rules, const Basket& basket, const Membe
     lines[i].earn_multiplier_bp = lines[i].earn_ok ? tier_bp * best_bp[i] / kOne : 0;
     if (base[i] <= 0) continue;
     weight[i] = checked_product(checked_product(checked_product(base[i], lines[i].earn_rate), tier_bp), best_bp[i]);
-    if (__builtin_add_overflow(sum, weight[i], &sum)) throw Overflow("earned points");
+    if (add_overflow(sum, weight[i], &sum)) throw Overflow("earned points");
   }
   const Wide denominator = Wide{rules.earn.rate_den} * kOne * kOne;
   const Points from_rates = narrow(sum / denominator, "earned points");

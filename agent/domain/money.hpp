@@ -3,7 +3,7 @@
 // Every amount is an integer count of minor units of one currency (kopecks, cents, fils);
 // points are integers. Nothing here uses floating point. Products that can exceed 2^63
 // (amount x weight in the allocator, amount x rate in earning) are formed in 128-bit
-// intermediates and narrowed back with a check, so an overflow is an error, never a
+// intermediates (Wide, agent/domain/wide.hpp) and narrowed back with a check, so an overflow is an error, never a
 // wrong number.
 #pragma once
 
@@ -13,11 +13,12 @@
 #include <string>
 #include <string_view>
 
+#include "agent/domain/wide.hpp"
+
 namespace loyalty::domain {
 
-using Minor = std::int64_t;           // an amount in minor units of the rulebook's currency
-using Points = std::int64_t;          // loyalty points, always whole
-__extension__ typedef __int128 Wide;  // intermediates of products; GCC and clang both have it
+using Minor = std::int64_t;   // an amount in minor units of the rulebook's currency
+using Points = std::int64_t;  // loyalty points, always whole
 
 // Thrown when an amount or a product leaves the range that can be represented exactly.
 class Overflow : public std::overflow_error {

@@ -132,7 +132,8 @@ json make_basket(Random& random, const std::string& receipt_id, const std::strin
   for (std::size_t i = 0; i < count && i < regular.size(); ++i) lines.push_back(line_of(random, *regular[i]));
   if (uniform(random, 1, 12) == 1) {
     const Product& extra = *excluded[static_cast<std::size_t>(uniform(random, 0, std::ssize(excluded) - 1))];
-    lines.insert(lines.begin() + uniform(random, 0, std::ssize(lines)), line_of(random, extra));
+    lines.insert(lines.begin() + static_cast<std::ptrdiff_t>(uniform(random, 0, std::ssize(lines))),
+                 line_of(random, extra));
   }
   return json{{"receipt_id", receipt_id},
               {"currency", "RUB"},

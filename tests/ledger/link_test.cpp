@@ -1,9 +1,13 @@
 #include <doctest/doctest.h>
 
+#include <openssl/pem.h>
+
 #include <csignal>
 
 #include "ledger/members.hpp"
+#include "storage/files.hpp"
 #include "sync/member_feed.hpp"
+#include "sync/openssl.hpp"
 #include "sync/signed_rulebook.hpp"
 #include "tests/ledger/link_fixtures.hpp"
 #include "tests/notify_socket.hpp"
@@ -64,6 +68,29 @@ TEST_CASE("the ledger accepts only terminals with a valid certificate from the c
     CHECK(https(ledger.port(), f.files, http::verb::get, "/v1/health").status == 0);
     CHECK(ledger.child().wait_for_text("certificate revoked", within(std::chrono::seconds(5))));
   }
+}
+
+TEST_CASE("certificate and revocation dates after 2038 and after 2050 are kept to the second") {
+  // On 32-bit ARM time_t ends in January 2038; these dates must never pass through it.
+  LedgerFixture f;
+  Chain chain(f.dir.path(), "chain");
+  const std::int64_t from = 4102444800 - 86400;  // 2099-12-31T00:00:00Z, a GeneralizedTime
+  const std::int64_t until = 4102444800 + 3661;  // 2100-01-01T01:01:01Z
+  const sync::TlsFiles files = chain.terminal(f.lane("T1"), "S1", {from, until});
+  const sync::CertificateInfo info = sync::read_certificate(storage::read_file(files.certificate));
+  CHECK(info.not_before_s == from);
+  CHECK(info.not_after_s == until);
+
+  const std::int64_t revoked_at = 2208988800 + 59;  // 2040-01-01T00:00:59Z, still a UTCTime
+  REQUIRE(CertificateAuthority(chain.pki).revoke(chain.last_serial, revoked_at));
+  const std::string crl_pem = storage::read_file(chain.pki / "crl.pem");
+  const sync::openssl::BioPtr bio = sync::openssl::memory(crl_pem);
+  const sync::openssl::CrlPtr crl(PEM_read_bio_X509_CRL(bio.get(), nullptr, nullptr, nullptr));
+  REQUIRE(crl);
+  STACK_OF(X509_REVOKED)* revoked = X509_CRL_get_REVOKED(crl.get());
+  REQUIRE(sk_X509_REVOKED_num(revoked) == 1);
+  CHECK(sync::openssl::unix_seconds(X509_REVOKED_get0_revocationDate(sk_X509_REVOKED_value(revoked, 0))) == revoked_at);
+  CHECK(sync::openssl::unix_seconds(X509_CRL_get0_nextUpdate(crl.get())) == revoked_at + 3650LL * 86400);
 }
 
 TEST_CASE("under systemd the ledger reports ready, keeps the watchdog fed, reloads and stops") {

@@ -55,8 +55,11 @@ struct OpenOptions {
   Durability durability = Durability::full;
   Creation creation = Creation::create_if_missing;
   int busy_timeout_ms = 5000;
-  // Page cache in KiB for this connection (SQLite's cache_size, negative form).
-  int cache_kib = 2048;
+  // Page cache in KiB for this connection (SQLite's cache_size, negative form). Every
+  // connection's cache counts against the agent's memory budget (docs/performance.md). A miss
+  // is a read from the OS's page cache, a few microseconds; 1 MiB keeps the upper levels of a
+  // million-member cache's B-trees, so an identify misses on a few pages at most.
+  int cache_kib = 1024;
 };
 
 class Database;

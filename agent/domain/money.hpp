@@ -3,8 +3,8 @@
 // Every amount is an integer count of minor units of one currency (kopecks, cents, fils);
 // points are integers. Nothing here uses floating point. Products that can exceed 2^63
 // (amount x weight in the allocator, amount x rate in earning) are formed in 128-bit
-// intermediates (Wide, agent/domain/wide.hpp) and narrowed back with a check, so an overflow is an error, never a
-// wrong number.
+// intermediates (Wide, agent/domain/wide.hpp) and narrowed back with a check, so an overflow
+// is an error, never a wrong number.
 #pragma once
 
 #include <cstdint>

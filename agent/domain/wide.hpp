@@ -156,7 +156,7 @@ class Int128 {
     return (word >> n) | (fill << (64 - n));
   }
 
-  // Unsigned comparison and subtraction of 128-bit patterns.
+  // On 128-bit patterns read as unsigned numbers (magnitudes).
   static constexpr bool unsigned_less(const Int128& a, const Int128& b) {
     return a.high_ != b.high_ ? a.high_ < b.high_ : a.low_ < b.low_;
   }

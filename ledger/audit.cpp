@@ -13,12 +13,27 @@ namespace {
 
 constexpr std::size_t kAuditRun = 1000;
 
+std::string cannot_price(std::string_view why) { return "the sale cannot be priced again: " + std::string(why); }
+
+// A published rulebook as the audit uses it: parsed once per version, or why it cannot be.
+struct AuditRules {
+  std::optional<domain::Rulebook> rules;
+  std::string error;
+};
+
+AuditRules parse_rules(const std::string& document) {
+  try {
+    return {sync::rulebook_from_json(sync::parse_json(document, "rulebook")), ""};
+  } catch (const std::exception& error) {
+    return {std::nullopt, error.what()};
+  }
+}
+
 }  // namespace
 
-std::string audit_sale(const storage::JournalEntry& entry, const std::string& rulebook_document) {
+std::string audit_sale(const storage::JournalEntry& entry, const domain::Rulebook& rules) {
   const storage::EntryDraft& d = entry.draft;
   try {
-    const domain::Rulebook rules = sync::rulebook_from_json(sync::parse_json(rulebook_document, "rulebook"));
     const sync::Json payload = sync::parse_json(d.payload, "payload");
     if (!payload.is_object() || !payload.contains("request") || !payload["request"].contains("basket")) {
       return "the payload holds no basket to price again";
@@ -48,18 +63,18 @@ std::string audit_sale(const storage::JournalEntry& entry, const std::string& ru
     }
     return problem;
   } catch (const std::exception& error) {
-    return std::string("the sale cannot be priced again: ") + error.what();
+    return cannot_price(error.what());
   }
 }
 
 AuditSummary audit(LedgerStore& store) {
   AuditSummary summary;
-  std::map<std::int64_t, std::optional<std::string>> documents;  // by rulebook version
-  const auto document = [&](std::int64_t version) -> const std::optional<std::string>& {
-    auto found = documents.find(version);
-    if (found == documents.end()) {
+  std::map<std::int64_t, std::optional<AuditRules>> parsed;  // by version; nullopt: not published
+  const auto rules_of = [&](std::int64_t version) -> const std::optional<AuditRules>& {
+    auto found = parsed.find(version);
+    if (found == parsed.end()) {
       const auto published = store.rulebook(version);
-      found = documents.emplace(version, published ? std::optional(published->document) : std::nullopt).first;
+      found = parsed.emplace(version, published ? std::optional(parse_rules(published->document)) : std::nullopt).first;
     }
     return found->second;
   };
@@ -75,14 +90,15 @@ AuditSummary audit(LedgerStore& store) {
           if (entry.draft.kind != storage::EntryKind::sale) {
             ++summary.skipped;
           } else {
-            const auto& rulebook = document(entry.draft.rulebook_version);
+            const auto& rulebook = rules_of(entry.draft.rulebook_version);
             if (!rulebook) {
               waiting.insert(entry.draft.rulebook_version);
               stopped = true;
               break;
             }
             ++summary.sales;
-            if (std::string problem = audit_sale(entry, *rulebook); !problem.empty()) {
+            std::string problem = rulebook->rules ? audit_sale(entry, *rulebook->rules) : cannot_price(rulebook->error);
+            if (!problem.empty()) {
               ++summary.mismatches;
               store.add_mismatch({entry.terminal_id, entry.seq, entry.draft.receipt_id, entry.draft.rulebook_version,
                                   std::move(problem)});

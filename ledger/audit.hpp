@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/domain/rulebook.hpp"
 #include "ledger/store.hpp"
 
 namespace loyalty::ledger {
@@ -29,9 +30,9 @@ struct AuditSummary {
 // Audits every terminal's entries after its audited_through.
 AuditSummary audit(LedgerStore& store);
 
-// The problem with one sale, or "" when it prices as recorded. Throws nothing: a payload that
-// cannot be read is a problem too.
-std::string audit_sale(const storage::JournalEntry& entry, const std::string& rulebook_document);
+// The problem with one sale priced with `rules` (the version it cites), or "" when it prices as
+// recorded. Throws nothing: a payload that cannot be read is a problem too.
+std::string audit_sale(const storage::JournalEntry& entry, const domain::Rulebook& rules);
 
 }  // namespace loyalty::ledger
 

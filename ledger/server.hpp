@@ -57,9 +57,8 @@ class LedgerServer {
 };
 
 // Runs `loyalty-ledger serve`: opens the store, listens, expires points and audits sales
-// periodically, reloads
-// the TLS files (a new revocation list) on SIGHUP, and stops on SIGTERM or SIGINT. Logs go to
-// `err`. Returns the exit status.
+// periodically, reloads the TLS files (a new revocation list) on SIGHUP, and stops on SIGTERM or
+// SIGINT. Logs go to `err`. Returns the exit status.
 int run_server(const ServerConfig& config, std::ostream& err);
 
 }  // namespace loyalty::ledger

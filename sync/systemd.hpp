@@ -1,7 +1,7 @@
 // The systemd notification protocol (sd_notify), spoken directly on $NOTIFY_SOCKET so that the
-// agent and the ledger need no libsystemd: READY=1 once they listen, RELOADING=1 and READY=1 around a
-// reload, STOPPING=1 at shutdown, WATCHDOG=1 at half the unit's WatchdogSec. Outside systemd
-// (no $NOTIFY_SOCKET) every call does nothing.
+// agent and the ledger need no libsystemd: READY=1 once they listen, RELOADING=1 and READY=1
+// around a reload, STOPPING=1 at shutdown, WATCHDOG=1 at half the unit's WatchdogSec. Outside
+// systemd (no $NOTIFY_SOCKET) every call does nothing.
 
 #ifndef LOYALTY_SYNC_SYSTEMD_HPP_
 #define LOYALTY_SYNC_SYSTEMD_HPP_

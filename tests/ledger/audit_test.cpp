@@ -18,15 +18,18 @@ std::string example(const std::string& name) {
   return storage::read_file(std::filesystem::path(LOYALTY_SOURCE_DIR) / "examples" / name);
 }
 
+domain::Rulebook example_rules() {
+  return sync::rulebook_from_json(sync::parse_json(example("rulebook-ru.json"), "rulebook"));
+}
+
 // A sale committed by the agent's own checkout at lane T1, for gold member M1.
 struct AuditFixture : LedgerFixture {
   AuditFixture() : lane_t1(lane("T1")) {
-    const std::string rulebook = example("rulebook-ru.json");
-    store.publish_rulebook({1, "", rulebook, "central", 0, kNow});
+    store.publish_rulebook({1, "", example("rulebook-ru.json"), "central", 0, kNow});
     storage::MemberDelta delta;
     delta.member = {"M1", 5000, "gold", storage::MemberStatus::active, 1};
     members.apply(std::vector<storage::MemberDelta>{delta}, 1);
-    checkout.set_rulebook(sync::rulebook_from_json(sync::parse_json(rulebook, "rulebook")));
+    checkout.set_rulebook(example_rules());
     sync::Json request;
     request["basket"] = sync::parse_json(example("basket-ru.json"), "basket");
     request["member_id"] = "M1";
@@ -46,7 +49,7 @@ TEST_CASE("the audit prices each sale again with the rulebook it cites and recor
   AuditFixture f;
   const storage::JournalEntry sale = *f.lane_t1.journal.find(1);
   CHECK(sale.draft.points_redeemed == 300);
-  CHECK(audit_sale(sale, example("rulebook-ru.json")) == "");
+  CHECK(audit_sale(sale, example_rules()) == "");
 
   // The same sale as a terminal with a wrong engine would have recorded it.
   storage::EntryDraft wrong = sale.draft;
@@ -87,10 +90,11 @@ TEST_CASE("the audit waits for a rulebook version that is not published, and con
 }
 
 TEST_CASE("a sale whose payload cannot be priced again is a mismatch that says why") {
+  const domain::Rulebook rules = example_rules();
   storage::JournalEntry entry;
   entry.draft.kind = storage::EntryKind::sale;
   entry.draft.payload = "{}";
-  CHECK(audit_sale(entry, example("rulebook-ru.json")) == "the payload holds no basket to price again");
+  CHECK(audit_sale(entry, rules) == "the payload holds no basket to price again");
   entry.draft.payload = R"({"request": {"basket": {"currency": "EUR", "lines": []}}})";
-  CHECK(audit_sale(entry, example("rulebook-ru.json")).starts_with("the sale cannot be priced again: "));
+  CHECK(audit_sale(entry, rules).starts_with("the sale cannot be priced again: "));
 }

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
-#include "agent/domain/money.hpp"
-#include "agent/domain/quote.hpp"
+#include "domain/money.hpp"
+#include "domain/quote.hpp"
 #include "drivers/codes.hpp"
 #include "storage/local_balance.hpp"
 #include "sync/basket_json.hpp"
@@ -13,8 +13,8 @@
 namespace loyalty::agent {
 namespace {
 
-using sync::Json;
-using sync::OrderedJson;
+using runtime::Json;
+using runtime::OrderedJson;
 
 std::string_view status_name(storage::MemberStatus status) {
   return status == storage::MemberStatus::blocked ? "blocked" : "active";
@@ -81,7 +81,7 @@ const domain::Rulebook& Checkout::rules() const {
 }
 
 OrderedJson Checkout::identify(const Json& request) {
-  sync::Reader reader(request, "identify");
+  runtime::Reader reader(request, "identify");
   const bool code = reader.has("code"), card = reader.has("card"), phone = reader.has("phone"),
              app = reader.has("app_id");
   if (int{code} + int{card} + int{phone} + int{app} != 1) {
@@ -145,14 +145,14 @@ OrderedJson Checkout::identify(const Json& request) {
 
 Checkout::Priced Checkout::price(const Json& request, bool for_commit, const OnlineRedemption* online) {
   const domain::Rulebook& rulebook = rules();
-  sync::Reader reader(request, for_commit ? "commit" : "quote");
+  runtime::Reader reader(request, for_commit ? "commit" : "quote");
   const Json* basket_json = reader.value("basket");
-  if (!basket_json) throw sync::JsonError(reader.path_of("basket"), "is required");
+  if (!basket_json) throw runtime::JsonError(reader.path_of("basket"), "is required");
   Priced priced{sync::basket_from_json(*basket_json), std::nullopt, {}, nullptr, nullptr};
   sync::check_basket_against(priced.basket, rulebook);
   domain::Basket& basket = priced.basket.basket;
   if (for_commit && basket.receipt_id.empty()) {
-    throw sync::JsonError("basket.receipt_id", "is required to commit: it is the idempotency key");
+    throw runtime::JsonError("basket.receipt_id", "is required to commit: it is the idempotency key");
   }
   if (!priced.basket.has_time) basket.at = clock_() / 1000;
   if (reader.has("member_id")) {

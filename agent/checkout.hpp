@@ -17,11 +17,11 @@
 #include <stdexcept>
 #include <string>
 
-#include "agent/domain/rulebook.hpp"
+#include "domain/rulebook.hpp"
 #include "drivers/scanned_code.hpp"
+#include "runtime/json_reader.hpp"
 #include "storage/journal.hpp"
 #include "storage/member_cache.hpp"
-#include "sync/json_reader.hpp"
 
 namespace loyalty::agent {
 
@@ -83,22 +83,23 @@ class Checkout {
 
   // Finds the member behind exactly one of: "code" (as a scanner read it), "card" (typed),
   // "phone" (typed), "app_id".
-  sync::OrderedJson identify(const sync::Json& request);
+  runtime::OrderedJson identify(const runtime::Json& request);
   // `online`: the ledger can be asked at commit, so the offline limits do not bound the quote.
-  sync::OrderedJson quote(const sync::Json& request, bool online = false);
+  runtime::OrderedJson quote(const runtime::Json& request, bool online = false);
   // Journals the sale durably and then answers; a retried receipt id answers from the journal.
   // `online` is the ledger's answer to redemption_ask(), when it came in time; without it the
   // offline limits apply.
-  sync::OrderedJson commit(const sync::Json& request, const std::optional<OnlineRedemption>& online = std::nullopt);
+  runtime::OrderedJson commit(const runtime::Json& request,
+                              const std::optional<OnlineRedemption>& online = std::nullopt);
   // What a commit request would ask the ledger to hold, or nothing when it redeems no points,
   // names no member, is a retry of a journaled receipt, or is not a valid commit (commit()
   // then says why).
-  std::optional<RedemptionAsk> redemption_ask(const sync::Json& request);
+  std::optional<RedemptionAsk> redemption_ask(const runtime::Json& request);
   // Reverses a whole sale: the points it redeemed come back, the points it earned go.
-  sync::OrderedJson void_sale(const sync::Json& request);
+  runtime::OrderedJson void_sale(const runtime::Json& request);
   // Returns lines of an earlier sale, in whole or in part, by the refund terms the sale
   // recorded (docs/redemption.md, section 4).
-  sync::OrderedJson refund(const sync::Json& request);
+  runtime::OrderedJson refund(const runtime::Json& request);
 
   const CheckoutCounters& counters() const { return counters_; }
   void count_refusal() { ++counters_.refused; }
@@ -108,15 +109,15 @@ class Checkout {
   struct Sale;
   // Online: `online` bounds the redemption (the points the ledger holds, or none asked yet
   // for a quote); offline (nullptr): the rulebook's offline limits do.
-  Priced price(const sync::Json& request, bool for_commit, const OnlineRedemption* online);
+  Priced price(const runtime::Json& request, bool for_commit, const OnlineRedemption* online);
   const domain::Rulebook& rules() const;
   // The stored answer when `receipt_id` was journaled before with this same request; throws
   // receipt_conflict when it was journaled with another.
-  std::optional<sync::OrderedJson> answer_again(const std::string& receipt_id, const sync::Json& request);
+  std::optional<runtime::OrderedJson> answer_again(const std::string& receipt_id, const runtime::Json& request);
   // Appends `draft` with the payload {"request", "answer", extra...} and puts the entry's
   // sequence into the answer.
-  sync::OrderedJson journal(storage::EntryDraft draft, const sync::Json& request, sync::OrderedJson answer,
-                            sync::OrderedJson payload = sync::OrderedJson::object());
+  runtime::OrderedJson journal(storage::EntryDraft draft, const runtime::Json& request, runtime::OrderedJson answer,
+                               runtime::OrderedJson payload = runtime::OrderedJson::object());
   // The sale a void or refund names, with the returns and void that cite it.
   Sale find_sale(const std::string& receipt_id);
   // The member's balance as this terminal sees it, if the member is cached.

@@ -9,14 +9,14 @@
 
 #include "agent/config.hpp"
 #include "agent/daemon.hpp"
-#include "agent/domain/quote.hpp"
-#include "agent/domain/refund.hpp"
 #include "agent/journal_cli.hpp"
+#include "domain/quote.hpp"
+#include "domain/refund.hpp"
+#include "runtime/options.hpp"
 #include "storage/files.hpp"
 #include "storage/terminal_key.hpp"
 #include "sync/basket_json.hpp"
 #include "sync/datetime.hpp"
-#include "sync/options.hpp"
 #include "sync/quote_json.hpp"
 #include "sync/rulebook_json.hpp"
 #include "sync/tls.hpp"
@@ -24,9 +24,9 @@
 namespace loyalty::agent {
 namespace {
 
-using sync::Options;
-using sync::parse_options;
-using sync::require;
+using runtime::Options;
+using runtime::parse_options;
+using runtime::require;
 
 constexpr std::size_t kMaxFileBytes = 16 * 1024 * 1024;
 
@@ -62,7 +62,7 @@ struct InputError {
   std::string message;
 };
 
-sync::Json read_document(const std::string& file, const std::string& document) {
+runtime::Json read_document(const std::string& file, const std::string& document) {
   std::ifstream in(file, std::ios::binary);
   if (!in) throw InputError{file, "cannot open " + document + " file"};
   std::string text;
@@ -73,8 +73,8 @@ sync::Json read_document(const std::string& file, const std::string& document) {
   }
   if (in.bad()) throw InputError{file, "cannot read " + document + " file"};
   try {
-    return sync::parse_json(text, document);
-  } catch (const sync::JsonError& e) {
+    return runtime::parse_json(text, document);
+  } catch (const runtime::JsonError& e) {
     throw InputError{file, e.what()};
   }
 }
@@ -84,13 +84,13 @@ template <class F>
 auto from_file(const std::string& file, F read) {
   try {
     return read();
-  } catch (const sync::JsonError& e) {
+  } catch (const runtime::JsonError& e) {
     throw InputError{file, e.what()};
   }
 }
 
 domain::Rulebook load_rulebook(const std::string& file) {
-  const sync::Json doc = read_document(file, "rulebook");
+  const runtime::Json doc = read_document(file, "rulebook");
   return from_file(file, [&] { return sync::rulebook_from_json(doc); });
 }
 
@@ -145,7 +145,7 @@ void print_refund_text(std::ostream& out, const domain::Rulebook& rules, const s
   }
 }
 
-void print(std::ostream& out, const sync::OrderedJson& document, bool compact) {
+void print(std::ostream& out, const runtime::OrderedJson& document, bool compact) {
   out << (compact ? document.dump() : document.dump(2)) << "\n";
 }
 
@@ -153,7 +153,7 @@ int quote_command(const Options& options, std::ostream& out) {
   const std::string& rulebook_file = options.value("--rulebook");
   const std::string& basket_file = options.value("--basket");
   const domain::Rulebook rules = load_rulebook(rulebook_file);
-  const sync::Json basket_doc = read_document(basket_file, "basket");
+  const runtime::Json basket_doc = read_document(basket_file, "basket");
   sync::BasketDocument basket = from_file(basket_file, [&] {
     sync::BasketDocument b = sync::basket_from_json(basket_doc);
     sync::check_basket_against(b, rules);
@@ -169,7 +169,7 @@ int quote_command(const Options& options, std::ostream& out) {
   }
   std::optional<domain::Member> member;
   if (auto m = options.values.find("--member"); m != options.values.end()) {
-    const sync::Json member_doc = read_document(m->second, "member");
+    const runtime::Json member_doc = read_document(m->second, "member");
     member = from_file(m->second, [&] { return sync::member_from_json(member_doc, rules); });
   }
   domain::Quote q;
@@ -189,12 +189,12 @@ int refund_command(const Options& options, std::ostream& out) {
   const domain::Rulebook rules = load_rulebook(options.value("--rulebook"));
   const std::string& sale_file = options.value("--sale");
   const std::string& return_file = options.value("--return");
-  const sync::Json sale_doc = read_document(sale_file, "sale");
+  const runtime::Json sale_doc = read_document(sale_file, "sale");
   const sync::SaleDocument sale = from_file(sale_file, [&] { return sync::sale_from_json(sale_doc); });
   if (sale.currency != rules.currency.code)
     throw InputError{sale_file, "sale.currency: \"" + sale.currency + "\" does not match the rulebook's currency \"" +
                                     std::string(rules.currency.code) + "\""};
-  const sync::Json return_doc = read_document(return_file, "return");
+  const runtime::Json return_doc = read_document(return_file, "return");
   const sync::ReturnDocument request = from_file(return_file, [&] { return sync::return_from_json(return_doc); });
 
   // Compute every step first; a bad step fails the whole command before anything is printed.
@@ -218,14 +218,14 @@ int refund_command(const Options& options, std::ostream& out) {
     print_refund_text(out, rules, refunds, balances);
     return exit_ok;
   }
-  sync::OrderedJson steps = sync::OrderedJson::array();
+  runtime::OrderedJson steps = runtime::OrderedJson::array();
   for (const domain::Refund& r : refunds) steps.push_back(sync::refund_to_json(r));
-  sync::OrderedJson result;
+  runtime::OrderedJson result;
   if (!sale.receipt_id.empty()) result["receipt_id"] = sale.receipt_id;
   result["currency"] = sale.currency;
   result["vat_mode"] = rules.refund.vat == domain::RefundVat::recompute ? "recompute" : "cumulative";
   result["steps"] = steps;
-  sync::OrderedJson remaining = sync::OrderedJson::array();
+  runtime::OrderedJson remaining = runtime::OrderedJson::array();
   for (std::size_t i = 0; i < sale.lines.size(); ++i) remaining.push_back(sale.lines[i].qty_milli - returned[i]);
   result["remaining_qty_milli"] = remaining;
   if (balance) result["member_balance_after"] = *balance;
@@ -240,7 +240,7 @@ int enroll_command(const Options& options, std::ostream& out) {
   Config config;
   try {
     config = load_config(file);
-  } catch (const sync::JsonError& e) {
+  } catch (const runtime::JsonError& e) {
     throw InputError{file, e.what()};
   }
   std::filesystem::create_directories(config.data_dir);

@@ -1,6 +1,7 @@
 // The command line of loyalty-agent: the tools store IT and support run by hand. The same
 // binary later runs the daemon; each subcommand is one function here.
-#pragma once
+#ifndef LOYALTY_AGENT_CLI_HPP_
+#define LOYALTY_AGENT_CLI_HPP_
 
 #include <iosfwd>
 #include <span>
@@ -16,3 +17,5 @@ enum ExitStatus : int { exit_ok = 0, exit_bad_input = 1, exit_usage = 2 };
 int run_cli(std::span<const std::string_view> args, std::ostream& out, std::ostream& err);
 
 }  // namespace loyalty::agent
+
+#endif  // LOYALTY_AGENT_CLI_HPP_

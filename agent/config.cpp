@@ -2,27 +2,27 @@
 
 #include <tuple>
 
+#include "runtime/config_values.hpp"
+#include "runtime/json_reader.hpp"
 #include "storage/files.hpp"
 #include "storage/journal_entry.hpp"
-#include "sync/config_values.hpp"
-#include "sync/json_reader.hpp"
 
 namespace loyalty::agent {
 namespace {
 
-using sync::fail;
-using sync::Reader;
+using runtime::fail;
+using runtime::Reader;
 
 // "127.0.0.1:8470" or "[::1]:8470", loopback only.
 std::pair<std::string, std::uint16_t> read_loopback(const std::string& where, const std::string& text) {
-  const auto split = sync::split_host_port(text);
+  const auto split = runtime::split_host_port(text);
   if (!split) fail(where, "must be ADDRESS:PORT, got \"" + text + "\"");
-  if (!sync::numeric_loopback(split->host).value_or(false)) {
+  if (!runtime::numeric_loopback(split->host).value_or(false)) {
     fail(where,
          "must be a loopback address (127.0.0.0/8 or ::1): the agent never listens beyond this terminal, got \"" +
              text + "\"");
   }
-  const auto port = sync::parse_port(split->port);
+  const auto port = runtime::parse_port(split->port);
   if (!port) fail(where, "port must be 0 to 65535, got \"" + split->port + "\"");
   return {split->host, *port};
 }
@@ -37,9 +37,9 @@ std::string read_terminator(Reader& in, std::string fallback) {
 CodesConfig read_codes(Reader in, const std::filesystem::path& base) {
   CodesConfig codes;
   if (in.has("card_ranges")) {
-    const sync::Json& ranges = in.array("card_ranges", 1000);
+    const runtime::Json& ranges = in.array("card_ranges", 1000);
     for (std::size_t i = 0; i < ranges.size(); ++i) {
-      Reader r(ranges[i], sync::index_path(in.path_of("card_ranges"), i));
+      Reader r(ranges[i], runtime::index_path(in.path_of("card_ranges"), i));
       drivers::CardRange range;
       range.prefix = r.string("prefix", 19);
       if (range.prefix.find_first_not_of("0123456789") != std::string::npos) {
@@ -54,10 +54,11 @@ CodesConfig read_codes(Reader in, const std::filesystem::path& base) {
     }
   }
   if (in.has("token_issuers")) {
-    const sync::Json& issuers = in.array("token_issuers", 100);
+    const runtime::Json& issuers = in.array("token_issuers", 100);
     for (std::size_t i = 0; i < issuers.size(); ++i) {
-      Reader r(issuers[i], sync::index_path(in.path_of("token_issuers"), i));
-      codes.token_issuers.push_back({r.string("id", 64), sync::resolve_path(base, r.string("public_key_file", 4096))});
+      Reader r(issuers[i], runtime::index_path(in.path_of("token_issuers"), i));
+      codes.token_issuers.push_back(
+          {r.string("id", 64), runtime::resolve_path(base, r.string("public_key_file", 4096))});
       r.finish();
     }
   }
@@ -75,7 +76,7 @@ ScannerConfig read_scanner(Reader in, const std::filesystem::path& base) {
   switch (scanner.type) {
     case ScannerConfig::Type::serial: {
       drivers::SerialSettings& s = scanner.serial;
-      s.device = sync::resolve_path(base, in.string("device", 4096)).string();
+      s.device = runtime::resolve_path(base, in.string("device", 4096)).string();
       s.baud = static_cast<unsigned>(in.integer_or("baud", 9600, 300, 4'000'000));
       s.data_bits = static_cast<unsigned>(in.integer_or("data_bits", 8, 5, 8));
       s.parity = in.choice<drivers::SerialSettings::Parity>("parity",
@@ -94,12 +95,12 @@ ScannerConfig read_scanner(Reader in, const std::filesystem::path& base) {
     }
     case ScannerConfig::Type::evdev: {
       drivers::EvdevSettings& e = scanner.evdev;
-      e.device = sync::resolve_path(base, in.string("device", 4096)).string();
+      e.device = runtime::resolve_path(base, in.string("device", 4096)).string();
       e.grab = in.boolean_or("grab", true);
-      if (const sync::Json* keys = in.value("keys")) {
+      if (const runtime::Json* keys = in.value("keys")) {
         if (!keys->is_object()) fail(in.path_of("keys"), "must be an object of key codes");
         for (const auto& [code, chars] : keys->items()) {
-          const std::string where = sync::key_path(in.path_of("keys"), code);
+          const std::string where = runtime::key_path(in.path_of("keys"), code);
           if (code.empty() || code.size() > 3 || code.find_first_not_of("0123456789") != std::string::npos ||
               std::stoi(code) >= 128) {
             fail(where, "must be a Linux key code below 128");
@@ -129,15 +130,15 @@ ScannerConfig read_scanner(Reader in, const std::filesystem::path& base) {
 LedgerLinkConfig read_ledger(Reader in, const std::filesystem::path& base) {
   LedgerLinkConfig link;
   const std::string address = in.string("address", 256);
-  const auto split = sync::split_host_port(address);
+  const auto split = runtime::split_host_port(address);
   if (!split || split->host.empty()) fail(in.path_of("address"), "must be HOST:PORT, got \"" + address + "\"");
-  const auto port = sync::parse_port(split->port);
+  const auto port = runtime::parse_port(split->port);
   if (!port || *port == 0) fail(in.path_of("address"), "port must be 1 to 65535, got \"" + split->port + "\"");
   link.host = split->host;
   link.port = *port;
   link.server_name = in.string_or("server_name", "", 256);
-  link.ca_file = sync::resolve_path(base, in.string("ca_file", 4096));
-  link.certificate_file = sync::resolve_path(base, in.string("certificate_file", 4096));
+  link.ca_file = runtime::resolve_path(base, in.string("ca_file", 4096));
+  link.certificate_file = runtime::resolve_path(base, in.string("certificate_file", 4096));
   link.batch_entries = in.integer_or("batch_entries", link.batch_entries, 1, 2000);
   link.backoff_min_ms = in.integer_or("backoff_min_ms", link.backoff_min_ms, 1, 3'600'000);
   link.backoff_max_ms = in.integer_or("backoff_max_ms", link.backoff_max_ms, link.backoff_min_ms, 24 * 3'600'000LL);
@@ -152,7 +153,7 @@ LedgerLinkConfig read_ledger(Reader in, const std::filesystem::path& base) {
 }  // namespace
 
 Config load_config(const std::filesystem::path& path) {
-  const sync::Json document = sync::parse_json(storage::read_file(path), path.string());
+  const runtime::Json document = runtime::parse_json(storage::read_file(path), path.string());
   const std::filesystem::path base = path.parent_path().empty() ? "." : path.parent_path();
   Config config;
   Reader top(document, "config");
@@ -163,14 +164,15 @@ Config load_config(const std::filesystem::path& path) {
     fail(top.path_of("terminal_id"), error.what());
   }
   config.store_id = top.string("store_id", 64);
-  config.data_dir = sync::resolve_path(base, top.string("data_dir", 4096));
-  config.rulebook_file = sync::resolve_path(base, top.string("rulebook_file", 4096));
-  config.member_secret_file = sync::resolve_path(base, top.string("member_secret_file", 4096));
+  config.data_dir = runtime::resolve_path(base, top.string("data_dir", 4096));
+  config.rulebook_file = runtime::resolve_path(base, top.string("rulebook_file", 4096));
+  config.member_secret_file = runtime::resolve_path(base, top.string("member_secret_file", 4096));
   if (top.has("rulebook_keys")) {
-    const sync::Json& keys = top.array("rulebook_keys", 16);
+    const runtime::Json& keys = top.array("rulebook_keys", 16);
     for (std::size_t i = 0; i < keys.size(); ++i) {
-      Reader r(keys[i], sync::index_path(top.path_of("rulebook_keys"), i));
-      config.rulebook_keys.push_back({r.string("id", 64), sync::resolve_path(base, r.string("public_key_file", 4096))});
+      Reader r(keys[i], runtime::index_path(top.path_of("rulebook_keys"), i));
+      config.rulebook_keys.push_back(
+          {r.string("id", 64), runtime::resolve_path(base, r.string("public_key_file", 4096))});
       r.finish();
     }
   }
@@ -181,7 +183,7 @@ Config load_config(const std::filesystem::path& path) {
       config.phone_country_code.front() == '0') {
     fail(top.path_of("phone_country_code"), "must be an E.164 calling code of 1 to 3 digits, like \"7\" or \"49\"");
   }
-  config.log_level = sync::read_log_level(top);
+  config.log_level = runtime::read_log_level(top);
   config.prune_after_days = top.integer_or("prune_after_days", 90, 1, 3650);
   if (top.has("pos_api")) {
     Reader api = top.object("pos_api");
@@ -189,8 +191,8 @@ Config load_config(const std::filesystem::path& path) {
     if (api.has("listen")) {
       std::tie(out.listen_address, out.listen_port) = read_loopback(api.path_of("listen"), api.string("listen", 64));
     }
-    if (api.has("unix_socket")) out.unix_socket = sync::resolve_path(base, api.string("unix_socket", 100));
-    if (api.has("token_file")) out.token_file = sync::resolve_path(base, api.string("token_file", 4096));
+    if (api.has("unix_socket")) out.unix_socket = runtime::resolve_path(base, api.string("unix_socket", 100));
+    if (api.has("token_file")) out.token_file = runtime::resolve_path(base, api.string("token_file", 4096));
     out.max_request_bytes =
         static_cast<std::size_t>(api.integer_or("max_request_bytes", 64 * 1024, 1024, 16 * 1024 * 1024));
     out.requests_per_second = api.integer_or("requests_per_second", 200, 1, 100000);
@@ -199,12 +201,12 @@ Config load_config(const std::filesystem::path& path) {
   }
   if (top.has("codes")) config.codes = read_codes(top.object("codes"), base);
   if (top.has("scanners")) {
-    const sync::Json& scanners = top.array("scanners", 16);
+    const runtime::Json& scanners = top.array("scanners", 16);
     for (std::size_t i = 0; i < scanners.size(); ++i) {
-      ScannerConfig scanner = read_scanner(Reader(scanners[i], sync::index_path(top.path_of("scanners"), i)), base);
+      ScannerConfig scanner = read_scanner(Reader(scanners[i], runtime::index_path(top.path_of("scanners"), i)), base);
       for (const ScannerConfig& other : config.scanners) {
         if (other.name == scanner.name) {
-          fail(sync::index_path(top.path_of("scanners"), i), "scanner name \"" + scanner.name + "\" is used twice");
+          fail(runtime::index_path(top.path_of("scanners"), i), "scanner name \"" + scanner.name + "\" is used twice");
         }
       }
       config.scanners.push_back(std::move(scanner));

@@ -18,8 +18,8 @@
 #include "drivers/evdev_scanner.hpp"
 #include "drivers/serial_scanner.hpp"
 #include "drivers/tcp_scanner.hpp"
+#include "runtime/log.hpp"
 #include "storage/files.hpp"
-#include "sync/log.hpp"
 
 namespace loyalty::agent {
 
@@ -90,7 +90,7 @@ struct Config {
   PosApiConfig pos_api;
   CodesConfig codes;
   std::vector<ScannerConfig> scanners;
-  sync::LogLevel log_level = sync::LogLevel::info;
+  runtime::LogLevel log_level = runtime::LogLevel::info;
   std::int64_t prune_after_days = 90;
 
   std::filesystem::path journal_path() const { return data_dir / "journal.db"; }
@@ -99,7 +99,7 @@ struct Config {
 };
 
 // Reads and checks the configuration at `path`. Relative paths inside it are taken relative
-// to the file's directory. Throws sync::JsonError (path "config.key") or
+// to the file's directory. Throws runtime::JsonError (path "config.key") or
 // std::runtime_error (the file cannot be read).
 Config load_config(const std::filesystem::path& path);
 

@@ -16,16 +16,16 @@
 #include "agent/http_server.hpp"
 #include "agent/lane.hpp"
 #include "agent/pos_api.hpp"
+#include "runtime/clock.hpp"
+#include "runtime/log.hpp"
+#include "runtime/systemd.hpp"
 #include "storage/files.hpp"
 #include "storage/journal.hpp"
 #include "storage/member_cache.hpp"
 #include "storage/rulebook_store.hpp"
 #include "storage/terminal_key.hpp"
-#include "sync/clock.hpp"
-#include "sync/log.hpp"
 #include "sync/rulebook_json.hpp"
 #include "sync/signed_rulebook.hpp"
-#include "sync/systemd.hpp"
 #include "sync/uplink.hpp"
 
 namespace loyalty::agent {
@@ -75,24 +75,24 @@ std::vector<sync::RulebookKey> rulebook_keys(const Config& config) {
 
 // The rulebook file as the store keeps it: a signed envelope verified against `keys`, or, only
 // when no keys are configured (a terminal without a ledger), a plain rulebook. Throws
-// sync::RulebookRefused or sync::JsonError.
+// sync::RulebookRefused or runtime::JsonError.
 storage::StoredRulebook rulebook_from_file(const Config& config, const std::vector<sync::RulebookKey>& keys,
                                            domain::Rulebook& parsed) {
   const std::string text = storage::read_file(config.rulebook_file);
   if (sync::envelope_document(text) || !keys.empty()) {
-    sync::SignedRulebook verified = sync::verify_rulebook(text, keys, sync::unix_now_ms() / 1000);
+    sync::SignedRulebook verified = sync::verify_rulebook(text, keys, runtime::unix_now_ms() / 1000);
     parsed = std::move(verified.rules);
-    return {parsed.version, text, verified.signature, verified.key_id, sync::unix_now_ms()};
+    return {parsed.version, text, verified.signature, verified.key_id, runtime::unix_now_ms()};
   }
-  parsed = sync::rulebook_from_json(sync::parse_json(text, config.rulebook_file.string()));
-  return {parsed.version, text, "", "unsigned:" + config.rulebook_file.string(), sync::unix_now_ms()};
+  parsed = sync::rulebook_from_json(runtime::parse_json(text, config.rulebook_file.string()));
+  return {parsed.version, text, "", "unsigned:" + config.rulebook_file.string(), runtime::unix_now_ms()};
 }
 
 // Installs the rulebook file when it is newer than the stored one; returns the active rulebook.
 // A file that is refused (unsigned, tampered, expired, another key) is logged and the active
 // rulebook stays.
 std::optional<domain::Rulebook> load_rulebook(const Config& config, const std::vector<sync::RulebookKey>& keys,
-                                              storage::RulebookStore& store, sync::Log& log) {
+                                              storage::RulebookStore& store, runtime::Log& log) {
   if (std::filesystem::exists(config.rulebook_file)) {
     domain::Rulebook parsed;
     try {
@@ -114,7 +114,7 @@ std::optional<domain::Rulebook> load_rulebook(const Config& config, const std::v
   const auto active = store.active();
   if (!active) return std::nullopt;
   const std::string document = sync::envelope_document(active->document).value_or(active->document);
-  return sync::rulebook_from_json(sync::parse_json(document, "stored rulebook"));
+  return sync::rulebook_from_json(runtime::parse_json(document, "stored rulebook"));
 }
 
 sync::UplinkSettings uplink_settings(const Config& config, std::vector<sync::RulebookKey> keys) {
@@ -166,8 +166,8 @@ std::optional<std::string> read_token(const Config& config) {
 }  // namespace
 
 int run_daemon(const std::filesystem::path& config_path, std::ostream& log_stream) {
-  sync::Log log(log_stream);
-  const sync::SystemdNotifier systemd = sync::SystemdNotifier::from_environment();
+  runtime::Log log(log_stream);
+  const runtime::SystemdNotifier systemd = runtime::SystemdNotifier::from_environment();
   const auto started = std::chrono::steady_clock::now();
   try {
     Config config = load_config(config_path);
@@ -175,7 +175,7 @@ int run_daemon(const std::filesystem::path& config_path, std::ostream& log_strea
     DataDirLock lock(config.data_dir);
     storage::Journal journal(config.journal_path(), config.terminal_id,
                              storage::load_or_create_terminal_key(config.key_path()).key);
-    journal.record_release(LOYALTY_VERSION, sync::unix_now_ms());
+    journal.record_release(LOYALTY_VERSION, runtime::unix_now_ms());
     if (const std::int64_t signed_now = journal.sign_pending(); signed_now > 0) {
       log.info("signed_tail", "signed entries left unsigned by the last stop", {{"entries", signed_now}});
     }
@@ -185,7 +185,7 @@ int run_daemon(const std::filesystem::path& config_path, std::ostream& log_strea
       log.warning("member_cache_reset", "the member secret changed: the member cache was emptied");
     }
     storage::RulebookStore rulebooks(journal.database());
-    Checkout checkout(journal, members, hasher, config.phone_country_code, sync::unix_now_ms);
+    Checkout checkout(journal, members, hasher, config.phone_country_code, runtime::unix_now_ms);
     checkout.set_code_rules(code_rules(config.codes));
     std::vector<sync::RulebookKey> keys = rulebook_keys(config);
     if (auto rules = load_rulebook(config, keys, rulebooks, log)) {
@@ -199,7 +199,7 @@ int run_daemon(const std::filesystem::path& config_path, std::ostream& log_strea
     if (config.ledger) {
       uplink = std::make_unique<sync::Uplink>(
           io, uplink_settings(config, keys), journal, members, rulebooks,
-          [&checkout](domain::Rulebook rules) { checkout.set_rulebook(std::move(rules)); }, log, sync::unix_now_ms);
+          [&checkout](domain::Rulebook rules) { checkout.set_rulebook(std::move(rules)); }, log, runtime::unix_now_ms);
     }
     bool sign_queued = false;
     PosApi api(checkout, journal, log, [&] {
@@ -216,7 +216,7 @@ int run_daemon(const std::filesystem::path& config_path, std::ostream& log_strea
       });
     });
     api.set_uplink(uplink.get());
-    api.started_at_ms = sync::unix_now_ms();
+    api.started_at_ms = runtime::unix_now_ms();
     HttpLimits limits;
     limits.max_request_bytes = config.pos_api.max_request_bytes;
     limits.read_timeout = std::chrono::milliseconds(config.pos_api.request_timeout_ms);
@@ -226,11 +226,11 @@ int run_daemon(const std::filesystem::path& config_path, std::ostream& log_strea
         io, limits, [&api](HttpRequest request) { return api.handle(std::move(request)); }, log);
     api.set_server(&server);
     api.data_dir = config.data_dir;
-    LaneEvents events(io.get_executor(), sync::unix_now_ms);
+    LaneEvents events(io.get_executor(), runtime::unix_now_ms);
     Lane lane(checkout, events, log);
     api.set_lane(&events, &lane);
     std::vector<std::unique_ptr<drivers::Scanner>> scanners;
-    sync::OrderedJson scanner_ports = sync::OrderedJson::object();
+    runtime::OrderedJson scanner_ports = runtime::OrderedJson::object();
     for (const ScannerConfig& scanner_config : config.scanners) {
       scanners.push_back(make_scanner(io, scanner_config));
       if (const auto* tcp = dynamic_cast<const drivers::TcpScanner*>(scanners.back().get())) {
@@ -253,7 +253,7 @@ int run_daemon(const std::filesystem::path& config_path, std::ostream& log_strea
             systemd.notify("WATCHDOG=1");
             if (std::chrono::steady_clock::now() - last_prune > std::chrono::hours(1)) {
               last_prune = std::chrono::steady_clock::now();
-              const std::int64_t pruned = journal.prune(sync::unix_now_ms() - config.prune_after_days * 86'400'000);
+              const std::int64_t pruned = journal.prune(runtime::unix_now_ms() - config.prune_after_days * 86'400'000);
               if (pruned > 0) log.info("pruned", "pruned acknowledged journal entries", {{"entries", pruned}});
             }
             housekeeping.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(tick));

@@ -16,7 +16,7 @@ struct HttpServer::Connection {
   std::chrono::steady_clock::time_point refilled = std::chrono::steady_clock::now();
 };
 
-HttpServer::HttpServer(asio::io_context& io, HttpLimits limits, Handler handler, sync::Log& log)
+HttpServer::HttpServer(asio::io_context& io, HttpLimits limits, Handler handler, runtime::Log& log)
     : io_(io), limits_(std::move(limits)), handler_(std::move(handler)), log_(log), tcp_(io), unix_(io) {}
 
 HttpServer::~HttpServer() {

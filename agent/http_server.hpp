@@ -19,9 +19,9 @@
 #include <optional>
 #include <string>
 
-#include "sync/asio.hpp"
+#include "runtime/asio.hpp"
+#include "runtime/log.hpp"
 #include "sync/http.hpp"
-#include "sync/log.hpp"
 
 namespace loyalty::agent {
 
@@ -42,7 +42,7 @@ class HttpServer {
   using Handler = std::function<Task<HttpResponse>(HttpRequest)>;
 
   // `io` and `log` must outlive the server.
-  HttpServer(asio::io_context& io, HttpLimits limits, Handler handler, sync::Log& log);
+  HttpServer(asio::io_context& io, HttpLimits limits, Handler handler, runtime::Log& log);
   ~HttpServer();
 
   // Binds and listens; returns the port (useful with port 0). Throws boost::system::system_error.
@@ -68,7 +68,7 @@ class HttpServer {
   asio::io_context& io_;
   HttpLimits limits_;
   Handler handler_;
-  sync::Log& log_;
+  runtime::Log& log_;
   asio::ip::tcp::acceptor tcp_;
   asio::local::stream_protocol::acceptor unix_;
   std::optional<std::filesystem::path> unix_path_;

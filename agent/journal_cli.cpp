@@ -5,22 +5,22 @@
 #include <ostream>
 
 #include "agent/cli.hpp"
+#include "runtime/clock.hpp"
+#include "runtime/json_reader.hpp"
+#include "runtime/options.hpp"
 #include "storage/files.hpp"
 #include "storage/journal.hpp"
 #include "storage/journal_check.hpp"
 #include "storage/journal_export.hpp"
 #include "storage/terminal_key.hpp"
-#include "sync/clock.hpp"
 #include "sync/datetime.hpp"
-#include "sync/json_reader.hpp"
-#include "sync/options.hpp"
 
 namespace loyalty::agent {
 namespace {
 
-using sync::Options;
-using sync::parse_options;
-using sync::require;
+using runtime::Options;
+using runtime::parse_options;
+using runtime::require;
 
 constexpr std::string_view kJournalUsage =
     "usage: loyalty-agent journal <verify | export | sign | stats> --journal FILE [options]\n"
@@ -101,7 +101,7 @@ int export_entries(const Options& options, std::ostream& out) {
     throw Failure{"say which entries: --pending, or --from SEQ [--to SEQ]"};
   }
   auto db = open(path);
-  const storage::ExportSummary summary = storage::export_journal(*db, destination, selection, sync::unix_now_ms());
+  const storage::ExportSummary summary = storage::export_journal(*db, destination, selection, runtime::unix_now_ms());
   out << destination << ": " << summary.entries << " entries";
   if (summary.entries > 0) out << " " << summary.first_seq << ".." << summary.last_seq;
   out << "\n";
@@ -133,7 +133,7 @@ int stats(const Options& options, std::ostream& out) {
   auto db = open(options.value("--journal"));
   const storage::JournalStats s = storage::journal_stats(*db);
   if (options.has("--json")) {
-    sync::OrderedJson j;
+    runtime::OrderedJson j;
     j["terminal_id"] = s.terminal_id;
     j["entries"] = s.entries;
     j["first_seq"] = s.first_seq;
@@ -142,14 +142,15 @@ int stats(const Options& options, std::ostream& out) {
     j["acknowledged"] = s.acknowledged;
     j["unsigned"] = s.unsigned_entries;
     j["oldest_pending_journaled_at"] =
-        s.oldest_pending_journaled_at_ms ? sync::OrderedJson(when(*s.oldest_pending_journaled_at_ms)) : nullptr;
+        s.oldest_pending_journaled_at_ms ? runtime::OrderedJson(when(*s.oldest_pending_journaled_at_ms)) : nullptr;
     j["points_earned"] = s.points_earned;
     j["points_redeemed"] = s.points_redeemed;
     j["database_bytes"] = s.database_bytes;
     j["wal_bytes"] = s.wal_bytes;
-    j["active_rulebook_version"] = s.active_rulebook_version ? sync::OrderedJson(*s.active_rulebook_version) : nullptr;
+    j["active_rulebook_version"] =
+        s.active_rulebook_version ? runtime::OrderedJson(*s.active_rulebook_version) : nullptr;
     j["schema_version"] = s.schema_version;
-    j["releases"] = sync::OrderedJson::array();
+    j["releases"] = runtime::OrderedJson::array();
     for (const auto& r : s.releases) {
       j["releases"].push_back(
           {{"release", r.release}, {"first_started_at", when(r.first_started_at_ms)}, {"first_seq", r.first_seq}});

@@ -2,7 +2,7 @@
 
 namespace loyalty::agent {
 
-using sync::OrderedJson;
+using runtime::OrderedJson;
 
 LaneEvents::LaneEvents(asio::any_io_executor executor, Clock clock, std::size_t keep)
     : executor_(std::move(executor)), clock_(std::move(clock)), keep_(keep) {}
@@ -70,7 +70,7 @@ void Lane::scanned(const std::string& scanner, const std::string& code) {
   ++state(scanner).codes;
   OrderedJson event;
   try {
-    OrderedJson identified = checkout_.identify(sync::Json{{"code", code}});
+    OrderedJson identified = checkout_.identify(runtime::Json{{"code", code}});
     event["type"] = "member_presented";
     event["scanner"] = scanner;
     event["identified_by"] = identified["identified_by"];
@@ -82,7 +82,7 @@ void Lane::scanned(const std::string& scanner, const std::string& code) {
     event["scanner"] = scanner;
     event["code"] = error.code();
     event["message"] = error.what();
-  } catch (const sync::JsonError& error) {
+  } catch (const runtime::JsonError& error) {
     event["type"] = "scan_refused";
     event["scanner"] = scanner;
     event["code"] = "code_damaged";

@@ -20,8 +20,8 @@
 
 #include "agent/checkout.hpp"
 #include "drivers/scanner.hpp"
-#include "sync/asio.hpp"
-#include "sync/log.hpp"
+#include "runtime/asio.hpp"
+#include "runtime/log.hpp"
 
 namespace loyalty::agent {
 
@@ -32,22 +32,22 @@ class LaneEvents {
   LaneEvents(asio::any_io_executor executor, Clock clock, std::size_t keep = 256);
 
   // Adds the event with the next sequence number and its time; wakes every waiting poll.
-  std::int64_t publish(sync::OrderedJson event);
+  std::int64_t publish(runtime::OrderedJson event);
   // {"events": [...], "last": SEQ, "missed": bool}: the events after `after`, waiting up to
   // `wait` for the first.
-  Task<sync::OrderedJson> poll(std::int64_t after, std::chrono::milliseconds wait);
+  Task<runtime::OrderedJson> poll(std::int64_t after, std::chrono::milliseconds wait);
   // Wakes every waiting poll; later polls answer at once (the agent is stopping).
   void stop();
 
   std::int64_t last_seq() const { return next_seq_ - 1; }
 
  private:
-  sync::OrderedJson collect(std::int64_t after) const;
+  runtime::OrderedJson collect(std::int64_t after) const;
 
   asio::any_io_executor executor_;
   Clock clock_;
   std::size_t keep_;
-  std::deque<sync::OrderedJson> events_;
+  std::deque<runtime::OrderedJson> events_;
   std::int64_t next_seq_ = 1;
   std::list<asio::steady_timer*> waiting_;
   bool stopped_ = false;
@@ -56,7 +56,7 @@ class LaneEvents {
 class Lane {
  public:
   // `checkout`, `events` and `log` must outlive the lane.
-  Lane(Checkout& checkout, LaneEvents& events, sync::Log& log) : checkout_(checkout), events_(events), log_(log) {}
+  Lane(Checkout& checkout, LaneEvents& events, runtime::Log& log) : checkout_(checkout), events_(events), log_(log) {}
 
   // Starts the scanner with this lane's callbacks; the scanner must outlive the lane's use.
   void attach(drivers::Scanner& scanner);
@@ -64,7 +64,7 @@ class Lane {
   void scanned(const std::string& scanner, const std::string& code);
 
   // Per scanner: codes read, trouble reported, the last trouble.
-  sync::OrderedJson scanners_json() const;
+  runtime::OrderedJson scanners_json() const;
 
  private:
   struct ScannerState {
@@ -77,7 +77,7 @@ class Lane {
 
   Checkout& checkout_;
   LaneEvents& events_;
-  sync::Log& log_;
+  runtime::Log& log_;
   std::vector<ScannerState> scanners_;
 };
 

@@ -8,7 +8,7 @@
 namespace loyalty::agent {
 namespace {
 
-using sync::OrderedJson;
+using runtime::OrderedJson;
 
 HttpResponse ok(const OrderedJson& body) { return json_response(http::status::ok, body.dump()); }
 
@@ -25,7 +25,7 @@ void PosApi::log_journaled(std::string_view what, const OrderedJson& answer) {
   log_.info(name, name + (again ? " retried: answered from the journal" : " journaled"), std::move(fields));
 }
 
-PosApi::PosApi(Checkout& checkout, storage::Journal& journal, sync::Log& log, std::function<void()> after_commit)
+PosApi::PosApi(Checkout& checkout, storage::Journal& journal, runtime::Log& log, std::function<void()> after_commit)
     : checkout_(checkout), journal_(journal), log_(log), after_commit_(std::move(after_commit)) {}
 
 Task<HttpResponse> PosApi::handle(HttpRequest request) {
@@ -36,11 +36,11 @@ Task<HttpResponse> PosApi::handle(HttpRequest request) {
     response = co_await events(request);
   } else {
     std::optional<OnlineRedemption> online;
-    std::optional<sync::Json> body;  // parsed here once when the commit asks the ledger first
+    std::optional<runtime::Json> body;  // parsed here once when the commit asks the ledger first
     if (target == "/v1/commit" && request.method() == http::verb::post && online_now()) {
       // Ask the ledger first; without its answer in time the commit uses the offline limits.
       // A body that does not parse asks nothing: route() reports what is wrong with it.
-      body = sync::Json::parse(request.body(), nullptr, false);
+      body = runtime::Json::parse(request.body(), nullptr, false);
       if (body->is_discarded()) body.reset();
       const std::optional<RedemptionAsk> ask = body ? checkout_.redemption_ask(*body) : std::nullopt;
       if (ask) {
@@ -59,7 +59,7 @@ Task<HttpResponse> PosApi::handle(HttpRequest request) {
 bool PosApi::online_now() const { return uplink_ != nullptr && uplink_->status().online; }
 
 HttpResponse PosApi::route(const HttpRequest& request, const std::optional<OnlineRedemption>& online,
-                           const sync::Json* parsed) {
+                           const runtime::Json* parsed) {
   const std::string_view target = request.target();
   const bool get = request.method() == http::verb::get;
   const bool post = request.method() == http::verb::post;
@@ -93,9 +93,10 @@ HttpResponse PosApi::route(const HttpRequest& request, const std::optional<Onlin
     if (!type.starts_with("application/json")) {
       throw ApiError(415, "json_required", "send the request as Content-Type: application/json");
     }
-    std::optional<sync::Json> read;
-    const sync::Json& body = parsed != nullptr ? *parsed : read.emplace(sync::parse_json(request.body(), "request"));
-    if (!body.is_object()) throw sync::JsonError("request", "must be a JSON object");
+    std::optional<runtime::Json> read;
+    const runtime::Json& body =
+        parsed != nullptr ? *parsed : read.emplace(runtime::parse_json(request.body(), "request"));
+    if (!body.is_object()) throw runtime::JsonError("request", "must be a JSON object");
     OrderedJson answer;
     switch (call) {
       case Call::identify: answer = checkout_.identify(body); break;
@@ -112,7 +113,7 @@ HttpResponse PosApi::route(const HttpRequest& request, const std::optional<Onlin
     return ok(answer);
   } catch (const ApiError& error) {
     return error_response(static_cast<http::status>(error.status()), error.code(), error.what());
-  } catch (const sync::JsonError& error) {
+  } catch (const runtime::JsonError& error) {
     return error_response(http::status::bad_request, "request_invalid", error.what());
   } catch (const storage::ReceiptConflict& error) {
     return error_response(http::status::conflict, "receipt_conflict", error.what());
@@ -137,7 +138,7 @@ Task<HttpResponse> PosApi::events(const HttpRequest& request) {
     co_return ok(co_await events_->poll(after, std::chrono::milliseconds(wait_ms)));
   } catch (const ApiError& error) {
     co_return error_response(static_cast<http::status>(error.status()), error.code(), error.what());
-  } catch (const sync::JsonError& error) {
+  } catch (const runtime::JsonError& error) {
     co_return error_response(http::status::bad_request, "request_invalid", error.what());
   }
 }

@@ -21,7 +21,7 @@
 #include "agent/checkout.hpp"
 #include "agent/http_server.hpp"
 #include "agent/lane.hpp"
-#include "sync/log.hpp"
+#include "runtime/log.hpp"
 #include "sync/uplink.hpp"
 
 namespace loyalty::agent {
@@ -30,7 +30,7 @@ class PosApi {
  public:
   // `checkout`, `journal` and `log` must outlive the PosApi. `after_commit` runs once the
   // commit's answer is ready (the agent signs the new entry there).
-  PosApi(Checkout& checkout, storage::Journal& journal, sync::Log& log, std::function<void()> after_commit);
+  PosApi(Checkout& checkout, storage::Journal& journal, runtime::Log& log, std::function<void()> after_commit);
 
   Task<HttpResponse> handle(HttpRequest request);
 
@@ -51,18 +51,18 @@ class PosApi {
  private:
   // `parsed`: the request's body when the caller parsed it already, or null.
   HttpResponse route(const HttpRequest& request, const std::optional<OnlineRedemption>& online,
-                     const sync::Json* parsed);
+                     const runtime::Json* parsed);
   bool online_now() const;
   // Logs a journaled commit, void or refund (or its retry) as the event `what`.
-  void log_journaled(std::string_view what, const sync::OrderedJson& answer);
-  sync::OrderedJson status();
+  void log_journaled(std::string_view what, const runtime::OrderedJson& answer);
+  runtime::OrderedJson status();
   HttpResponse health();
   Task<HttpResponse> events(const HttpRequest& request);
   std::string metrics();
 
   Checkout& checkout_;
   storage::Journal& journal_;
-  sync::Log& log_;
+  runtime::Log& log_;
   std::function<void()> after_commit_;
   LaneEvents* events_ = nullptr;
   const Lane* lane_ = nullptr;

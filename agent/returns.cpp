@@ -10,15 +10,15 @@
 #include <optional>
 
 #include "agent/checkout.hpp"
-#include "agent/domain/refund.hpp"
+#include "domain/refund.hpp"
 #include "sync/quote_json.hpp"
 #include "sync/rulebook_json.hpp"
 
 namespace loyalty::agent {
 namespace {
 
-using sync::Json;
-using sync::OrderedJson;
+using runtime::Json;
+using runtime::OrderedJson;
 
 // Returns and voids are looked for among the member's entries after the sale, at most this
 // many of them.
@@ -136,7 +136,7 @@ Checkout::Sale Checkout::find_sale(const std::string& receipt_id) {
 }
 
 OrderedJson Checkout::void_sale(const Json& request) {
-  sync::Reader reader(request, "void");
+  runtime::Reader reader(request, "void");
   const std::string receipt_id = reader.string("receipt_id", storage::kMaxReceiptIdBytes);
   const std::string sale_id = reader.string("sale_receipt_id", storage::kMaxReceiptIdBytes);
   const std::string reason = reader.string_or("reason", "", 200);
@@ -162,7 +162,7 @@ OrderedJson Checkout::void_sale(const Json& request) {
 }
 
 OrderedJson Checkout::refund(const Json& request) {
-  sync::Reader reader(request, "refund");
+  runtime::Reader reader(request, "refund");
   const std::string receipt_id = reader.string("receipt_id", storage::kMaxReceiptIdBytes);
   const std::string sale_id = reader.string("sale_receipt_id", storage::kMaxReceiptIdBytes);
   const std::vector<domain::ReturnedQuantity> lines = sync::returned_lines_from_json(reader, "lines");

@@ -307,7 +307,7 @@ void bench_drain(const std::filesystem::path& dir) {
   storage::RulebookStore rulebooks(journal.database());
   asio::io_context io;
   std::ostringstream log_text;
-  sync::Log log(log_text, sync::LogLevel::warning);
+  runtime::Log log(log_text, runtime::LogLevel::warning);
   sync::UplinkSettings settings;
   settings.host = "127.0.0.1";
   settings.port = child.port;

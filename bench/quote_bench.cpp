@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "agent/domain/quote.hpp"
+#include "domain/quote.hpp"
 #include "sync/basket_json.hpp"
 #include "sync/quote_json.hpp"
 #include "sync/rulebook_json.hpp"
@@ -27,24 +27,24 @@ namespace {
 
 // A realistic basket: mixed VAT rates, weighed goods, an excluded category, a SKU with a
 // legal minimum price, prior promotions on some lines; a campaign runs at the sale time.
-sync::Json make_basket(std::size_t lines, std::mt19937_64& rng) {
+runtime::Json make_basket(std::size_t lines, std::mt19937_64& rng) {
   auto pick = [&rng](std::int64_t lo, std::int64_t hi) {
     return std::uniform_int_distribution<std::int64_t>(lo, hi)(rng);
   };
-  sync::Json basket{{"receipt_id", "bench"},
-                    {"currency", "RUB"},
-                    {"at", "2026-11-27T12:00:00+03:00"},
-                    {"tender", "card"},
-                    {"redeem_points", 1000000}};
+  runtime::Json basket{{"receipt_id", "bench"},
+                       {"currency", "RUB"},
+                       {"at", "2026-11-27T12:00:00+03:00"},
+                       {"tender", "card"},
+                       {"redeem_points", 1000000}};
   static const char* kCategories[] = {"dairy", "grocery", "coffee", "fruit", "tobacco", "household"};
   static const std::int64_t kRates[] = {1000, 2200, 1000, 2200, 0};
-  sync::Json items = sync::Json::array();
+  runtime::Json items = runtime::Json::array();
   for (std::size_t i = 0; i < lines; ++i) {
-    sync::Json line{{"sku", i % 17 == 0 ? "4601234567893" : "sku-" + std::to_string(i)},
-                    {"name", "Article " + std::to_string(i)},
-                    {"category", kCategories[pick(0, 5)]},
-                    {"unit_price", pick(100, 500000)},
-                    {"vat_bp", kRates[pick(0, 4)]}};
+    runtime::Json line{{"sku", i % 17 == 0 ? "4601234567893" : "sku-" + std::to_string(i)},
+                       {"name", "Article " + std::to_string(i)},
+                       {"category", kCategories[pick(0, 5)]},
+                       {"unit_price", pick(100, 500000)},
+                       {"vat_bp", kRates[pick(0, 4)]}};
     if (pick(0, 3) == 0)
       line["qty_milli"] = pick(50, 3000);
     else
@@ -94,20 +94,20 @@ int main(int argc, char** argv) {
   const std::string source = argc > 1 ? argv[1] : LOYALTY_SOURCE_DIR;
   const double scale = std::getenv("LOYALTY_BENCH_SCALE") ? std::atof(std::getenv("LOYALTY_BENCH_SCALE")) : 1.0;
   const domain::Rulebook rules =
-      sync::rulebook_from_json(sync::parse_json(read_file(source + "/examples/rulebook-ru.json"), "rulebook"));
+      sync::rulebook_from_json(runtime::parse_json(read_file(source + "/examples/rulebook-ru.json"), "rulebook"));
   const domain::Member member{"bench", "gold", 10'000'000, domain::MemberStatus::active};
   std::mt19937_64 rng(20261127);
 
   for (const std::size_t lines : {std::size_t{1}, std::size_t{10}, std::size_t{100}, std::size_t{1000}}) {
     const std::string text = make_basket(lines, rng).dump();
-    const sync::BasketDocument doc = sync::basket_from_json(sync::parse_json(text, "basket"));
+    const sync::BasketDocument doc = sync::basket_from_json(runtime::parse_json(text, "basket"));
     const auto iterations = static_cast<std::size_t>(scale * (lines >= 1000 ? 2000 : lines >= 100 ? 10000 : 50000));
 
     domain::Quote q;
     const Stats quote = measure(iterations, [&] { q = domain::quote(rules, doc.basket, &member); });
     std::size_t parsed_lines = 0;
     const Stats parse = measure(iterations, [&] {
-      parsed_lines += sync::basket_from_json(sync::parse_json(text, "basket")).basket.lines.size();
+      parsed_lines += sync::basket_from_json(runtime::parse_json(text, "basket")).basket.lines.size();
     });
     std::size_t bytes = 0;
     const Stats serialize =

@@ -19,7 +19,7 @@
 #include <string>
 
 #include "drivers/scanner.hpp"
-#include "sync/asio.hpp"
+#include "runtime/asio.hpp"
 
 namespace loyalty::drivers {
 

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "drivers/scanner.hpp"
-#include "sync/asio.hpp"
+#include "runtime/asio.hpp"
 
 namespace loyalty::drivers {
 

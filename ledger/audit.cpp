@@ -4,7 +4,7 @@
 #include <optional>
 #include <set>
 
-#include "agent/domain/quote.hpp"
+#include "domain/quote.hpp"
 #include "sync/basket_json.hpp"
 #include "sync/rulebook_json.hpp"
 
@@ -23,7 +23,7 @@ struct AuditRules {
 
 AuditRules parse_rules(const std::string& document) {
   try {
-    return {sync::rulebook_from_json(sync::parse_json(document, "rulebook")), ""};
+    return {sync::rulebook_from_json(runtime::parse_json(document, "rulebook")), ""};
   } catch (const std::exception& error) {
     return {std::nullopt, error.what()};
   }
@@ -34,7 +34,7 @@ AuditRules parse_rules(const std::string& document) {
 std::string audit_sale(const storage::JournalEntry& entry, const domain::Rulebook& rules) {
   const storage::EntryDraft& d = entry.draft;
   try {
-    const sync::Json payload = sync::parse_json(d.payload, "payload");
+    const runtime::Json payload = runtime::parse_json(d.payload, "payload");
     if (!payload.is_object() || !payload.contains("request") || !payload["request"].contains("basket")) {
       return "the payload holds no basket to price again";
     }
@@ -46,7 +46,7 @@ std::string audit_sale(const storage::JournalEntry& entry, const domain::Ruleboo
     if (!d.member_id.empty()) {
       member = domain::Member{d.member_id, "", d.points_redeemed, domain::MemberStatus::active};
       if (payload.contains("member") && payload["member"].is_object()) {
-        const sync::Json& m = payload["member"];
+        const runtime::Json& m = payload["member"];
         member->tier = m.value("tier", "");
         member->balance = std::max<std::int64_t>(m.value("balance", std::int64_t{0}), d.points_redeemed);
         if (m.value("status", "active") == "blocked") member->status = domain::MemberStatus::blocked;

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "agent/domain/rulebook.hpp"
+#include "domain/rulebook.hpp"
 #include "ledger/store.hpp"
 
 namespace loyalty::ledger {

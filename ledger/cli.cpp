@@ -18,18 +18,18 @@
 #include "ledger/report.hpp"
 #include "ledger/server.hpp"
 #include "ledger/sqlite_store.hpp"
+#include "runtime/clock.hpp"
+#include "runtime/options.hpp"
 #include "storage/files.hpp"
-#include "sync/clock.hpp"
-#include "sync/options.hpp"
 #include "sync/signed_rulebook.hpp"
 #include "sync/tls.hpp"
 
 namespace loyalty::ledger {
 namespace {
 
-using sync::Options;
-using sync::parse_options;
-using sync::require;
+using runtime::Options;
+using runtime::parse_options;
+using runtime::require;
 
 constexpr std::string_view kUsage =
     "usage: loyalty-ledger <command> [options]\n"
@@ -162,7 +162,7 @@ int replay_command(const Options& options, std::span<const std::string_view> fil
   const std::vector<std::filesystem::path> paths(files.begin(), files.end());
   std::int64_t done_entries = 0;
   const std::vector<ReplayResult> results =
-      replay_files(ledger, paths, sync::unix_now_ms(), [&](std::size_t index, std::int64_t entries, bool finished) {
+      replay_files(ledger, paths, runtime::unix_now_ms(), [&](std::size_t index, std::int64_t entries, bool finished) {
         if (finished) done_entries += entries;
         bar.update(finished ? index + 1 : index, finished ? done_entries : done_entries + entries, finished);
       });
@@ -181,7 +181,7 @@ int replay_command(const Options& options, std::span<const std::string_view> fil
     if (!r.refusal.empty()) ++refused;
   }
   if (options.has("--json")) {
-    sync::OrderedJson summary;
+    runtime::OrderedJson summary;
     summary["files"] = results.size();
     summary["refused_files"] = refused;
     summary["entries"] = sum.entries;
@@ -194,9 +194,9 @@ int replay_command(const Options& options, std::span<const std::string_view> fil
     summary["waiting_for_rulebooks"] = audited.waiting_for_rulebooks;
     summary["seconds"] = seconds;
     summary["entries_per_second"] = seconds > 0 ? static_cast<double>(sum.entries) / seconds : 0.0;
-    sync::OrderedJson list = sync::OrderedJson::array();
+    runtime::OrderedJson list = runtime::OrderedJson::array();
     for (const ReplayResult& r : results) {
-      sync::OrderedJson file;
+      runtime::OrderedJson file;
       file["file"] = r.file.string();
       file["terminal_id"] = r.terminal_id;
       file["entries"] = r.entries;
@@ -205,7 +205,7 @@ int replay_command(const Options& options, std::span<const std::string_view> fil
       file["held_back"] = r.held_back;
       file["unsigned_left_out"] = r.unsigned_left_out;
       file["acknowledged_through"] = r.acknowledged_through;
-      file["refusal"] = r.refusal.empty() ? sync::OrderedJson() : sync::OrderedJson(r.refusal);
+      file["refusal"] = r.refusal.empty() ? runtime::OrderedJson() : runtime::OrderedJson(r.refusal);
       list.push_back(std::move(file));
     }
     summary["results"] = std::move(list);
@@ -273,7 +273,7 @@ int terminal_command(std::span<const std::string_view> args, std::ostream& out, 
     const auto key = storage::PublicKey::from_pem(storage::read_file(options->value("--public-key")));
     SqliteStore store(options->value("--db"));
     Ledger ledger(store, {});
-    ledger.enroll(options->value("--terminal"), options->value("--store"), key.raw(), sync::unix_now_ms());
+    ledger.enroll(options->value("--terminal"), options->value("--store"), key.raw(), runtime::unix_now_ms());
     out << "enrolled terminal " << options->value("--terminal") << " of store " << options->value("--store") << "\n";
     return exit_ok;
   }
@@ -282,7 +282,7 @@ int terminal_command(std::span<const std::string_view> args, std::ostream& out, 
     if (!options || !require(*options, {"--db", "--terminal"}, kUsage, err)) return exit_usage;
     SqliteStore store(options->value("--db"), storage::Creation::must_exist);
     Ledger ledger(store, {});
-    ledger.revoke(options->value("--terminal"), sync::unix_now_ms());
+    ledger.revoke(options->value("--terminal"), runtime::unix_now_ms());
     out << "revoked terminal " << options->value("--terminal") << "\n";
     return exit_ok;
   }
@@ -322,7 +322,7 @@ std::vector<std::string> split_names(const std::string& text) {
 int pki_command(std::span<const std::string_view> args, std::ostream& out, std::ostream& err) {
   const std::string_view action = args.empty() ? "" : args[0];
   const auto rest = args.empty() ? args : args.subspan(1);
-  const std::int64_t now_s = sync::unix_now_ms() / 1000;
+  const std::int64_t now_s = runtime::unix_now_ms() / 1000;
   if (action == "init") {
     const auto options = parse_options(rest, {"--dir", "--name", "--days"}, {}, kUsage, err);
     if (!options || !require(*options, {"--dir", "--name"}, kUsage, err)) return exit_usage;
@@ -355,7 +355,7 @@ int pki_command(std::span<const std::string_view> args, std::ostream& out, std::
       SqliteStore store(*db);
       Ledger ledger(store, {});
       ledger.enroll(issued.info.common_name, issued.info.organizational_unit, *issued.info.ed25519_key,
-                    sync::unix_now_ms());
+                    runtime::unix_now_ms());
     }
     storage::write_file_atomically(options->value("--out"), issued.pem, 0644);
     out << "issued certificate " << issued.info.serial << " to terminal " << issued.info.common_name << " of store "
@@ -384,7 +384,7 @@ int pki_command(std::span<const std::string_view> args, std::ostream& out, std::
     if (const auto db = options->find("--db")) {
       SqliteStore store(*db, storage::Creation::must_exist);
       Ledger ledger(store, {});
-      ledger.revoke(terminal, sync::unix_now_ms());
+      ledger.revoke(terminal, runtime::unix_now_ms());
     }
     out << (fresh ? "revoked certificate " : "certificate was already revoked: ") << serial << " of " << terminal
         << "; reload the ledger (SIGHUP) to refuse it on new connections\n";
@@ -401,7 +401,7 @@ std::vector<sync::RulebookKey> one_key(const Options& options) {
 int rulebook_command(std::span<const std::string_view> args, std::ostream& out, std::ostream& err) {
   const std::string_view action = args.empty() ? "" : args[0];
   const auto rest = args.empty() ? args : args.subspan(1);
-  const std::int64_t now_s = sync::unix_now_ms() / 1000;
+  const std::int64_t now_s = runtime::unix_now_ms() / 1000;
   if (action == "keygen") {
     const auto options = parse_options(rest, {"--key-out", "--public-out"}, {}, kUsage, err);
     if (!options || !require(*options, {"--key-out", "--public-out"}, kUsage, err)) return exit_usage;
@@ -447,7 +447,7 @@ int rulebook_command(std::span<const std::string_view> args, std::ostream& out, 
                      std::to_string(latest->version) + ": terminals would refuse it"};
       }
       store.publish_rulebook({rules.version, signed_rulebook.envelope, signed_rulebook.document, signed_rulebook.key_id,
-                              signed_rulebook.expires_at_s, sync::unix_now_ms()});
+                              signed_rulebook.expires_at_s, runtime::unix_now_ms()});
     });
     out << "published rulebook " << rules.id << " version " << rules.version << "\n";
     return exit_ok;
@@ -492,7 +492,7 @@ int run_cli(std::span<const std::string_view> args, std::ostream& out, std::ostr
       if (!options || !require(*options, {"--db"}, kUsage, err)) return exit_usage;
       SqliteStore store(options->value("--db"), storage::Creation::must_exist);
       Ledger ledger(store, settings_from(*options));
-      out << "expired " << ledger.expire(sync::unix_now_ms()) << " points\n";
+      out << "expired " << ledger.expire(runtime::unix_now_ms()) << " points\n";
       return exit_ok;
     }
     if (command == "terminal") return terminal_command(rest, out, err);
@@ -519,8 +519,9 @@ int run_cli(std::span<const std::string_view> args, std::ostream& out, std::ostr
       const storage::IdentifierHasher hasher(storage::read_secret(options->value("--member-secret"), "member secret"));
       SqliteStore store(options->value("--db"));
       Ledger ledger(store, {});
-      const ImportSummary summary = import_members(ledger, options->value("--file"), hasher,
-                                                   options->find("--phone-country").value_or("7"), sync::unix_now_ms());
+      const ImportSummary summary =
+          import_members(ledger, options->value("--file"), hasher, options->find("--phone-country").value_or("7"),
+                         runtime::unix_now_ms());
       out << "members: " << summary.created << " created, " << summary.updated << " updated\n";
       return exit_ok;
     }
@@ -531,7 +532,7 @@ int run_cli(std::span<const std::string_view> args, std::ostream& out, std::ostr
       ServerConfig config;
       try {
         config = load_server_config(options->value("--config"));
-      } catch (const sync::JsonError& error) {
+      } catch (const runtime::JsonError& error) {
         throw Failed{options->value("--config") + ": " + error.what()};
       }
       return run_server(config, err);

@@ -1,6 +1,7 @@
 // The command line of loyalty-ledger: the central team's tools and the service. Each
 // subcommand is one function in ledger/cli.cpp.
-#pragma once
+#ifndef LOYALTY_LEDGER_CLI_HPP_
+#define LOYALTY_LEDGER_CLI_HPP_
 
 #include <iosfwd>
 #include <span>
@@ -16,3 +17,5 @@ enum ExitStatus : int { exit_ok = 0, exit_failed = 1, exit_usage = 2 };
 int run_cli(std::span<const std::string_view> args, std::ostream& out, std::ostream& err);
 
 }  // namespace loyalty::ledger
+
+#endif  // LOYALTY_LEDGER_CLI_HPP_

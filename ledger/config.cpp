@@ -1,25 +1,25 @@
 #include "ledger/config.hpp"
 
+#include "runtime/config_values.hpp"
+#include "runtime/json_reader.hpp"
 #include "storage/files.hpp"
-#include "sync/config_values.hpp"
-#include "sync/json_reader.hpp"
 
 namespace loyalty::ledger {
 namespace {
 
-using sync::fail;
-using sync::Reader;
+using runtime::fail;
+using runtime::Reader;
 
 // "0.0.0.0:8443", "[::]:8443".
 Endpoint read_endpoint(const std::string& where, const std::string& text, bool loopback_only) {
-  const auto split = sync::split_host_port(text);
+  const auto split = runtime::split_host_port(text);
   if (!split) fail(where, "must be ADDRESS:PORT, got \"" + text + "\"");
-  const auto loopback = sync::numeric_loopback(split->host);
+  const auto loopback = runtime::numeric_loopback(split->host);
   if (!loopback) fail(where, "must be a numeric IP address and a port, got \"" + text + "\"");
   if (loopback_only && !*loopback) {
     fail(where, "must be a loopback address: health and metrics are served without TLS, got \"" + text + "\"");
   }
-  const auto port = sync::parse_port(split->port);
+  const auto port = runtime::parse_port(split->port);
   if (!port) fail(where, "port must be 0 to 65535, got \"" + split->port + "\"");
   return {split->host, *port};
 }
@@ -28,22 +28,22 @@ Endpoint read_endpoint(const std::string& where, const std::string& text, bool l
 
 ServerConfig load_server_config(const std::filesystem::path& path) {
   const std::string text = storage::read_file(path);
-  const sync::Json document = sync::parse_json(text, "ledger");
+  const runtime::Json document = runtime::parse_json(text, "ledger");
   if (!document.is_object()) fail("ledger", "must be an object");
   const std::filesystem::path base = path.parent_path();
   ServerConfig config;
   Reader top(document, "ledger");
-  config.db = sync::resolve_path(base, top.string("db", 4096));
+  config.db = runtime::resolve_path(base, top.string("db", 4096));
   if (top.has("listen")) config.listen = read_endpoint(top.path_of("listen"), top.string("listen", 64), false);
   if (top.has("admin_listen")) {
     config.admin_listen = read_endpoint(top.path_of("admin_listen"), top.string("admin_listen", 64), true);
   }
   {
     Reader tls = top.object("tls");
-    config.tls.ca = sync::resolve_path(base, tls.string("ca", 4096));
-    config.tls.certificate = sync::resolve_path(base, tls.string("certificate", 4096));
-    config.tls.key = sync::resolve_path(base, tls.string("key", 4096));
-    if (tls.has("crl")) config.tls.crl = sync::resolve_path(base, tls.string("crl", 4096));
+    config.tls.ca = runtime::resolve_path(base, tls.string("ca", 4096));
+    config.tls.certificate = runtime::resolve_path(base, tls.string("certificate", 4096));
+    config.tls.key = runtime::resolve_path(base, tls.string("key", 4096));
+    if (tls.has("crl")) config.tls.crl = runtime::resolve_path(base, tls.string("crl", 4096));
     tls.finish();
   }
   config.settings.expiry_days = top.integer_or("expiry_days", config.settings.expiry_days, 1, 36500);
@@ -52,7 +52,7 @@ ServerConfig load_server_config(const std::filesystem::path& path) {
       top.integer_or("max_batch_bytes", static_cast<std::int64_t>(config.max_batch_bytes), 4096, 256LL << 20));
   config.read_timeout_ms = top.integer_or("read_timeout_ms", config.read_timeout_ms, 100, 600000);
   config.expire_every_s = top.integer_or("expire_every_s", config.expire_every_s, 1, 86400);
-  config.log_level = sync::read_log_level(top);
+  config.log_level = runtime::read_log_level(top);
   top.finish();
   return config;
 }

@@ -15,7 +15,7 @@
 #include <string>
 
 #include "ledger/ledger.hpp"
-#include "sync/log.hpp"
+#include "runtime/log.hpp"
 #include "sync/tls.hpp"
 
 namespace loyalty::ledger {
@@ -34,10 +34,10 @@ struct ServerConfig {
   std::size_t max_batch_bytes = 8 * 1024 * 1024;
   std::int64_t read_timeout_ms = 15000;
   std::int64_t expire_every_s = 60;
-  sync::LogLevel log_level = sync::LogLevel::info;
+  runtime::LogLevel log_level = runtime::LogLevel::info;
 };
 
-// Throws sync::JsonError ("ledger.tls.ca: is required") or std::runtime_error (unreadable file).
+// Throws runtime::JsonError ("ledger.tls.ca: is required") or std::runtime_error (unreadable file).
 ServerConfig load_server_config(const std::filesystem::path& path);
 
 }  // namespace loyalty::ledger

@@ -12,25 +12,25 @@ constexpr std::size_t kImportChunk = 1000;
 
 }  // namespace
 
-MemberRecord member_from_json(const sync::Json& document, const storage::IdentifierHasher& hasher,
+MemberRecord member_from_json(const runtime::Json& document, const storage::IdentifierHasher& hasher,
                               std::string_view phone_country_code, const std::string& path) {
-  if (!document.is_object()) sync::fail(path, "must be an object");
-  sync::Reader in(document, path);
+  if (!document.is_object()) runtime::fail(path, "must be an object");
+  runtime::Reader in(document, path);
   MemberRecord record;
   record.member_id = in.string("member_id", storage::kMaxMemberIdBytes);
-  if (record.member_id.empty()) sync::fail(in.path_of("member_id"), "must not be empty");
+  if (record.member_id.empty()) runtime::fail(in.path_of("member_id"), "must not be empty");
   record.tier = in.string_or("tier", "standard", 64);
   record.status = in.choice<MemberState>("status", {{"active", MemberState::active}, {"blocked", MemberState::blocked}},
                                          MemberState::active);
   record.balance = in.integer_or("balance", 0, 0, storage::kMaxEntryPoints);
   for (const std::string& card : in.strings_or_empty("cards", 64)) {
     const drivers::CardNumber number = drivers::normalize_card(card, {});
-    if (!number.problem.empty()) sync::fail(in.path_of("cards"), "card " + card + ": " + number.problem);
+    if (!number.problem.empty()) runtime::fail(in.path_of("cards"), "card " + card + ": " + number.problem);
     record.keys.push_back(hasher.key(storage::IdentifierKind::card, number.digits));
   }
   for (const std::string& phone : in.strings_or_empty("phones", 64)) {
     const auto number = drivers::normalize_phone(phone, phone_country_code);
-    if (!number) sync::fail(in.path_of("phones"), "not a phone number: " + phone);
+    if (!number) runtime::fail(in.path_of("phones"), "not a phone number: " + phone);
     record.keys.push_back(hasher.key(storage::IdentifierKind::phone, *number));
   }
   for (const std::string& app : in.strings_or_empty("app_ids", 128)) {
@@ -57,8 +57,8 @@ ImportSummary import_members(Ledger& ledger, const std::filesystem::path& file, 
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     const std::string where = file.string() + ":" + std::to_string(number);
     try {
-      chunk.push_back(member_from_json(sync::parse_json(line, "member"), hasher, phone_country_code, "member"));
-    } catch (const sync::JsonError& error) {
+      chunk.push_back(member_from_json(runtime::parse_json(line, "member"), hasher, phone_country_code, "member"));
+    } catch (const runtime::JsonError& error) {
       flush();
       throw std::runtime_error(where + ": " + error.what());
     }

@@ -20,8 +20,8 @@
 #include <vector>
 
 #include "ledger/ledger.hpp"
+#include "runtime/json_reader.hpp"
 #include "storage/member_cache.hpp"
-#include "sync/json_reader.hpp"
 
 namespace loyalty::ledger {
 
@@ -33,8 +33,8 @@ struct MemberRecord {
   std::vector<storage::Digest> keys;
 };
 
-// Reads one member; throws sync::JsonError at `path` naming the field that is wrong.
-MemberRecord member_from_json(const sync::Json& document, const storage::IdentifierHasher& hasher,
+// Reads one member; throws runtime::JsonError at `path` naming the field that is wrong.
+MemberRecord member_from_json(const runtime::Json& document, const storage::IdentifierHasher& hasher,
                               std::string_view phone_country_code, const std::string& path);
 
 struct ImportSummary {

@@ -53,7 +53,7 @@ ReplayResult replay_file(Ledger& ledger, const std::filesystem::path& file, std:
     result.refusal = refusal.code() + ": " + refusal.what();
   } catch (const storage::Error& error) {
     result.refusal = std::string(error.damaged() ? "damaged: " : "unreadable: ") + error.what();
-  } catch (const sync::JsonError& error) {
+  } catch (const runtime::JsonError& error) {
     result.refusal = std::string("entry_invalid: ") + error.what();
   }
   return result;

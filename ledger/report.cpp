@@ -4,7 +4,7 @@
 #include <set>
 #include <sstream>
 
-#include "agent/domain/money.hpp"
+#include "domain/money.hpp"
 #include "sync/rulebook_json.hpp"
 
 namespace loyalty::ledger {
@@ -51,7 +51,7 @@ Report build_report(LedgerStore& store) {
   std::map<std::int64_t, domain::Ratio> values;
   std::optional<domain::Ratio> newest;
   if (const auto latest = store.latest_rulebook()) {
-    const auto rules = sync::rulebook_from_json(sync::parse_json(latest->document, "rulebook"));
+    const auto rules = sync::rulebook_from_json(runtime::parse_json(latest->document, "rulebook"));
     report.currency = rules.currency.code;
     report.exponent = rules.currency.exponent;
     newest = rules.redemption.point_value;
@@ -61,7 +61,7 @@ Report build_report(LedgerStore& store) {
     if (const auto found = values.find(version); found != values.end()) return found->second;
     const auto published = store.rulebook(version);
     if (!published) return std::nullopt;
-    const auto rules = sync::rulebook_from_json(sync::parse_json(published->document, "rulebook"));
+    const auto rules = sync::rulebook_from_json(runtime::parse_json(published->document, "rulebook"));
     return values[version] = rules.redemption.point_value;
   };
 
@@ -181,9 +181,9 @@ std::string report_csv(const Report& report) {
   return out.str();
 }
 
-sync::OrderedJson report_json(const Report& report) {
+runtime::OrderedJson report_json(const Report& report) {
   const auto line_json = [&](const ReportLine& line) {
-    sync::OrderedJson j;
+    runtime::OrderedJson j;
     if (!line.store_id.empty()) j["store_id"] = line.store_id;
     if (!line.terminal_id.empty()) {
       j["terminal_id"] = line.terminal_id;
@@ -194,18 +194,18 @@ sync::OrderedJson report_json(const Report& report) {
     j["redeemed"] = line.redeemed;
     j["expired"] = line.expired;
     j["liability_points"] = line.liability_points;
-    j["liability_minor"] = line.liability_minor ? sync::OrderedJson(*line.liability_minor) : sync::OrderedJson();
+    j["liability_minor"] = line.liability_minor ? runtime::OrderedJson(*line.liability_minor) : runtime::OrderedJson();
     j["conflicts"] = line.conflicts;
     j["mismatches"] = line.mismatches;
     j["held"] = line.held;
     return j;
   };
-  sync::OrderedJson out;
+  runtime::OrderedJson out;
   out["currency"] = report.currency;
   out["exponent"] = report.exponent;
-  out["terminals"] = sync::OrderedJson::array();
+  out["terminals"] = runtime::OrderedJson::array();
   for (const ReportLine& line : report.terminals) out["terminals"].push_back(line_json(line));
-  out["stores"] = sync::OrderedJson::array();
+  out["stores"] = runtime::OrderedJson::array();
   for (const ReportLine& line : report.stores) out["stores"].push_back(line_json(line));
   out["total"] = line_json(report.total);
   out["missing_rulebooks"] = report.missing_rulebooks;

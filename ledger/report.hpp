@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "ledger/store.hpp"
-#include "sync/json_reader.hpp"
+#include "runtime/json_reader.hpp"
 
 namespace loyalty::ledger {
 
@@ -53,7 +53,7 @@ Report build_report(LedgerStore& store);
 
 std::string report_table(const Report& report);
 std::string report_csv(const Report& report);
-sync::OrderedJson report_json(const Report& report);
+runtime::OrderedJson report_json(const Report& report);
 
 }  // namespace loyalty::ledger
 

@@ -4,8 +4,8 @@
 
 #include "ledger/audit.hpp"
 #include "ledger/sqlite_store.hpp"
-#include "sync/clock.hpp"
-#include "sync/systemd.hpp"
+#include "runtime/clock.hpp"
+#include "runtime/systemd.hpp"
 
 namespace loyalty::ledger {
 namespace {
@@ -32,7 +32,7 @@ std::uint16_t listen_on(tcp::acceptor& acceptor, const Endpoint& endpoint) {
 }  // namespace
 
 LedgerServer::LedgerServer(asio::io_context& io, std::shared_ptr<sync::ssl::context> tls, LedgerService& service,
-                           sync::Log& log, std::size_t max_request_bytes, std::chrono::milliseconds read_timeout)
+                           runtime::Log& log, std::size_t max_request_bytes, std::chrono::milliseconds read_timeout)
     : io_(io),
       tls_(std::move(tls)),
       service_(service),
@@ -148,22 +148,22 @@ Task<> LedgerServer::serve_requests(Stream& stream, const Peer* peer) {
 }
 
 int run_server(const ServerConfig& config, std::ostream& err) {
-  sync::Log log(err, config.log_level);
+  runtime::Log log(err, config.log_level);
   try {
     SqliteStore store(config.db);
     Ledger ledger(store, config.settings);
-    LedgerService service(ledger, log, sync::unix_now_ms);
+    LedgerService service(ledger, log, runtime::unix_now_ms);
     asio::io_context io;
     auto tls = std::make_shared<sync::ssl::context>(sync::make_context(sync::ssl::context::tls_server, config.tls));
     LedgerServer server(io, tls, service, log, config.max_batch_bytes,
                         std::chrono::milliseconds(config.read_timeout_ms));
     const std::uint16_t port = server.listen_tls(config.listen);
-    sync::OrderedJson ready{{"port", port}, {"db", config.db.string()}, {"entries", store.entry_count()}};
+    runtime::OrderedJson ready{{"port", port}, {"db", config.db.string()}, {"entries", store.entry_count()}};
     if (config.admin_listen) ready["admin_port"] = server.listen_admin(*config.admin_listen);
 
     // Under systemd: READY=1 once listening, WATCHDOG=1 at half the unit's WatchdogSec from this
     // thread (so housekeeping that runs longer than the watchdog allows is caught too).
-    const sync::SystemdNotifier systemd = sync::SystemdNotifier::from_environment();
+    const runtime::SystemdNotifier systemd = runtime::SystemdNotifier::from_environment();
     asio::steady_timer watchdog(io);
     std::function<void()> pet_watchdog = [&] {
       systemd.notify("WATCHDOG=1");
@@ -205,7 +205,7 @@ int run_server(const ServerConfig& config, std::ostream& err) {
       expiry.async_wait([&](const boost::system::error_code& error) {
         if (error) return;
         try {
-          if (const std::int64_t points = ledger.expire(sync::unix_now_ms()); points > 0) {
+          if (const std::int64_t points = ledger.expire(runtime::unix_now_ms()); points > 0) {
             log.info("points_expired", "expired points whose time had come", {{"points", points}});
           }
           const AuditSummary audited = audit(store);

@@ -17,8 +17,8 @@
 
 #include "ledger/config.hpp"
 #include "ledger/service.hpp"
-#include "sync/asio.hpp"
-#include "sync/log.hpp"
+#include "runtime/asio.hpp"
+#include "runtime/log.hpp"
 #include "sync/tls.hpp"
 
 namespace loyalty::ledger {
@@ -27,7 +27,7 @@ class LedgerServer {
  public:
   // `io`, `service` and `log` must outlive the server. A request body larger than
   // `max_request_bytes` (the configured max_batch_bytes) is answered 413 batch_too_large.
-  LedgerServer(asio::io_context& io, std::shared_ptr<sync::ssl::context> tls, LedgerService& service, sync::Log& log,
+  LedgerServer(asio::io_context& io, std::shared_ptr<sync::ssl::context> tls, LedgerService& service, runtime::Log& log,
                std::size_t max_request_bytes, std::chrono::milliseconds read_timeout);
 
   // Binds and listens; return the port (useful with port 0). Throw boost::system::system_error.
@@ -48,7 +48,7 @@ class LedgerServer {
   asio::io_context& io_;
   std::shared_ptr<sync::ssl::context> tls_;
   LedgerService& service_;
-  sync::Log& log_;
+  runtime::Log& log_;
   std::size_t max_request_bytes_;
   std::chrono::milliseconds read_timeout_;
   asio::ip::tcp::acceptor tls_acceptor_;

@@ -3,17 +3,17 @@
 #include <limits>
 #include <sstream>
 
+#include "runtime/json_reader.hpp"
 #include "sync/journal_wire.hpp"
-#include "sync/json_reader.hpp"
 #include "sync/member_feed.hpp"
 
 namespace loyalty::ledger {
 namespace {
 
+using runtime::OrderedJson;
 using sync::error_response;
 using sync::HttpResponse;
 using sync::json_response;
-using sync::OrderedJson;
 
 constexpr std::int64_t kDefaultMemberPage = 1000;
 
@@ -27,7 +27,7 @@ http::status status_of(const Refusal& refusal) {
 
 }  // namespace
 
-LedgerService::LedgerService(Ledger& ledger, sync::Log& log, Clock clock)
+LedgerService::LedgerService(Ledger& ledger, runtime::Log& log, Clock clock)
     : ledger_(ledger), log_(log), clock_(std::move(clock)) {}
 
 HttpResponse LedgerService::handle(const sync::HttpRequest& request, const Peer* peer) {
@@ -65,7 +65,7 @@ HttpResponse LedgerService::upload(const sync::HttpRequest& request, const Peer&
   sync::Batch batch;
   try {
     batch = sync::batch_from_json(request.body());
-  } catch (const sync::JsonError& error) {
+  } catch (const runtime::JsonError& error) {
     return refuse(http::status::bad_request, "batch_invalid", error.what());
   }
   if (batch.terminal_id != peer.terminal_id) {
@@ -79,8 +79,8 @@ HttpResponse LedgerService::upload(const sync::HttpRequest& request, const Peer&
     counters_.entries_applied += ack.applied;
     counters_.entries_duplicate += ack.duplicates;
     counters_.entries_held_back += ack.held_back;
-    if (log_.enabled(sync::LogLevel::debug)) {
-      log_.write(sync::LogLevel::debug, "batch", "batch applied",
+    if (log_.enabled(runtime::LogLevel::debug)) {
+      log_.write(runtime::LogLevel::debug, "batch", "batch applied",
                  {{"terminal_id", peer.terminal_id},
                   {"through", ack.acknowledged_through},
                   {"applied", ack.applied},
@@ -116,8 +116,8 @@ HttpResponse LedgerService::members(std::string_view query) {
   try {
     after = sync::query_integer(query, "after", std::numeric_limits<std::int64_t>::max() / 2).value_or(0);
     limit = sync::query_integer(query, "limit", static_cast<std::int64_t>(sync::kMaxMemberPage)).value_or(limit);
-    if (limit == 0) throw sync::JsonError("limit", "must be 1 to " + std::to_string(sync::kMaxMemberPage));
-  } catch (const sync::JsonError& error) {
+    if (limit == 0) throw runtime::JsonError("limit", "must be 1 to " + std::to_string(sync::kMaxMemberPage));
+  } catch (const runtime::JsonError& error) {
     return error_response(http::status::bad_request, "query_invalid", error.what());
   }
   ++counters_.member_pages;
@@ -141,14 +141,14 @@ HttpResponse LedgerService::members(std::string_view query) {
 HttpResponse LedgerService::authorize(const sync::HttpRequest& request, const Peer& peer) {
   AuthorizeRequest ask;
   try {
-    const sync::Json document = sync::parse_json(request.body(), "authorize");
-    if (!document.is_object()) sync::fail("authorize", "must be an object");
-    sync::Reader in(document, "authorize");
+    const runtime::Json document = runtime::parse_json(request.body(), "authorize");
+    if (!document.is_object()) runtime::fail("authorize", "must be an object");
+    runtime::Reader in(document, "authorize");
     ask.member_id = in.string("member_id", storage::kMaxMemberIdBytes);
     ask.receipt_id = in.string("receipt_id", storage::kMaxReceiptIdBytes);
     ask.points = in.integer("points", 1, storage::kMaxEntryPoints);
     in.finish();
-  } catch (const sync::JsonError& error) {
+  } catch (const runtime::JsonError& error) {
     return error_response(http::status::bad_request, "request_invalid", error.what());
   }
   const Authorization result = ledger_.authorize(peer.terminal_id, ask, clock_());

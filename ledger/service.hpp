@@ -19,8 +19,8 @@
 #include <string>
 
 #include "ledger/ledger.hpp"
+#include "runtime/log.hpp"
 #include "sync/http.hpp"
-#include "sync/log.hpp"
 
 namespace loyalty::ledger {
 
@@ -50,7 +50,7 @@ class LedgerService {
   using Clock = std::function<std::int64_t()>;  // Unix milliseconds
 
   // `ledger` and `log` must outlive the service.
-  LedgerService(Ledger& ledger, sync::Log& log, Clock clock);
+  LedgerService(Ledger& ledger, runtime::Log& log, Clock clock);
 
   // Answers one request. `peer` is null on the admin listener, which serves health and metrics
   // only.
@@ -67,7 +67,7 @@ class LedgerService {
   sync::HttpResponse metrics();
 
   Ledger& ledger_;
-  sync::Log& log_;
+  runtime::Log& log_;
   Clock clock_;
   ServiceCounters counters_;
 };

@@ -4,6 +4,13 @@
 #include "sync/rulebook_json.hpp"
 
 namespace loyalty::sync {
+
+using runtime::as_string;
+using runtime::fail;
+using runtime::index_path;
+using runtime::Json;
+using runtime::Reader;
+using runtime::Where;
 namespace {
 
 using namespace domain;

@@ -1,12 +1,13 @@
 // The JSON forms of what the POS sends: baskets and members (docs/quote.md).
-#pragma once
+#ifndef LOYALTY_SYNC_BASKET_JSON_HPP_
+#define LOYALTY_SYNC_BASKET_JSON_HPP_
 
 #include <optional>
 #include <string>
 
-#include "agent/domain/basket.hpp"
-#include "agent/domain/rulebook.hpp"
-#include "sync/json_reader.hpp"
+#include "domain/basket.hpp"
+#include "domain/rulebook.hpp"
+#include "runtime/json_reader.hpp"
 
 namespace loyalty::sync {
 
@@ -21,12 +22,14 @@ struct BasketDocument {
 // Reads and checks a basket: types, ranges, unknown fields, quantities that must be whole,
 // VAT given exactly one way, and line amounts and totals that must fit. Throws JsonError
 // with a path under "basket".
-BasketDocument basket_from_json(const Json& document);
+BasketDocument basket_from_json(const runtime::Json& document);
 
 // Checks that the basket belongs with the rulebook (same currency). Throws JsonError.
 void check_basket_against(const BasketDocument& basket, const domain::Rulebook& rules);
 
 // Reads a member; its tier must be one the rulebook defines. Throws JsonError under "member".
-domain::Member member_from_json(const Json& document, const domain::Rulebook& rules);
+domain::Member member_from_json(const runtime::Json& document, const domain::Rulebook& rules);
 
 }  // namespace loyalty::sync
+
+#endif  // LOYALTY_SYNC_BASKET_JSON_HPP_

@@ -3,13 +3,14 @@
 // Campaign windows are local wall-clock times without a zone ("2026-11-27T00:00:00"), read
 // in the rulebook's zone. A sale's moment is an RFC 3339 instant with its offset
 // ("2026-11-27T10:15:00+03:00" or "...Z"), as the POS's clock reports it.
-#pragma once
+#ifndef LOYALTY_SYNC_DATETIME_HPP_
+#define LOYALTY_SYNC_DATETIME_HPP_
 
 #include <optional>
 #include <string>
 #include <string_view>
 
-#include "agent/domain/local_time.hpp"
+#include "domain/local_time.hpp"
 
 namespace loyalty::sync {
 
@@ -23,3 +24,5 @@ std::optional<domain::UnixSeconds> parse_rfc3339(std::string_view text);
 std::string format_rfc3339_utc(domain::UnixSeconds instant);
 
 }  // namespace loyalty::sync
+
+#endif  // LOYALTY_SYNC_DATETIME_HPP_

@@ -1,8 +1,11 @@
 #include "sync/http.hpp"
 
-#include "sync/json_reader.hpp"
+#include "runtime/json_reader.hpp"
 
 namespace loyalty::sync {
+
+using runtime::JsonError;
+using runtime::OrderedJson;
 
 HttpResponse json_response(http::status status, const std::string& body) {
   HttpResponse response{status, 11};

@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-#include "sync/asio.hpp"
+#include "runtime/asio.hpp"
 
 namespace loyalty::sync {
 

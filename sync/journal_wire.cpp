@@ -3,6 +3,13 @@
 #include <limits>
 
 namespace loyalty::sync {
+
+using runtime::fail;
+using runtime::index_path;
+using runtime::Json;
+using runtime::OrderedJson;
+using runtime::parse_json;
+using runtime::Reader;
 namespace {
 
 constexpr std::int64_t kMaxSeq = std::numeric_limits<std::int64_t>::max();

@@ -21,8 +21,8 @@
 #include <string_view>
 #include <vector>
 
+#include "runtime/json_reader.hpp"
 #include "storage/journal_entry.hpp"
-#include "sync/json_reader.hpp"
 
 namespace loyalty::sync {
 
@@ -72,8 +72,8 @@ struct Ack {
   friend bool operator==(const Ack&, const Ack&) = default;
 };
 
-OrderedJson ack_to_json(const Ack& ack);
-Ack ack_from_json(const Json& document);
+runtime::OrderedJson ack_to_json(const Ack& ack);
+Ack ack_from_json(const runtime::Json& document);
 
 }  // namespace loyalty::sync
 

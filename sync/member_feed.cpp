@@ -6,6 +6,14 @@
 
 namespace loyalty::sync {
 
+using runtime::as_string;
+using runtime::fail;
+using runtime::index_path;
+using runtime::Json;
+using runtime::OrderedJson;
+using runtime::Reader;
+using runtime::Where;
+
 OrderedJson member_page_to_json(const MemberPage& page) {
   OrderedJson body;
   body["format"] = kMemberFeedFormat;

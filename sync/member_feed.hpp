@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "runtime/json_reader.hpp"
 #include "storage/member_cache.hpp"
-#include "sync/json_reader.hpp"
 
 namespace loyalty::sync {
 
@@ -27,9 +27,9 @@ struct MemberPage {
   std::vector<storage::MemberDelta> members;
 };
 
-OrderedJson member_page_to_json(const MemberPage& page);
+runtime::OrderedJson member_page_to_json(const MemberPage& page);
 // Reads a page. Throws JsonError naming the member and field that is wrong.
-MemberPage member_page_from_json(const Json& document);
+MemberPage member_page_from_json(const runtime::Json& document);
 
 }  // namespace loyalty::sync
 

@@ -5,6 +5,12 @@
 #include "sync/rulebook_json.hpp"
 
 namespace loyalty::sync {
+
+using runtime::fail;
+using runtime::index_path;
+using runtime::Json;
+using runtime::OrderedJson;
+using runtime::Reader;
 namespace {
 
 using namespace domain;

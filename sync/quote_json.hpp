@@ -1,19 +1,21 @@
 // The JSON forms of quotes and refunds (docs/quote.md).
-#pragma once
+#ifndef LOYALTY_SYNC_QUOTE_JSON_HPP_
+#define LOYALTY_SYNC_QUOTE_JSON_HPP_
 
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "agent/domain/quote.hpp"
-#include "agent/domain/refund.hpp"
-#include "sync/json_reader.hpp"
+#include "domain/quote.hpp"
+#include "domain/refund.hpp"
+#include "runtime/json_reader.hpp"
 
 namespace loyalty::sync {
 
 // The quote as the POS and the journal see it: per line, per VAT rate, limits, points and
 // totals, every amount in integer minor units (docs/quote.md).
-OrderedJson quote_to_json(const domain::Rulebook& rules, const domain::Basket& basket, const domain::Quote& quote);
+runtime::OrderedJson quote_to_json(const domain::Rulebook& rules, const domain::Basket& basket,
+                                   const domain::Quote& quote);
 
 // A sale as a refund needs it, read back from a quote document.
 struct SaleDocument {
@@ -23,7 +25,7 @@ struct SaleDocument {
 };
 // Reads the fields of a quote document that refunds use and checks that they agree with
 // each other. Fields it does not use are ignored. Throws JsonError under "sale".
-SaleDocument sale_from_json(const Json& document);
+SaleDocument sale_from_json(const runtime::Json& document);
 
 // A return: steps of (line, quantity), applied in order; the member's balance, if known.
 struct ReturnDocument {
@@ -32,12 +34,14 @@ struct ReturnDocument {
 };
 // Reads the array `key` of `in`: the lines of one return step, each {"line", "qty"} for counted
 // goods or {"line", "qty_milli"} for weighed goods. Throws JsonError.
-std::vector<domain::ReturnedQuantity> returned_lines_from_json(Reader& in, std::string_view key);
+std::vector<domain::ReturnedQuantity> returned_lines_from_json(runtime::Reader& in, std::string_view key);
 
 // Reads a return document; line indexes and quantities are checked against `sale` when the
 // steps are applied. Throws JsonError under "return".
-ReturnDocument return_from_json(const Json& document);
+ReturnDocument return_from_json(const runtime::Json& document);
 
-OrderedJson refund_to_json(const domain::Refund& refund);
+runtime::OrderedJson refund_to_json(const domain::Refund& refund);
 
 }  // namespace loyalty::sync
+
+#endif  // LOYALTY_SYNC_QUOTE_JSON_HPP_

@@ -5,6 +5,12 @@
 #include "sync/datetime.hpp"
 
 namespace loyalty::sync {
+
+using runtime::fail;
+using runtime::index_path;
+using runtime::Json;
+using runtime::key_path;
+using runtime::Reader;
 namespace {
 
 using namespace domain;

@@ -1,8 +1,9 @@
 // The rulebook's JSON form (docs/rulebook.md).
-#pragma once
+#ifndef LOYALTY_SYNC_RULEBOOK_JSON_HPP_
+#define LOYALTY_SYNC_RULEBOOK_JSON_HPP_
 
-#include "agent/domain/rulebook.hpp"
-#include "sync/json_reader.hpp"
+#include "domain/rulebook.hpp"
+#include "runtime/json_reader.hpp"
 
 namespace loyalty::sync {
 
@@ -15,9 +16,9 @@ inline constexpr std::int64_t kMaxMultiplierBp = 1'000'000;  // 100 times
 
 // Reads and checks a rulebook: types, ranges, unknown fields and contradictions between
 // rules. Throws JsonError with a path under "rulebook".
-domain::Rulebook rulebook_from_json(const Json& document);
+domain::Rulebook rulebook_from_json(const runtime::Json& document);
 
-Json rulebook_to_json(const domain::Rulebook& rules);
+runtime::Json rulebook_to_json(const domain::Rulebook& rules);
 
 // What returning a sale needs of the rulebook it was made under: the refund rules and the
 // point value. The agent records them with each sale, so a sale can still be returned after
@@ -26,8 +27,10 @@ struct RefundTerms {
   domain::RefundRules rules;
   domain::Ratio point_value;
 };
-Json refund_terms_to_json(const domain::Rulebook& rules);
+runtime::Json refund_terms_to_json(const domain::Rulebook& rules);
 // Throws JsonError under "refund_terms".
-RefundTerms refund_terms_from_json(const Json& document);
+RefundTerms refund_terms_from_json(const runtime::Json& document);
 
 }  // namespace loyalty::sync
+
+#endif  // LOYALTY_SYNC_RULEBOOK_JSON_HPP_

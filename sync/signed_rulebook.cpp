@@ -1,10 +1,17 @@
 #include "sync/signed_rulebook.hpp"
 
+#include "runtime/json_reader.hpp"
 #include "sync/datetime.hpp"
-#include "sync/json_reader.hpp"
 #include "sync/rulebook_json.hpp"
 
 namespace loyalty::sync {
+
+using runtime::fail;
+using runtime::Json;
+using runtime::JsonError;
+using runtime::OrderedJson;
+using runtime::parse_json;
+using runtime::Reader;
 namespace {
 
 std::string signed_message(std::string_view key_id, std::string_view expires, std::string_view document) {

@@ -19,7 +19,7 @@
 #include <string>
 #include <string_view>
 
-#include "agent/domain/rulebook.hpp"
+#include "domain/rulebook.hpp"
 #include "storage/crypto.hpp"
 
 namespace loyalty::sync {

@@ -8,7 +8,7 @@
 #include <cstdio>
 #include <memory>
 
-#include "agent/domain/local_time.hpp"
+#include "domain/local_time.hpp"
 #include "storage/files.hpp"
 #include "sync/openssl.hpp"
 

@@ -18,8 +18,8 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include "runtime/asio.hpp"
 #include "storage/crypto.hpp"
-#include "sync/asio.hpp"
 
 namespace loyalty::sync {
 

@@ -2,11 +2,19 @@
 
 #include <algorithm>
 
+#include "runtime/json_reader.hpp"
 #include "sync/journal_wire.hpp"
-#include "sync/json_reader.hpp"
 #include "sync/member_feed.hpp"
 
 namespace loyalty::sync {
+
+using runtime::Json;
+using runtime::JsonError;
+using runtime::Log;
+using runtime::LogLevel;
+using runtime::OrderedJson;
+using runtime::parse_json;
+using runtime::Reader;
 namespace {
 
 using tcp = asio::ip::tcp;

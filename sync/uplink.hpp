@@ -26,13 +26,13 @@
 #include <string>
 #include <vector>
 
-#include "agent/domain/rulebook.hpp"
+#include "domain/rulebook.hpp"
+#include "runtime/asio.hpp"
+#include "runtime/log.hpp"
 #include "storage/journal.hpp"
 #include "storage/member_cache.hpp"
 #include "storage/rulebook_store.hpp"
-#include "sync/asio.hpp"
 #include "sync/http.hpp"
-#include "sync/log.hpp"
 #include "sync/signed_rulebook.hpp"
 #include "sync/tls.hpp"
 
@@ -88,7 +88,7 @@ class Uplink {
   // Everything passed by reference must outlive the Uplink. Throws TlsError when the TLS files
   // cannot be used.
   Uplink(asio::io_context& io, UplinkSettings settings, storage::Journal& journal, storage::MemberCache& members,
-         storage::RulebookStore& rulebooks, RulebookInstalled on_rulebook, Log& log, Clock clock);
+         storage::RulebookStore& rulebooks, RulebookInstalled on_rulebook, runtime::Log& log, Clock clock);
   ~Uplink();
 
   void start();
@@ -124,7 +124,7 @@ class Uplink {
   storage::MemberCache& members_;
   storage::RulebookStore& rulebooks_;
   RulebookInstalled on_rulebook_;
-  Log& log_;
+  runtime::Log& log_;
   Clock clock_;
   std::shared_ptr<ssl::context> tls_;
   std::unique_ptr<Connection> bulk_;   // uploads and pulls

@@ -13,8 +13,8 @@
 #include "agent/config.hpp"
 #include "agent/sim/lane_sim.hpp"
 #include "agent/sim/members.hpp"
+#include "runtime/options.hpp"
 #include "storage/member_cache.hpp"
-#include "sync/options.hpp"
 
 namespace {
 
@@ -41,7 +41,7 @@ constexpr std::string_view kUsage =
     "\n"
     "Exit status: 0 done and the agent got nothing wrong, 1 problems (listed), 2 usage.\n";
 
-std::optional<std::int64_t> number(const sync::Options& options, std::string_view name, std::int64_t fallback,
+std::optional<std::int64_t> number(const runtime::Options& options, std::string_view name, std::int64_t fallback,
                                    std::int64_t low, std::int64_t high) {
   const auto value = options.integer(name, fallback, low, high);
   if (!value)
@@ -49,7 +49,7 @@ std::optional<std::int64_t> number(const sync::Options& options, std::string_vie
   return value;
 }
 
-int seed_members(const sync::Options& options) {
+int seed_members(const runtime::Options& options) {
   const auto count = number(options, "--count", 0, 1, 100'000'000);
   if (!count) return 2;
   if (const auto out = options.find("--out")) {
@@ -74,7 +74,7 @@ int seed_members(const sync::Options& options) {
 
 // The agent of --agent and the token of --token-file (empty without one); nullopt, with the
 // problem printed, for an address that is not loopback or a Unix socket.
-std::optional<std::pair<sim::Endpoint, std::string>> agent_of(const sync::Options& options) {
+std::optional<std::pair<sim::Endpoint, std::string>> agent_of(const runtime::Options& options) {
   const auto endpoint = sim::parse_endpoint(options.value("--agent"));
   if (!endpoint) {
     std::cerr << "loyalty-lane-sim: --agent must be a loopback HOST:PORT or unix:PATH\n";
@@ -85,7 +85,7 @@ std::optional<std::pair<sim::Endpoint, std::string>> agent_of(const sync::Option
   return std::pair{*endpoint, token};
 }
 
-int run_lanes(const sync::Options& options) {
+int run_lanes(const runtime::Options& options) {
   sim::SimSettings settings;
   const auto target = agent_of(options);
   if (!target) return 2;
@@ -134,7 +134,7 @@ int run_lanes(const sync::Options& options) {
 }
 
 // GET `path` from the agent and print the answer; exit status 0 for a 2xx.
-int get(const sync::Options& options, const std::string& path) {
+int get(const runtime::Options& options, const std::string& path) {
   const auto target = agent_of(options);
   if (!target) return 2;
   asio::io_context io;
@@ -168,16 +168,16 @@ int main(int argc, char** argv) {
   const std::span<const std::string_view> rest(args.begin() + 1, args.end());
   try {
     if (args[0] == "members") {
-      const auto options = sync::parse_options(rest, {"--config", "--out", "--count"}, {}, kUsage, std::cerr);
-      if (!options || !sync::require(*options, {"--count"}, kUsage, std::cerr)) return 2;
+      const auto options = runtime::parse_options(rest, {"--config", "--out", "--count"}, {}, kUsage, std::cerr);
+      if (!options || !runtime::require(*options, {"--count"}, kUsage, std::cerr)) return 2;
       return seed_members(*options);
     }
     if (args[0] == "run") {
-      const auto options = sync::parse_options(
+      const auto options = runtime::parse_options(
           rest,
           {"--agent", "--token-file", "--scanner", "--lanes", "--receipts", "--members", "--seed", "--prefix", "--at"},
           {"--narrate", "--json"}, kUsage, std::cerr);
-      if (!options || !sync::require(*options, {"--agent"}, kUsage, std::cerr)) return 2;
+      if (!options || !runtime::require(*options, {"--agent"}, kUsage, std::cerr)) return 2;
       return run_lanes(*options);
     }
     if (args[0] == "get") {
@@ -186,8 +186,8 @@ int main(int argc, char** argv) {
         return 2;
       }
       const auto options =
-          sync::parse_options(rest.first(rest.size() - 1), {"--agent", "--token-file"}, {}, kUsage, std::cerr);
-      if (!options || !sync::require(*options, {"--agent"}, kUsage, std::cerr)) return 2;
+          runtime::parse_options(rest.first(rest.size() - 1), {"--agent", "--token-file"}, {}, kUsage, std::cerr);
+      if (!options || !runtime::require(*options, {"--agent"}, kUsage, std::cerr)) return 2;
       return get(*options, std::string(rest.back()));
     }
   } catch (const std::exception& e) {

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "agent/sim/shop.hpp"
-#include "sync/json_reader.hpp"
+#include "runtime/json_reader.hpp"
 
 namespace loyalty::sim {
 

@@ -1,6 +1,6 @@
 #include "agent/sim/pos_client.hpp"
 
-#include "sync/config_values.hpp"
+#include "runtime/config_values.hpp"
 
 namespace loyalty::sim {
 
@@ -10,10 +10,10 @@ std::optional<Endpoint> parse_endpoint(const std::string& text) {
     if (path.empty()) return std::nullopt;
     return Endpoint{asio::local::stream_protocol::endpoint(path), text};
   }
-  const auto split = sync::split_host_port(text);
+  const auto split = runtime::split_host_port(text);
   if (!split) return std::nullopt;
-  const auto port = sync::parse_port(split->port);
-  if (!port || *port == 0 || !sync::numeric_loopback(split->host).value_or(false)) return std::nullopt;
+  const auto port = runtime::parse_port(split->port);
+  if (!port || *port == 0 || !runtime::numeric_loopback(split->host).value_or(false)) return std::nullopt;
   const auto address = asio::ip::make_address(split->host);
   return Endpoint{asio::ip::tcp::endpoint(address, *port), text};
 }

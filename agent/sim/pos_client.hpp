@@ -11,7 +11,7 @@
 #include <optional>
 #include <string>
 
-#include "sync/asio.hpp"
+#include "runtime/asio.hpp"
 
 namespace loyalty::sim {
 

@@ -7,10 +7,10 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "runtime/asio.hpp"
 #include "storage/journal.hpp"
 #include "storage/journal_check.hpp"
 #include "storage/member_cache.hpp"
-#include "sync/asio.hpp"
 #include "tests/agent/fixtures.hpp"
 #include "tests/notify_socket.hpp"
 

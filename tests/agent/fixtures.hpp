@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "runtime/asio.hpp"
 #include "storage/member_cache.hpp"
-#include "sync/asio.hpp"
 #include "tests/child_process.hpp"
 #include "tests/storage/fixtures.hpp"
 

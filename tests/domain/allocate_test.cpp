@@ -2,7 +2,7 @@
 
 #include <vector>
 
-#include "agent/domain/allocate.hpp"
+#include "domain/allocate.hpp"
 
 using namespace loyalty::domain;
 

@@ -1,8 +1,8 @@
 // Earn rules: rates, tiers, campaigns at the edges of their windows, exclusions, stacking.
 #include <doctest/doctest.h>
 
-#include "agent/domain/earn.hpp"
-#include "agent/domain/refund.hpp"
+#include "domain/earn.hpp"
+#include "domain/refund.hpp"
 #include "tests/domain/fixtures.hpp"
 
 using namespace loyalty::domain;

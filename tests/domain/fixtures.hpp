@@ -1,15 +1,16 @@
 // Rulebooks, lines and formatting for the domain tests, so that test cases read like the
 // tables of docs/redemption.md.
-#pragma once
+#ifndef LOYALTY_TESTS_DOMAIN_FIXTURES_HPP_
+#define LOYALTY_TESTS_DOMAIN_FIXTURES_HPP_
 
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 
-#include "agent/domain/basket.hpp"
-#include "agent/domain/quote.hpp"
-#include "agent/domain/rulebook.hpp"
+#include "domain/basket.hpp"
+#include "domain/quote.hpp"
+#include "domain/rulebook.hpp"
 
 namespace loyalty::domain::testing {
 
@@ -92,3 +93,5 @@ inline std::string fiscal_text(const QuoteLine& q, const Line& line, int exponen
 }
 
 }  // namespace loyalty::domain::testing
+
+#endif  // LOYALTY_TESTS_DOMAIN_FIXTURES_HPP_

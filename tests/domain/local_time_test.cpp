@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "agent/domain/local_time.hpp"
+#include "domain/local_time.hpp"
 #include "tests/domain/fixtures.hpp"
 
 using namespace loyalty::domain;

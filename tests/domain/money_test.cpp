@@ -2,7 +2,7 @@
 
 #include <limits>
 
-#include "agent/domain/money.hpp"
+#include "domain/money.hpp"
 
 using namespace loyalty::domain;
 

@@ -12,8 +12,8 @@
 #include <random>
 #include <string>
 
-#include "agent/domain/allocate.hpp"
-#include "agent/domain/refund.hpp"
+#include "domain/allocate.hpp"
+#include "domain/refund.hpp"
 #include "tests/domain/fixtures.hpp"
 #include "tests/env.hpp"
 

@@ -6,8 +6,8 @@
 #include <fstream>
 #include <string>
 
-TEST_CASE("agent/domain includes nothing but the standard library and itself") {
-  const std::filesystem::path root = std::filesystem::path(LOYALTY_SOURCE_DIR) / "agent" / "domain";
+TEST_CASE("domain includes nothing but the standard library and itself") {
+  const std::filesystem::path root = std::filesystem::path(LOYALTY_SOURCE_DIR) / "domain";
   int files = 0;
   for (const auto& entry : std::filesystem::directory_iterator(root)) {
     const auto ext = entry.path().extension();
@@ -20,7 +20,7 @@ TEST_CASE("agent/domain includes nothing but the standard library and itself") {
       INFO(entry.path().filename().string(), ": ", line);
       const bool standard = line.find('<') != std::string::npos && line.find('/') == std::string::npos &&
                             line.find(".h") == std::string::npos;
-      const bool own = line.find("\"agent/domain/") != std::string::npos;
+      const bool own = line.find("\"domain/") != std::string::npos;
       CHECK((standard || own));
     }
   }

@@ -8,7 +8,7 @@
 #include <limits>
 #include <random>
 
-#include "agent/domain/wide.hpp"
+#include "domain/wide.hpp"
 #include "tests/env.hpp"
 
 namespace {

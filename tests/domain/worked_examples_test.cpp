@@ -3,7 +3,7 @@
 
 #include <vector>
 
-#include "agent/domain/refund.hpp"
+#include "domain/refund.hpp"
 #include "tests/domain/fixtures.hpp"
 
 using namespace loyalty::domain;

@@ -19,7 +19,7 @@ std::string example(const std::string& name) {
 }
 
 domain::Rulebook example_rules() {
-  return sync::rulebook_from_json(sync::parse_json(example("rulebook-ru.json"), "rulebook"));
+  return sync::rulebook_from_json(runtime::parse_json(example("rulebook-ru.json"), "rulebook"));
 }
 
 // A sale committed by the agent's own checkout at lane T1, for gold member M1.
@@ -30,8 +30,8 @@ struct AuditFixture : LedgerFixture {
     delta.member = {"M1", 5000, "gold", storage::MemberStatus::active, 1};
     members.apply(std::vector<storage::MemberDelta>{delta}, 1);
     checkout.set_rulebook(example_rules());
-    sync::Json request;
-    request["basket"] = sync::parse_json(example("basket-ru.json"), "basket");
+    runtime::Json request;
+    request["basket"] = runtime::parse_json(example("basket-ru.json"), "basket");
     request["member_id"] = "M1";
     checkout.commit(request);
     lane_t1.journal.sign_pending();

@@ -11,7 +11,7 @@
 #include <random>
 #include <thread>
 
-#include "sync/asio.hpp"
+#include "runtime/asio.hpp"
 
 namespace loyalty::ledger::testing {
 

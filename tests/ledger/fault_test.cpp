@@ -62,7 +62,7 @@ TEST_CASE("lanes uploading through a faulty network to a ledger that restarts en
   LedgerProcess ledger(f.dir.path(), chain, f.dir / "ledger.db");
   FaultProxy proxy(ledger.port(), seed);
   std::ostringstream log_text;
-  sync::Log log(log_text, sync::LogLevel::warning);
+  runtime::Log log(log_text, runtime::LogLevel::warning);
   for (auto& t : terminals) {
     t->uplink = std::make_unique<sync::Uplink>(
         io, ledger::testing::quick_uplink(proxy.port(), t->files, {}, static_cast<std::uint32_t>(random())),

@@ -66,7 +66,7 @@ struct UplinkFixture : LedgerFixture {
   storage::MemberCache members{dir / "members.db", kHasher};
   storage::RulebookStore rulebooks{t1.journal.database()};
   std::ostringstream log_text;
-  sync::Log log{log_text, sync::LogLevel::debug};
+  runtime::Log log{log_text, runtime::LogLevel::debug};
   asio::io_context io;
   std::unique_ptr<sync::Uplink> uplink;
   std::vector<std::int64_t> installed;

@@ -24,7 +24,7 @@ struct WireFixture {
 std::string rejection(const std::string& text) {
   try {
     sync::batch_from_json(text);
-  } catch (const sync::JsonError& error) {
+  } catch (const runtime::JsonError& error) {
     return error.what();
   }
   return "accepted";
@@ -110,8 +110,8 @@ TEST_CASE("an acknowledgement reads back as it was written, and unknown fields a
   CHECK(sync::ack_from_json(sync::ack_to_json(ack)) == ack);
   auto document = sync::ack_to_json(ack);
   document["acknowledged_through"] = -1;
-  CHECK_THROWS_AS(sync::ack_from_json(document), sync::JsonError);
+  CHECK_THROWS_AS(sync::ack_from_json(document), runtime::JsonError);
   document = sync::ack_to_json(ack);
   document["surprise"] = true;
-  CHECK_THROWS_AS(sync::ack_from_json(document), sync::JsonError);
+  CHECK_THROWS_AS(sync::ack_from_json(document), runtime::JsonError);
 }

@@ -10,7 +10,7 @@
 #include "tests/sync/examples.hpp"
 
 using namespace loyalty;
-using sync::Json;
+using runtime::Json;
 using sync::testing::load_example;
 
 namespace {
@@ -41,7 +41,7 @@ void expect_rejection(const Json& base, const Case& c, F read) {
   try {
     read(doc);
     FAIL("accepted");
-  } catch (const sync::JsonError& e) {
+  } catch (const runtime::JsonError& e) {
     CHECK(e.path() == c.path);
     CHECK_MESSAGE(e.problem().find(c.problem) != std::string::npos, e.what());
   }
@@ -118,7 +118,7 @@ TEST_CASE("a SKU rule that earns nothing cannot carry an earn rate") {
   doc["skus"]["lottery-1"] = {{"earn", false}, {"earn_rate", 3}};
   CHECK_THROWS_WITH_AS(sync::rulebook_from_json(doc),
                        "rulebook.skus.lottery-1.earn_rate: contradicts \"earn\": false (the SKU earns nothing)",
-                       sync::JsonError);
+                       runtime::JsonError);
 }
 
 TEST_CASE("bad baskets are rejected with the path and the reason") {
@@ -158,7 +158,7 @@ TEST_CASE("a basket longer than the line limit is rejected before it is read") {
   const Json line = doc["lines"][0];
   doc["lines"] = Json::array();
   for (std::size_t i = 0; i <= sync::kMaxLines; ++i) doc["lines"].push_back(line);
-  CHECK_THROWS_WITH_AS(sync::basket_from_json(doc), "basket.lines: must have at most 10000 items", sync::JsonError);
+  CHECK_THROWS_WITH_AS(sync::basket_from_json(doc), "basket.lines: must have at most 10000 items", runtime::JsonError);
 }
 
 TEST_CASE("a basket in another currency than the rulebook's is rejected") {
@@ -166,7 +166,7 @@ TEST_CASE("a basket in another currency than the rulebook's is rejected") {
   const sync::BasketDocument basket =
       sync::basket_from_json(edited(load_example("basket-ru.json"), "/currency", "EUR"));
   CHECK_THROWS_WITH_AS(sync::check_basket_against(basket, rules),
-                       "basket.currency: \"EUR\" does not match the rulebook's currency \"RUB\"", sync::JsonError);
+                       "basket.currency: \"EUR\" does not match the rulebook's currency \"RUB\"", runtime::JsonError);
 }
 
 TEST_CASE("bad members are rejected with the path and the reason") {
@@ -197,11 +197,11 @@ TEST_CASE("bad return documents are rejected with the path and the reason") {
 
 TEST_CASE("malformed JSON is reported with its line and column") {
   try {
-    sync::parse_json("{\n  \"id\": \"x\",\n  \"version\": 1,,\n}", "rulebook");
+    runtime::parse_json("{\n  \"id\": \"x\",\n  \"version\": 1,,\n}", "rulebook");
     FAIL("accepted");
-  } catch (const sync::JsonError& e) {
+  } catch (const runtime::JsonError& e) {
     CHECK(e.path() == "rulebook");
     CHECK_MESSAGE(e.problem().find("malformed JSON at line 3, column 16") != std::string::npos, e.what());
   }
-  CHECK_THROWS_AS(sync::parse_json("", "basket"), sync::JsonError);
+  CHECK_THROWS_AS(runtime::parse_json("", "basket"), runtime::JsonError);
 }

@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include "agent/domain/refund.hpp"
+#include "domain/refund.hpp"
 #include "sync/basket_json.hpp"
 #include "sync/datetime.hpp"
 #include "sync/quote_json.hpp"
@@ -8,7 +8,7 @@
 #include "tests/sync/examples.hpp"
 
 using namespace loyalty;
-using sync::Json;
+using runtime::Json;
 using sync::testing::load_example;
 
 TEST_CASE("a rulebook written out and read back is the same rulebook") {
@@ -25,11 +25,11 @@ TEST_CASE("a quote document carries what its refunds need") {
   const sync::BasketDocument basket = sync::basket_from_json(load_example("basket-ru.json"));
   const domain::Member member = sync::member_from_json(load_example("member-ru.json"), rules);
   const domain::Quote q = domain::quote(rules, basket.basket, &member);
-  const sync::OrderedJson document = sync::quote_to_json(rules, basket.basket, q);
+  const runtime::OrderedJson document = sync::quote_to_json(rules, basket.basket, q);
   CHECK(document["points"]["redeemed"] == 300);
   CHECK(document["points"]["earned"] == 71);
   CHECK(document["display"]["payable"] == "1429.11");
-  CHECK(document["binding"] == sync::OrderedJson::array({"request"}));
+  CHECK(document["binding"] == runtime::OrderedJson::array({"request"}));
 
   const sync::SaleDocument sale = sync::sale_from_json(Json::parse(document.dump()));
   const std::vector<domain::SoldLine> expected = domain::sold_lines(basket.basket, q);
@@ -53,7 +53,7 @@ TEST_CASE("a sale document whose lines disagree with themselves is rejected") {
   document["lines"][1]["gross_after"] = 129900;  // as if no discount had been given
   CHECK_THROWS_WITH_AS(sync::sale_from_json(document),
                        "sale.lines[1].gross_after: must be 107362 (gross less the discount in discount mode)",
-                       sync::JsonError);
+                       runtime::JsonError);
 }
 
 TEST_CASE("RFC 3339 instants and local date-times parse strictly") {

@@ -1,0 +1,46 @@
+// Structured logs of the agent and the ledger: one JSON object per line on stderr, which journald keeps as the message.
+//
+//   {"time":"2026-11-27T07:15:02.118Z","level":"info","event":"commit","message":"...",
+//    "receipt_id":"R-1","seq":1042}
+//
+// `event` is a stable name to filter on; `message` is for a person; the rest are fields.
+
+#ifndef LOYALTY_RUNTIME_LOG_HPP_
+#define LOYALTY_RUNTIME_LOG_HPP_
+
+#include <iosfwd>
+#include <string_view>
+
+#include "runtime/json_reader.hpp"
+
+namespace loyalty::runtime {
+
+enum class LogLevel { debug, info, warning, error };
+
+class Log {
+ public:
+  // `out` must outlive the Log.
+  explicit Log(std::ostream& out, LogLevel threshold = LogLevel::info) : out_(out), threshold_(threshold) {}
+
+  void set_threshold(LogLevel threshold) { threshold_ = threshold; }
+  bool enabled(LogLevel level) const { return level >= threshold_; }
+
+  void write(LogLevel level, std::string_view event, std::string_view message, OrderedJson fields = {});
+  void info(std::string_view event, std::string_view message, OrderedJson fields = {}) {
+    write(LogLevel::info, event, message, std::move(fields));
+  }
+  void warning(std::string_view event, std::string_view message, OrderedJson fields = {}) {
+    write(LogLevel::warning, event, message, std::move(fields));
+  }
+  void error(std::string_view event, std::string_view message, OrderedJson fields = {}) {
+    write(LogLevel::error, event, message, std::move(fields));
+  }
+
+ private:
+  std::ostream& out_;
+  LogLevel threshold_;
+};
+
+}  // namespace loyalty::runtime
+
+#endif  // LOYALTY_RUNTIME_LOG_HPP_

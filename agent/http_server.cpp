@@ -9,8 +9,11 @@
 namespace loyalty::agent {
 
 struct HttpServer::Connection {
-  std::function<void()> close;
+  // Closes the connection if it is between requests with nothing received since its last
+  // answer; set by serve() for the connection's life.
+  std::function<void()> close_if_idle = [] {};
   bool busy = false;
+  std::int64_t answered = 0;
   // Token bucket: `tokens` requests may start now; it refills at requests_per_second.
   double tokens = 0;
   std::chrono::steady_clock::time_point refilled = std::chrono::steady_clock::now();
@@ -60,17 +63,39 @@ std::int64_t HttpServer::open_connections() const {
 
 void HttpServer::stop() {
   stopping_ = true;
-  boost::system::error_code ignored;
-  tcp_.close(ignored);
-  unix_.close(ignored);
+  // Connections the kernel completed before the stop are the POS's requests too: take them
+  // from the backlog instead of letting the close reset them.
+  drain_backlog(tcp_);
+  drain_backlog(unix_);
   for (auto& weak : connections_) {
-    if (auto connection = weak.lock(); connection && !connection->busy) connection->close();
+    if (auto connection = weak.lock()) connection->close_if_idle();
   }
 }
 
 template <class Acceptor>
+void HttpServer::drain_backlog(Acceptor& acceptor) {
+  boost::system::error_code error;
+  if (!acceptor.is_open()) return;
+  acceptor.non_blocking(true, error);
+  while (!error) {
+    auto socket = acceptor.accept(error);
+    if (!error) start(std::move(socket));
+  }
+  acceptor.close(error);
+}
+
+template <class Socket>
+void HttpServer::start(Socket socket) {
+  using Protocol = typename Socket::protocol_type;
+  auto connection = std::make_shared<Connection>();
+  connection->tokens = static_cast<double>(limits_.requests_per_second);
+  connections_.remove_if([](const std::weak_ptr<Connection>& weak) { return weak.expired(); });
+  connections_.push_back(connection);
+  asio::co_spawn(io_, serve(connection, beast::basic_stream<Protocol>(std::move(socket))), asio::detached);
+}
+
+template <class Acceptor>
 Task<> HttpServer::accept_loop(Acceptor& acceptor) {
-  using Protocol = typename Acceptor::protocol_type;
   while (!stopping_) {
     auto [error, socket] = co_await acceptor.async_accept(use_tuple);
     if (error) {
@@ -78,11 +103,7 @@ Task<> HttpServer::accept_loop(Acceptor& acceptor) {
       log_.warning("accept_failed", "could not accept a POS connection", {{"error", error.message()}});
       continue;
     }
-    auto connection = std::make_shared<Connection>();
-    connection->tokens = static_cast<double>(limits_.requests_per_second);
-    connections_.remove_if([](const std::weak_ptr<Connection>& weak) { return weak.expired(); });
-    connections_.push_back(connection);
-    asio::co_spawn(io_, serve(connection, beast::basic_stream<Protocol>(std::move(socket))), asio::detached);
+    start(std::move(socket));
   }
 }
 
@@ -109,14 +130,26 @@ std::optional<HttpResponse> HttpServer::refuse(const HttpRequest& request, Conne
   return std::nullopt;
 }
 
+// A graceful stop answers what the POS has sent. A connection that has not brought its first
+// request yet, or has bytes of a request waiting, reads that one request (within the read
+// deadline) and is answered with Connection: close; only a connection idle between requests is
+// closed at once. Closing a socket with unread bytes would send the POS a reset instead of an
+// answer. (Go's net/http Shutdown treats new connections the same way.)
 template <class Stream>
 Task<> HttpServer::serve(std::shared_ptr<Connection> connection, Stream stream) {
-  connection->close = [&stream] {
+  beast::flat_buffer buffer;
+  const auto between_requests = [&] {
+    boost::system::error_code error;
+    return !connection->busy && connection->answered > 0 && buffer.size() == 0 && stream.socket().available(error) == 0;
+  };
+  connection->close_if_idle = [&] {
+    if (!between_requests()) return;
     boost::system::error_code ignored;
+    stream.socket().shutdown(asio::socket_base::shutdown_both, ignored);
     stream.socket().close(ignored);
   };
-  beast::flat_buffer buffer;
-  while (!stopping_) {
+  for (;;) {
+    if (stopping_ && between_requests()) break;
     http::request_parser<http::string_body> parser;
     parser.header_limit(8 * 1024);
     parser.body_limit(limits_.max_request_bytes);
@@ -157,9 +190,10 @@ Task<> HttpServer::serve(std::shared_ptr<Connection> connection, Stream stream) 
     stream.expires_after(limits_.read_timeout);
     auto [write_error, written] = co_await http::async_write(stream, *response, use_tuple);
     connection->busy = false;
+    ++connection->answered;
     if (write_error || !keep_alive) break;
   }
-  connection->close = [] {};
+  connection->close_if_idle = [] {};
   boost::system::error_code ignored;
   stream.socket().shutdown(asio::socket_base::shutdown_both, ignored);
   stream.socket().close(ignored);

@@ -3,9 +3,11 @@
 // limit, and an optional bearer token. Everything it refuses itself (too large, too fast, no
 // token, unreadable) is answered with the same JSON error shape as the API's own refusals.
 //
-// stop() closes the listeners and idle connections at once; a request being handled finishes
-// and its answer is written before its connection closes, so a commit in flight at SIGTERM
-// still reaches the POS.
+// stop() closes the listeners and the connections idle between requests at once. Whatever the
+// POS has sent is answered: a request being handled finishes and its answer is written before
+// its connection closes, so a commit in flight at SIGTERM still reaches the POS; a connection
+// accepted but not read yet, or with a request waiting in it, reads that request (within the
+// read deadline), answers it and closes. No POS sees a reset for a request it sent.
 
 #ifndef LOYALTY_AGENT_HTTP_SERVER_HPP_
 #define LOYALTY_AGENT_HTTP_SERVER_HPP_
@@ -61,6 +63,10 @@ class HttpServer {
   struct Connection;
   template <class Acceptor>
   Task<> accept_loop(Acceptor& acceptor);
+  template <class Acceptor>
+  void drain_backlog(Acceptor& acceptor);
+  template <class Socket>
+  void start(Socket socket);
   template <class Stream>
   Task<> serve(std::shared_ptr<Connection> connection, Stream stream);
   std::optional<HttpResponse> refuse(const HttpRequest& request, Connection& connection);

@@ -40,6 +40,8 @@ class LaneEvents {
   void stop();
 
   std::int64_t last_seq() const { return next_seq_ - 1; }
+  // Polls waiting for an event now.
+  std::int64_t waiting() const { return static_cast<std::int64_t>(waiting_.size()); }
 
  private:
   runtime::OrderedJson collect(std::int64_t after) const;

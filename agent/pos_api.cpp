@@ -242,6 +242,10 @@ std::string PosApi::metrics() {
     metric("loyalty_agent_http_requests_total", "counter", "HTTP requests read.", server_->requests());
     metric("loyalty_agent_http_connections", "gauge", "Open POS connections.", server_->open_connections());
   }
+  if (events_) {
+    metric("loyalty_agent_event_polls_waiting", "gauge", "POS long-polls waiting for a lane event.",
+           events_->waiting());
+  }
   return out;
 }
 

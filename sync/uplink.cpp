@@ -215,6 +215,7 @@ Task<> Uplink::run() {
     } catch (const std::exception& error) {
       failure = error.what();
     }
+    ++status_.rounds;
     if (stopping_) break;
     std::chrono::milliseconds delay = settings_.idle_poll;
     if (failure.empty()) {

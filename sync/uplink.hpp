@@ -62,6 +62,7 @@ struct UplinkStatus {
   std::int64_t acknowledged_through = 0;
   std::int64_t entries_uploaded = 0;  // acknowledged by this process
   std::int64_t batches = 0;
+  std::int64_t rounds = 0;  // rounds of upload (and pull) finished, with success or not
   std::int64_t failures = 0;
   std::int64_t consecutive_failures = 0;
   std::int64_t retry_in_ms = 0;  // the backoff delay now being waited, 0 when none

@@ -128,7 +128,7 @@ TEST_CASE("every class of bad request gets a JSON 4xx and journals nothing") {
     CHECK(reply.body["error"]["code"] == c.code);
     CHECK_FALSE(reply.body["error"]["message"].get<std::string>().empty());
   }
-  agent.child->signal_and_wait(SIGTERM, in_seconds(10));
+  CHECK(agent.child->signal_and_wait(SIGTERM, in_seconds(10)) == 0);
   auto db = storage::open_journal_database(agent.dir / "data" / "journal.db", storage::Creation::read_only);
   CHECK(db->query_integer("SELECT count(*) FROM journal") == 0);
 }

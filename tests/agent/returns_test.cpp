@@ -33,7 +33,7 @@ json return_of(const std::string& receipt_id, const std::string& sale, json line
 }
 
 std::int64_t journal_entries(Agent& agent) {
-  agent.child->signal_and_wait(SIGTERM, in_seconds(10));
+  CHECK(agent.child->signal_and_wait(SIGTERM, in_seconds(10)) == 0);
   auto db = storage::open_journal_database(agent.dir / "data" / "journal.db", storage::Creation::read_only);
   return db->query_integer("SELECT count(*) FROM journal").value_or(-1);
 }

@@ -110,9 +110,9 @@ TEST_CASE("lanes uploading through a faulty network to a ledger that restarts en
   CHECK(counts.dropped + counts.reset + counts.truncated > 0);
 
   for (auto& t : terminals) t->uplink->stop();
-  ledger::testing::run_until(io, [&] {
+  REQUIRE(ledger::testing::run_until(io, [&] {
     return std::none_of(terminals.begin(), terminals.end(), [](auto& t) { return t->uplink->running(); });
-  });
+  }));
 
   // Exactly the union of the journals: every entry once, with the hash the terminal made.
   std::map<std::string, std::int64_t> recomputed;

@@ -28,7 +28,7 @@ struct UplinkFixture : LedgerFixture {
   ~UplinkFixture() {
     if (uplink) {
       uplink->stop();
-      ledger::testing::run_until(io, [&] { return !uplink->running(); });
+      CHECK_MESSAGE(ledger::testing::run_until(io, [&] { return !uplink->running(); }), "the uplink did not stop");
     }
   }
 
@@ -102,7 +102,9 @@ TEST_CASE(
   f.t1.journal.append(storage::testing::sale("late", "M1", 1, 0), ledger::testing::kNow);  // not signed yet
   uplink.wake();
   REQUIRE(f.run_until([&] { return f.store.entry_count() == 1201; }));
-  f.io.run_for(100ms);
+  // A round that finishes after this point had the unsigned entry in view and left it.
+  const std::int64_t rounds = uplink.status().rounds;
+  REQUIRE(f.run_until([&] { return uplink.status().rounds > rounds; }));
   CHECK(f.t1.journal.pending_count() == 1);
   CHECK(f.store.entry_count() == 1201);
   f.t1.journal.sign_pending();

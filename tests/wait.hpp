@@ -1,0 +1,23 @@
+// Waiting in tests for what another process shows only when asked (a metric, a status field):
+// ask until it holds or a deadline passes, and let the test fail on the deadline.
+
+#ifndef LOYALTY_TESTS_WAIT_HPP_
+#define LOYALTY_TESTS_WAIT_HPP_
+
+#include <chrono>
+
+namespace loyalty::testing {
+
+// Calls `holds` until it returns true (true) or `deadline` passes (false). Each call is a
+// round trip to the process under test, which paces the loop; nothing sleeps.
+template <class Holds>
+bool ask_until(Holds holds, std::chrono::steady_clock::time_point deadline) {
+  for (;;) {
+    if (holds()) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+  }
+}
+
+}  // namespace loyalty::testing
+
+#endif  // LOYALTY_TESTS_WAIT_HPP_

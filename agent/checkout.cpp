@@ -16,15 +16,11 @@ namespace {
 using runtime::Json;
 using runtime::OrderedJson;
 
-std::string_view status_name(storage::MemberStatus status) {
-  return status == storage::MemberStatus::blocked ? "blocked" : "active";
-}
-
 OrderedJson member_json(const storage::MemberView& view) {
   OrderedJson m;
   m["id"] = view.member.member_id;
   m["tier"] = view.member.tier;
-  m["status"] = status_name(view.member.status);
+  m["status"] = domain::status_name(view.member.status);
   m["balance"] = view.local_balance;
   m["synced_balance"] = view.member.balance;
   m["unsynced_points"] = view.unsettled_points;
@@ -36,9 +32,7 @@ domain::Quote quote_basket(const domain::Rulebook& rulebook, const domain::Baske
                            const std::optional<storage::MemberView>& view) {
   std::optional<domain::Member> member;
   if (view) {
-    member = domain::Member{view->member.member_id, view->member.tier, view->local_balance,
-                            view->member.status == storage::MemberStatus::blocked ? domain::MemberStatus::blocked
-                                                                                  : domain::MemberStatus::active};
+    member = domain::Member{view->member.member_id, view->member.tier, view->local_balance, view->member.status};
   }
   try {
     return domain::quote(rulebook, basket, member ? &*member : nullptr);
@@ -66,7 +60,7 @@ struct Checkout::Priced {
 };
 
 Checkout::Checkout(storage::Journal& journal, storage::MemberCache& members, const storage::IdentifierHasher& hasher,
-                   std::string phone_country_code, Clock clock)
+                   std::string phone_country_code, runtime::Clock clock)
     : journal_(journal),
       members_(members),
       hasher_(hasher),
@@ -137,13 +131,13 @@ OrderedJson Checkout::identify(const Json& request) {
   OrderedJson answer;
   answer["member"] = member_json(*view);
   answer["identified_by"] = by;
-  if (view->member.status == storage::MemberStatus::blocked) {
+  if (view->member.status == domain::MemberStatus::blocked) {
     answer["notice"] = "this card is blocked: points cannot be redeemed";
   }
   return answer;
 }
 
-Checkout::Priced Checkout::price(const Json& request, bool for_commit, const OnlineRedemption* online) {
+Checkout::Priced Checkout::price(const Json& request, bool for_commit, const sync::OnlineAuthorization* online) {
   const domain::Rulebook& rulebook = rules();
   runtime::Reader reader(request, for_commit ? "commit" : "quote");
   const Json* basket_json = reader.value("basket");
@@ -207,7 +201,7 @@ Checkout::Priced Checkout::price(const Json& request, bool for_commit, const Onl
 }
 
 OrderedJson Checkout::quote(const Json& request, bool online) {
-  const OnlineRedemption not_asked;
+  const sync::OnlineAuthorization not_asked;
   Priced priced = price(request, false, online ? &not_asked : nullptr);
   ++counters_.quotes;
   OrderedJson answer = sync::quote_to_json(rules(), priced.basket.basket, priced.quote);
@@ -271,7 +265,7 @@ std::optional<std::int64_t> Checkout::local_balance(const std::string& member_id
   return storage::local_view(*cached, members_, journal_).local_balance;
 }
 
-OrderedJson Checkout::commit(const Json& request, const std::optional<OnlineRedemption>& online) {
+OrderedJson Checkout::commit(const Json& request, const std::optional<sync::OnlineAuthorization>& online) {
   // A retried commit answers from the journal, whatever the rulebook or the balance now say.
   if (const auto receipt_id = receipt_of(request)) {
     if (auto again = answer_again(*receipt_id, request)) return *again;
@@ -322,7 +316,7 @@ OrderedJson Checkout::commit(const Json& request, const std::optional<OnlineRede
     // What the quote was computed with, for the ledger's audit (ledger/audit.hpp).
     extra["member"] = {{"tier", priced.member->member.tier},
                        {"balance", priced.member->local_balance},
-                       {"status", status_name(priced.member->member.status)}};
+                       {"status", domain::status_name(priced.member->member.status)}};
   }
   answer = journal(std::move(draft), request, std::move(answer), std::move(extra));
   ++counters_.commits;

@@ -19,9 +19,11 @@
 
 #include "domain/rulebook.hpp"
 #include "drivers/scanned_code.hpp"
+#include "runtime/clock.hpp"
 #include "runtime/json_reader.hpp"
 #include "storage/journal.hpp"
 #include "storage/member_cache.hpp"
+#include "sync/uplink.hpp"
 
 namespace loyalty::agent {
 
@@ -51,14 +53,6 @@ struct CheckoutCounters {
   std::int64_t refused = 0;  // 4xx answers
 };
 
-// What the ledger said to a redemption asked online (sync/uplink.hpp). With one, a commit
-// redeems at most the points the ledger holds for it instead of the offline limits.
-struct OnlineRedemption {
-  std::string outcome;  // "approved", "declined", "member_unknown", "member_blocked"
-  std::int64_t points = 0;
-  std::int64_t available = 0;
-};
-
 // A commit that would redeem points for a known member: what to ask the ledger for.
 struct RedemptionAsk {
   std::string member_id;
@@ -68,11 +62,9 @@ struct RedemptionAsk {
 
 class Checkout {
  public:
-  using Clock = std::function<std::int64_t()>;  // Unix milliseconds
-
   // `journal`, `members` and `hasher` must outlive the Checkout.
   Checkout(storage::Journal& journal, storage::MemberCache& members, const storage::IdentifierHasher& hasher,
-           std::string phone_country_code, Clock clock);
+           std::string phone_country_code, runtime::Clock clock);
 
   // Replaces the rulebook quotes and commits use (at start and on reload).
   void set_rulebook(domain::Rulebook rules);
@@ -90,7 +82,7 @@ class Checkout {
   // `online` is the ledger's answer to redemption_ask(), when it came in time; without it the
   // offline limits apply.
   runtime::OrderedJson commit(const runtime::Json& request,
-                              const std::optional<OnlineRedemption>& online = std::nullopt);
+                              const std::optional<sync::OnlineAuthorization>& online = std::nullopt);
   // What a commit request would ask the ledger to hold, or nothing when it redeems no points,
   // names no member, is a retry of a journaled receipt, or is not a valid commit (commit()
   // then says why).
@@ -109,7 +101,7 @@ class Checkout {
   struct Sale;
   // Online: `online` bounds the redemption (the points the ledger holds, or none asked yet
   // for a quote); offline (nullptr): the rulebook's offline limits do.
-  Priced price(const runtime::Json& request, bool for_commit, const OnlineRedemption* online);
+  Priced price(const runtime::Json& request, bool for_commit, const sync::OnlineAuthorization* online);
   const domain::Rulebook& rules() const;
   // The stored answer when `receipt_id` was journaled before with this same request; throws
   // receipt_conflict when it was journaled with another.
@@ -127,7 +119,7 @@ class Checkout {
   storage::MemberCache& members_;
   const storage::IdentifierHasher& hasher_;
   std::string phone_country_code_;
-  Clock clock_;
+  runtime::Clock clock_;
   std::optional<domain::Rulebook> rules_;
   drivers::CodeRules codes_;
   CheckoutCounters counters_;

@@ -4,7 +4,7 @@ namespace loyalty::agent {
 
 using runtime::OrderedJson;
 
-LaneEvents::LaneEvents(asio::any_io_executor executor, Clock clock, std::size_t keep)
+LaneEvents::LaneEvents(asio::any_io_executor executor, runtime::Clock clock, std::size_t keep)
     : executor_(std::move(executor)), clock_(std::move(clock)), keep_(keep) {}
 
 std::int64_t LaneEvents::publish(OrderedJson event) {

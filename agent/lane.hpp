@@ -21,15 +21,14 @@
 #include "agent/checkout.hpp"
 #include "drivers/scanner.hpp"
 #include "runtime/asio.hpp"
+#include "runtime/clock.hpp"
 #include "runtime/log.hpp"
 
 namespace loyalty::agent {
 
 class LaneEvents {
  public:
-  using Clock = std::function<std::int64_t()>;  // Unix milliseconds
-
-  LaneEvents(asio::any_io_executor executor, Clock clock, std::size_t keep = 256);
+  LaneEvents(asio::any_io_executor executor, runtime::Clock clock, std::size_t keep = 256);
 
   // Adds the event with the next sequence number and its time; wakes every waiting poll.
   std::int64_t publish(runtime::OrderedJson event);
@@ -47,7 +46,7 @@ class LaneEvents {
   runtime::OrderedJson collect(std::int64_t after) const;
 
   asio::any_io_executor executor_;
-  Clock clock_;
+  runtime::Clock clock_;
   std::size_t keep_;
   std::deque<runtime::OrderedJson> events_;
   std::int64_t next_seq_ = 1;

@@ -35,7 +35,7 @@ Task<HttpResponse> PosApi::handle(HttpRequest request) {
   if (target == "/v1/events" || target.starts_with("/v1/events?")) {
     response = co_await events(request);
   } else {
-    std::optional<OnlineRedemption> online;
+    std::optional<sync::OnlineAuthorization> online;
     std::optional<runtime::Json> body;  // parsed here once when the commit asks the ledger first
     if (target == "/v1/commit" && request.method() == http::verb::post && online_now()) {
       // Ask the ledger first; without its answer in time the commit uses the offline limits.
@@ -45,9 +45,9 @@ Task<HttpResponse> PosApi::handle(HttpRequest request) {
       const std::optional<RedemptionAsk> ask = body ? checkout_.redemption_ask(*body) : std::nullopt;
       if (ask) {
         const auto answer = co_await uplink_->authorize(ask->member_id, ask->receipt_id, ask->points);
-        if (answer) online = OnlineRedemption{answer->outcome, answer->points, answer->available};
+        if (answer) online = *answer;
       } else {
-        online = OnlineRedemption{"not_asked", 0, 0};
+        online = sync::OnlineAuthorization{"not_asked", 0, 0};
       }
     }
     response = route(request, online, body ? &*body : nullptr);
@@ -58,7 +58,7 @@ Task<HttpResponse> PosApi::handle(HttpRequest request) {
 
 bool PosApi::online_now() const { return uplink_ != nullptr && uplink_->status().online; }
 
-HttpResponse PosApi::route(const HttpRequest& request, const std::optional<OnlineRedemption>& online,
+HttpResponse PosApi::route(const HttpRequest& request, const std::optional<sync::OnlineAuthorization>& online,
                            const runtime::Json* parsed) {
   const std::string_view target = request.target();
   const bool get = request.method() == http::verb::get;

@@ -50,7 +50,7 @@ class PosApi {
 
  private:
   // `parsed`: the request's body when the caller parsed it already, or null.
-  HttpResponse route(const HttpRequest& request, const std::optional<OnlineRedemption>& online,
+  HttpResponse route(const HttpRequest& request, const std::optional<sync::OnlineAuthorization>& online,
                      const runtime::Json* parsed);
   bool online_now() const;
   // Logs a journaled commit, void or refund (or its retry) as the event `what`.

@@ -43,14 +43,14 @@
 extern char** environ;
 
 using namespace loyalty;
-using Clock = std::chrono::steady_clock;
+using Steady = std::chrono::steady_clock;
 using nlohmann::json;
 
 namespace {
 
 constexpr const char* kSecret = "the member secret of the benchmark chain";
 
-double micros(Clock::duration d) { return std::chrono::duration<double, std::micro>(d).count(); }
+double micros(Steady::duration d) { return std::chrono::duration<double, std::micro>(d).count(); }
 
 // The agent as a child process; its stderr (the log) is read by a thread so that it never
 // blocks on a full pipe.
@@ -68,7 +68,7 @@ class AgentProcess {
     const std::string path = config.string();
     std::vector<char*> argv{const_cast<char*>(binary.c_str()), const_cast<char*>("run"), const_cast<char*>("--config"),
                             const_cast<char*>(path.c_str()), nullptr};
-    started_ = Clock::now();
+    started_ = Steady::now();
     const int rc = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
     ::close(fds[1]);
@@ -78,8 +78,8 @@ class AgentProcess {
       for (ssize_t n; (n = ::read(fd, buffer, sizeof buffer)) > 0;) {
         const std::lock_guard lock(mutex_);
         log_.append(buffer, static_cast<std::size_t>(n));
-        if (ready_at_ == Clock::time_point{} && log_.find("\"event\":\"ready\"") != std::string::npos) {
-          ready_at_ = Clock::now();
+        if (ready_at_ == Steady::time_point{} && log_.find("\"event\":\"ready\"") != std::string::npos) {
+          ready_at_ = Steady::now();
         }
         changed_.notify_all();
       }
@@ -98,11 +98,11 @@ class AgentProcess {
   }
 
   // Waits (up to 30 s) for the ready line; returns the time from spawn to it.
-  Clock::duration wait_ready() {
+  Steady::duration wait_ready() {
     std::unique_lock lock(mutex_);
     if (!changed_.wait_for(lock, std::chrono::seconds(30),
-                           [&] { return ready_at_ != Clock::time_point{} || closed_; }) ||
-        ready_at_ == Clock::time_point{}) {
+                           [&] { return ready_at_ != Steady::time_point{} || closed_; }) ||
+        ready_at_ == Steady::time_point{}) {
       throw std::runtime_error("the agent did not become ready:\n" + log_);
     }
     return ready_at_ - started_;
@@ -127,8 +127,8 @@ class AgentProcess {
 
  private:
   pid_t pid_ = -1;
-  Clock::time_point started_;
-  Clock::time_point ready_at_;
+  Steady::time_point started_;
+  Steady::time_point ready_at_;
   std::thread reader_;
   std::mutex mutex_;
   std::condition_variable changed_;
@@ -218,14 +218,14 @@ Task<void> traffic(sim::Endpoint endpoint, std::filesystem::path bare_path, std:
   const std::int64_t warmup = sales / 10;
   for (std::int64_t i = 0; i < sales + warmup; ++i) {
     const std::string receipt = "B-" + std::to_string(i);
-    const auto t0 = Clock::now();
+    const auto t0 = Steady::now();
     {
       storage::Transaction transaction(bare, "bare insert");
       storage::StatementUse insert(bare.cached("INSERT INTO bare (receipt, body) VALUES (?, ?)"));
       insert->bind(1, receipt).bind(2, body).run();
       transaction.commit();
     }
-    const auto t1 = Clock::now();
+    const auto t1 = Steady::now();
     const std::int64_t member = pick(random);
     const json identify = identify_request(member);
     const sim::PosReply identified = co_await pos.post("/v1/identify", identify);
@@ -234,7 +234,7 @@ Task<void> traffic(sim::Endpoint endpoint, std::filesystem::path bare_path, std:
     const json sale = sale_request(std::move(basket), member);
     const sim::PosReply quoted = co_await pos.post("/v1/quote", sale);
     const sim::PosReply committed = co_await pos.post("/v1/commit", sale);
-    const auto t2 = Clock::now();
+    const auto t2 = Steady::now();
     failures += identified.status == 200 && quoted.status == 200 && committed.status == 200 ? 0 : 1;
     if (i >= warmup) {
       bare_us.push_back(micros(t1 - t0));
@@ -287,11 +287,11 @@ int main(int argc, char** argv) {
       agent.wait_ready();
       print_memory("idle", 0, agent);
     }
-    const auto load_started = Clock::now();
+    const auto load_started = Steady::now();
     seed_members(dir, members);
     std::printf(R"({"bench":"member_load","members":%lld,"seconds":%.1f})"
                 "\n",
-                static_cast<long long>(members), micros(Clock::now() - load_started) / 1e6);
+                static_cast<long long>(members), micros(Steady::now() - load_started) / 1e6);
     bench_start(config, members, starts);
     AgentProcess agent(config);
     agent.wait_ready();

@@ -35,14 +35,14 @@
 #include "storage/member_cache.hpp"
 
 using namespace loyalty::storage;
-using Clock = std::chrono::steady_clock;
+using Steady = std::chrono::steady_clock;
 
 namespace {
 
 constexpr std::int64_t kNow = 1'795'000'000'000;
 constexpr std::size_t kPayloadBytes = 260;
 
-double micros(Clock::duration d) { return std::chrono::duration<double, std::micro>(d).count(); }
+double micros(Steady::duration d) { return std::chrono::duration<double, std::micro>(d).count(); }
 
 double percentile(std::vector<double> samples, double p) {
   if (samples.empty()) return 0;
@@ -106,9 +106,9 @@ void bench_append(const std::filesystem::path& dir, std::int64_t existing, std::
   const PrivateKey key = PrivateKey::generate();
   prefill(path, "bench-lane", key, existing, rng);
 
-  const auto open_start = Clock::now();
+  const auto open_start = Steady::now();
   Journal journal(path, "bench-lane", key);
-  const double open_us = micros(Clock::now() - open_start);
+  const double open_us = micros(Steady::now() - open_start);
 
   Database bare(bare_path);
   if (std::getenv("LOYALTY_BENCH_NOSYNC")) {  // CPU cost only, for profiling
@@ -124,18 +124,18 @@ void bench_append(const std::filesystem::path& dir, std::int64_t existing, std::
   const std::int64_t base = existing + 1;
   for (std::size_t i = 0; i < samples + samples / 10; ++i) {
     const EntryDraft d = draft(base + static_cast<std::int64_t>(i), rng);
-    const auto t0 = Clock::now();
+    const auto t0 = Steady::now();
     {
       Transaction transaction(bare, "bare insert");
       StatementUse insert(bare.cached("INSERT INTO bare (receipt, body) VALUES (?, ?)"));
       insert->bind(1, d.receipt_id).bind_blob(2, as_bytes(d.payload)).run();
       transaction.commit();
     }
-    const auto t1 = Clock::now();
+    const auto t1 = Steady::now();
     journal.append(d, kNow);
-    const auto t2 = Clock::now();
+    const auto t2 = Steady::now();
     journal.sign_pending();
-    const auto t3 = Clock::now();
+    const auto t3 = Steady::now();
     if (i >= samples / 10) {  // the first tenth warms caches and the WAL
       bare_us.push_back(micros(t1 - t0));
       append_us.push_back(micros(t2 - t1));
@@ -170,19 +170,20 @@ void bench_members(const std::filesystem::path& dir, std::int64_t members, std::
   MemberCache cache(dir / "members.db", hasher);
   auto card = [](std::int64_t i) { return "40000" + std::to_string(1000000000 + i); };
   auto phone = [](std::int64_t i) { return "+7916" + std::to_string(1000000 + i); };
-  const auto load_start = Clock::now();
+  const auto load_start = Steady::now();
   std::vector<MemberDelta> batch;
   std::int64_t cursor = 0;
   for (std::int64_t i = 0; i < members; ++i) {
-    batch.push_back({MemberDelta::Change::upsert,
-                     {id('M', i), static_cast<std::int64_t>(rng() % 100000), "silver", MemberStatus::active, 0},
-                     {hasher.key(IdentifierKind::card, card(i)), hasher.key(IdentifierKind::phone, phone(i))}});
+    batch.push_back(
+        {MemberDelta::Change::upsert,
+         {id('M', i), static_cast<std::int64_t>(rng() % 100000), "silver", loyalty::domain::MemberStatus::active, 0},
+         {hasher.key(IdentifierKind::card, card(i)), hasher.key(IdentifierKind::phone, phone(i))}});
     if (batch.size() == 10000 || i + 1 == members) {
       cache.apply(batch, ++cursor);
       batch.clear();
     }
   }
-  const double load_s = std::chrono::duration<double>(Clock::now() - load_start).count();
+  const double load_s = std::chrono::duration<double>(Steady::now() - load_start).count();
 
   std::vector<double> hit_us, miss_us, hmac_us;
   std::size_t found = 0;
@@ -190,16 +191,16 @@ void bench_members(const std::filesystem::path& dir, std::int64_t members, std::
     const std::int64_t i = static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(members));
     const std::string number = s % 2 == 0 ? card(i) : phone(i);
     const auto kind = s % 2 == 0 ? IdentifierKind::card : IdentifierKind::phone;
-    auto t0 = Clock::now();
+    auto t0 = Steady::now();
     const Digest key = hasher.key(kind, number);
-    auto t1 = Clock::now();
+    auto t1 = Steady::now();
     found += cache.find(key) ? 1U : 0U;
-    auto t2 = Clock::now();
+    auto t2 = Steady::now();
     hmac_us.push_back(micros(t1 - t0));
     hit_us.push_back(micros(t2 - t0));
-    t0 = Clock::now();
+    t0 = Steady::now();
     found += cache.find(hasher.key(IdentifierKind::card, "59" + std::to_string(rng()))) ? 1U : 0U;
-    miss_us.push_back(micros(Clock::now() - t0));
+    miss_us.push_back(micros(Steady::now() - t0));
   }
   std::printf(
       "{\"bench\":\"members\",\"op\":\"lookup\",\"members\":%lld,\"keys\":%lld,\"samples\":%zu,\"found\":%zu,"

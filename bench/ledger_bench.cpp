@@ -52,14 +52,14 @@
 #include "sync/uplink.hpp"
 
 using namespace loyalty;
-using Clock = std::chrono::steady_clock;
+using Steady = std::chrono::steady_clock;
 
 namespace {
 
 constexpr std::int64_t kNow = 1'795'000'000'000;
 constexpr std::int64_t kMembers = 100'000;
 
-double seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+double seconds(Steady::duration d) { return std::chrono::duration<double>(d).count(); }
 
 double scale() {
   const char* text = std::getenv("LOYALTY_BENCH_SCALE");
@@ -164,11 +164,11 @@ void bench_ingest(const std::filesystem::path& dir) {
     ledger::SqliteStore store(dir / "ingest-ledger.db");
     ledger::Ledger ledger(store, {});
     enroll_all(ledger);
-    const auto start = Clock::now();
+    const auto start = Steady::now();
     for (std::size_t i = 0; i < batches.size(); ++i) {
       ledger.ingest(text_of('T', static_cast<std::int64_t>(batches[i].terminal)), decoded[i], kNow);
     }
-    ledger_s = seconds(Clock::now() - start);
+    ledger_s = seconds(Steady::now() - start);
   }
   // The ledger from the batch JSON.
   double json_s = 0;
@@ -176,12 +176,12 @@ void bench_ingest(const std::filesystem::path& dir) {
     ledger::SqliteStore store(dir / "ingest-json.db");
     ledger::Ledger ledger(store, {});
     enroll_all(ledger);
-    const auto start = Clock::now();
+    const auto start = Steady::now();
     for (std::size_t i = 0; i < batches.size(); ++i) {
       const sync::Batch batch = sync::batch_from_json(bodies[i]);
       ledger.ingest(batch.terminal_id, batch.entries, kNow);
     }
-    json_s = seconds(Clock::now() - start);
+    json_s = seconds(Steady::now() - start);
   }
   // Bare SQLite: the same rows into the same schema.
   double bare_s = 0;
@@ -203,7 +203,7 @@ void bench_ingest(const std::filesystem::path& dir) {
                            "INSERT INTO lots (member_id, expires_at, terminal_id, seq, points, remaining, expired, "
                            "earned_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?)");
     std::int64_t cursor = 0;
-    const auto start = Clock::now();
+    const auto start = Steady::now();
     for (const auto& batch : decoded) {
       storage::Transaction transaction(db, "bare batch");
       for (const sync::WireEntry& wire : batch) {
@@ -229,7 +229,7 @@ void bench_ingest(const std::filesystem::path& dir) {
       }
       transaction.commit();
     }
-    bare_s = seconds(Clock::now() - start);
+    bare_s = seconds(Steady::now() - start);
   }
   const double n = static_cast<double>(total);
   std::printf(
@@ -258,14 +258,14 @@ struct LedgerChild {
       ::_exit(127);
     }
     // Waits for the ready line (a benchmark may poll; the tests wait on a pipe).
-    const auto deadline = Clock::now() + std::chrono::seconds(10);
+    const auto deadline = Steady::now() + std::chrono::seconds(10);
     for (;;) {
       const std::string out = std::filesystem::exists(log) ? storage::read_file(log) : "";
       if (const auto at = out.find("\"port\":"); at != std::string::npos) {
         port = static_cast<std::uint16_t>(std::stoi(out.substr(at + 7)));
         return;
       }
-      if (Clock::now() > deadline) throw std::runtime_error("the ledger did not start: " + out);
+      if (Steady::now() > deadline) throw std::runtime_error("the ledger did not start: " + out);
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
   }
@@ -315,12 +315,12 @@ void bench_drain(const std::filesystem::path& dir) {
   settings.idle_poll = std::chrono::milliseconds(5);
   sync::Uplink uplink(
       io, settings, journal, members, rulebooks, [](domain::Rulebook) {}, log, [] { return kNow; });
-  const auto start = Clock::now();
+  const auto start = Steady::now();
   uplink.start();
-  while (journal.pending_count() > 0 && Clock::now() - start < std::chrono::minutes(5)) {
+  while (journal.pending_count() > 0 && Steady::now() - start < std::chrono::minutes(5)) {
     io.run_for(std::chrono::milliseconds(20));
   }
-  const double s = seconds(Clock::now() - start);
+  const double s = seconds(Steady::now() - start);
   uplink.stop();
   while (uplink.running()) io.run_for(std::chrono::milliseconds(10));
   std::printf(
@@ -346,7 +346,7 @@ void bench_replay(const std::filesystem::path& dir) {
   ledger::SqliteStore store(dir / "replay-ledger.db", options);
   ledger::Ledger ledger(store, {});
   std::vector<std::filesystem::path> paths;
-  const auto written_start = Clock::now();
+  const auto written_start = Steady::now();
   for (std::int64_t f = 0; f < files; ++f) {
     const std::string terminal = text_of('T', f);
     const storage::PrivateKey key = storage::PrivateKey::generate();
@@ -354,15 +354,15 @@ void bench_replay(const std::filesystem::path& dir) {
     write_journal(paths.back(), terminal, key, chain(terminal, key, per_file, per_file, rng));
     ledger.enroll(terminal, text_of('S', f / 10), key.public_key().raw(), kNow);
   }
-  const double written_s = seconds(Clock::now() - written_start);
+  const double written_s = seconds(Steady::now() - written_start);
   std::int64_t entries = 0;
   std::int64_t refused = 0;
-  const auto start = Clock::now();
+  const auto start = Steady::now();
   for (const ledger::ReplayResult& result : ledger::replay_files(ledger, paths, kNow)) {
     entries += result.applied;
     refused += result.refusal.empty() ? 0 : 1;
   }
-  const double s = seconds(Clock::now() - start);
+  const double s = seconds(Steady::now() - start);
   const double rate = static_cast<double>(entries) / s;
   std::printf(
       "{\"bench\":\"replay\",\"files\":%lld,\"entries\":%lld,\"refused_files\":%lld,\"seconds\":%.2f,"

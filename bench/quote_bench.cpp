@@ -21,7 +21,7 @@
 #include "sync/rulebook_json.hpp"
 
 using namespace loyalty;
-using Clock = std::chrono::steady_clock;
+using Steady = std::chrono::steady_clock;
 
 namespace {
 
@@ -68,9 +68,9 @@ Stats measure(std::size_t iterations, F&& op) {
   std::vector<double> samples;
   samples.reserve(iterations);
   for (std::size_t i = 0; i < iterations; ++i) {
-    const auto start = Clock::now();
+    const auto start = Steady::now();
     op();
-    samples.push_back(std::chrono::duration<double, std::micro>(Clock::now() - start).count());
+    samples.push_back(std::chrono::duration<double, std::micro>(Steady::now() - start).count());
   }
   std::sort(samples.begin(), samples.end());
   return {samples[samples.size() / 2], samples[std::min(samples.size() - 1, samples.size() * 99 / 100)], iterations};

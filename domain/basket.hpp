@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "domain/local_time.hpp"
@@ -36,7 +37,14 @@ struct Basket {
   std::vector<Line> lines;
 };
 
-enum class MemberStatus { active, blocked };
+// A member's standing, as the ledger keeps it and every terminal caches it: a blocked member
+// neither earns nor redeems. The numbers are the codes both databases store (the member cache's
+// and the ledger's status columns), and "active" / "blocked" the names in every document.
+enum class MemberStatus { active = 1, blocked = 2 };
+
+constexpr std::string_view status_name(MemberStatus status) {
+  return status == MemberStatus::blocked ? "blocked" : "active";
+}
 
 struct Member {
   std::string id;

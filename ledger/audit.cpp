@@ -49,7 +49,9 @@ std::string audit_sale(const storage::JournalEntry& entry, const domain::Ruleboo
         const runtime::Json& m = payload["member"];
         member->tier = m.value("tier", "");
         member->balance = std::max<std::int64_t>(m.value("balance", std::int64_t{0}), d.points_redeemed);
-        if (m.value("status", "active") == "blocked") member->status = domain::MemberStatus::blocked;
+        if (m.value("status", "") == domain::status_name(domain::MemberStatus::blocked)) {
+          member->status = domain::MemberStatus::blocked;
+        }
       }
     }
     const domain::Quote again = domain::quote(rules, basket.basket, member ? &*member : nullptr);

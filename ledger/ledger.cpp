@@ -271,7 +271,7 @@ Authorization Ledger::authorize(std::string_view terminal_id, const AuthorizeReq
     }
     result.available = std::max<std::int64_t>(account->balance, 0) - store_.held_points(request.member_id, now_ms);
     result.available = std::max<std::int64_t>(result.available, 0);
-    if (account->status == MemberState::blocked) {
+    if (account->status == domain::MemberStatus::blocked) {
       result.outcome = Authorization::Outcome::member_blocked;
       return;
     }

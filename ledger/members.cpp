@@ -4,6 +4,7 @@
 
 #include "drivers/codes.hpp"
 #include "storage/journal_entry.hpp"
+#include "sync/basket_json.hpp"
 
 namespace loyalty::ledger {
 namespace {
@@ -20,8 +21,7 @@ MemberRecord member_from_json(const runtime::Json& document, const storage::Iden
   record.member_id = in.string("member_id", storage::kMaxMemberIdBytes);
   if (record.member_id.empty()) runtime::fail(in.path_of("member_id"), "must not be empty");
   record.tier = in.string_or("tier", "standard", 64);
-  record.status = in.choice<MemberState>("status", {{"active", MemberState::active}, {"blocked", MemberState::blocked}},
-                                         MemberState::active);
+  record.status = sync::member_status_from_json(in, "status", domain::MemberStatus::active);
   record.balance = in.integer_or("balance", 0, 0, storage::kMaxEntryPoints);
   for (const std::string& card : in.strings_or_empty("cards", 64)) {
     const drivers::CardNumber number = drivers::normalize_card(card, {});

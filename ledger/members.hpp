@@ -28,7 +28,7 @@ namespace loyalty::ledger {
 struct MemberRecord {
   std::string member_id;
   std::string tier = "standard";
-  MemberState status = MemberState::active;
+  domain::MemberStatus status = domain::MemberStatus::active;
   std::int64_t balance = 0;
   std::vector<storage::Digest> keys;
 };

@@ -27,7 +27,7 @@ http::status status_of(const Refusal& refusal) {
 
 }  // namespace
 
-LedgerService::LedgerService(Ledger& ledger, runtime::Log& log, Clock clock)
+LedgerService::LedgerService(Ledger& ledger, runtime::Log& log, runtime::Clock clock)
     : ledger_(ledger), log_(log), clock_(std::move(clock)) {}
 
 HttpResponse LedgerService::handle(const sync::HttpRequest& request, const Peer* peer) {
@@ -127,10 +127,8 @@ HttpResponse LedgerService::members(std::string_view query) {
   page.more = changes.size() == static_cast<std::size_t>(limit);
   for (const MemberChange& change : changes) {
     storage::MemberDelta delta;
-    delta.member = {
-        change.account.member_id, change.account.balance, change.account.tier,
-        change.account.status == MemberState::blocked ? storage::MemberStatus::blocked : storage::MemberStatus::active,
-        change.account.cursor};
+    delta.member = {change.account.member_id, change.account.balance, change.account.tier, change.account.status,
+                    change.account.cursor};
     delta.keys = change.keys;
     page.members.push_back(std::move(delta));
   }

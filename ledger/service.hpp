@@ -19,6 +19,7 @@
 #include <string>
 
 #include "ledger/ledger.hpp"
+#include "runtime/clock.hpp"
 #include "runtime/log.hpp"
 #include "sync/http.hpp"
 
@@ -47,10 +48,8 @@ struct ServiceCounters {
 
 class LedgerService {
  public:
-  using Clock = std::function<std::int64_t()>;  // Unix milliseconds
-
   // `ledger` and `log` must outlive the service.
-  LedgerService(Ledger& ledger, runtime::Log& log, Clock clock);
+  LedgerService(Ledger& ledger, runtime::Log& log, runtime::Clock clock);
 
   // Answers one request. `peer` is null on the admin listener, which serves health and metrics
   // only.
@@ -68,7 +67,7 @@ class LedgerService {
 
   Ledger& ledger_;
   runtime::Log& log_;
-  Clock clock_;
+  runtime::Clock clock_;
   ServiceCounters counters_;
 };
 

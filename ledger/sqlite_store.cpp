@@ -152,7 +152,7 @@ Account read_account(Statement& row) {
   a.member_id = row.text(0);
   a.balance = row.integer(1);
   a.tier = row.text(2);
-  a.status = row.integer(3) == 2 ? MemberState::blocked : MemberState::active;
+  a.status = row.integer(3) == 2 ? domain::MemberStatus::blocked : domain::MemberStatus::active;
   a.cursor = row.integer(4);
   a.last_redeem_terminal = row.text(5);
   a.last_redeem_seq = row.integer(6);

@@ -26,6 +26,7 @@
 #include <string_view>
 #include <vector>
 
+#include "domain/basket.hpp"
 #include "storage/crypto.hpp"
 #include "sync/journal_wire.hpp"
 
@@ -43,13 +44,11 @@ struct Terminal {
   std::int64_t last_upload_ms = 0;
 };
 
-enum class MemberState { active = 1, blocked = 2 };
-
 struct Account {
   std::string member_id;
   std::int64_t balance = 0;  // may be negative after over-redemption or a clawback
   std::string tier = "standard";
-  MemberState status = MemberState::active;
+  domain::MemberStatus status = domain::MemberStatus::active;
   std::int64_t cursor = 0;  // position in the member feed of the last change (set by the store)
   // The last redemption applied for this member, named when a later one overdraws.
   std::string last_redeem_terminal;

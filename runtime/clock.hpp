@@ -5,8 +5,13 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 
 namespace loyalty::runtime {
+
+// A source of the wall clock in Unix milliseconds, given to whatever stamps or expires
+// something, so that tests can set the time. unix_now_ms is the real one.
+using Clock = std::function<std::int64_t()>;
 
 inline std::int64_t unix_now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())

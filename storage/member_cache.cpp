@@ -36,7 +36,7 @@ CachedMember read_member(Statement& row) {
   member.member_id = row.text(0);
   member.balance = row.integer(1);
   member.tier = row.text(2);
-  member.status = row.integer(3) == 2 ? MemberStatus::blocked : MemberStatus::active;
+  member.status = row.integer(3) == 2 ? domain::MemberStatus::blocked : domain::MemberStatus::active;
   member.as_of = row.integer(4);
   return member;
 }
@@ -51,7 +51,7 @@ void check(const MemberDelta& delta) {
     throw std::invalid_argument("member delta for " + m.member_id + ": balance " + std::to_string(m.balance) +
                                 " is outside +-10^15");
   }
-  if (m.status != MemberStatus::active && m.status != MemberStatus::blocked) {
+  if (m.status != domain::MemberStatus::active && m.status != domain::MemberStatus::blocked) {
     throw std::invalid_argument("member delta for " + m.member_id + ": status is neither active nor blocked");
   }
 }

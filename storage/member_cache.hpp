@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "domain/basket.hpp"
 #include "storage/crypto.hpp"
 #include "storage/sqlite.hpp"
 
@@ -40,13 +41,11 @@ class IdentifierHasher {
   std::string secret_;
 };
 
-enum class MemberStatus { active = 1, blocked = 2 };
-
 struct CachedMember {
   std::string member_id;
   std::int64_t balance = 0;
   std::string tier;
-  MemberStatus status = MemberStatus::active;
+  domain::MemberStatus status = domain::MemberStatus::active;
   std::int64_t as_of = 0;  // the change-feed cursor of the delta that last set this row
 
   friend bool operator==(const CachedMember&, const CachedMember&) = default;

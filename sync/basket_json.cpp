@@ -114,12 +114,18 @@ Member member_from_json(const Json& document, const Rulebook& rules) {
     fail(in.path_of("tier"),
          "\"" + m.tier + "\" is not a tier of rulebook " + rules.id + " v" + std::to_string(rules.version));
   m.balance = in.integer("balance", -kMaxPoints, kMaxPoints);
-  m.status = in.choice("status",
-                       {std::pair{std::string_view("active"), MemberStatus::active},
-                        std::pair{std::string_view("blocked"), MemberStatus::blocked}},
-                       MemberStatus::active);
+  m.status = member_status_from_json(in, "status", domain::MemberStatus::active);
   in.finish();
   return m;
+}
+
+domain::MemberStatus member_status_from_json(Reader& in, std::string_view key,
+                                             std::optional<domain::MemberStatus> fallback) {
+  using domain::MemberStatus;
+  return in.choice(key,
+                   {std::pair{domain::status_name(MemberStatus::active), MemberStatus::active},
+                    std::pair{domain::status_name(MemberStatus::blocked), MemberStatus::blocked}},
+                   fallback);
 }
 
 }  // namespace loyalty::sync

@@ -29,6 +29,10 @@ void check_basket_against(const BasketDocument& basket, const domain::Rulebook& 
 
 // Reads a member; its tier must be one the rulebook defines. Throws JsonError under "member".
 domain::Member member_from_json(const runtime::Json& document, const domain::Rulebook& rules);
+// A member status at `key` by its name (domain::status_name); `fallback` when the key is absent,
+// and required when there is none.
+domain::MemberStatus member_status_from_json(runtime::Reader& in, std::string_view key,
+                                             std::optional<domain::MemberStatus> fallback);
 
 }  // namespace loyalty::sync
 

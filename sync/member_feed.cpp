@@ -3,6 +3,7 @@
 #include <limits>
 
 #include "storage/journal_entry.hpp"
+#include "sync/basket_json.hpp"
 
 namespace loyalty::sync {
 
@@ -25,7 +26,7 @@ OrderedJson member_page_to_json(const MemberPage& page) {
     member["member_id"] = delta.member.member_id;
     member["balance"] = delta.member.balance;
     member["tier"] = delta.member.tier;
-    member["status"] = delta.member.status == storage::MemberStatus::blocked ? "blocked" : "active";
+    member["status"] = domain::status_name(delta.member.status);
     member["cursor"] = delta.member.as_of;
     OrderedJson& keys = member["keys"] = OrderedJson::array();
     for (const storage::Digest& key : delta.keys) keys.push_back(storage::to_hex(key));
@@ -57,8 +58,7 @@ MemberPage member_page_from_json(const Json& document) {
     if (delta.member.member_id.empty()) fail(m.path_of("member_id"), "must not be empty");
     delta.member.balance = m.integer("balance", -storage::kMaxEntryPoints, storage::kMaxEntryPoints);
     delta.member.tier = m.string("tier", 64);
-    delta.member.status = m.choice<storage::MemberStatus>(
-        "status", {{"active", storage::MemberStatus::active}, {"blocked", storage::MemberStatus::blocked}});
+    delta.member.status = member_status_from_json(m, "status", std::nullopt);
     delta.member.as_of = m.integer("cursor", 1, page.cursor);
     const Json& keys = m.array("keys", 64);
     for (std::size_t k = 0; k < keys.size(); ++k) {

@@ -158,7 +158,7 @@ class Uplink::Connection {
 };
 
 Uplink::Uplink(asio::io_context& io, UplinkSettings settings, storage::Journal& journal, storage::MemberCache& members,
-               storage::RulebookStore& rulebooks, RulebookInstalled on_rulebook, Log& log, Clock clock)
+               storage::RulebookStore& rulebooks, RulebookInstalled on_rulebook, Log& log, runtime::Clock clock)
     : io_(io),
       settings_(std::move(settings)),
       journal_(journal),

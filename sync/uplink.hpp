@@ -28,6 +28,7 @@
 
 #include "domain/rulebook.hpp"
 #include "runtime/asio.hpp"
+#include "runtime/clock.hpp"
 #include "runtime/log.hpp"
 #include "storage/journal.hpp"
 #include "storage/member_cache.hpp"
@@ -74,22 +75,24 @@ struct UplinkStatus {
   std::int64_t authorization_fallbacks = 0;  // deadline missed or offline: offline limits applied
 };
 
-// The ledger's answer to an authorization, or nothing when it did not come in time.
+// The ledger's answer to an authorization, or nothing when it did not come in time. With one, a
+// commit redeems at most the points the ledger holds for it instead of the offline limits.
 struct OnlineAuthorization {
-  std::string outcome;  // "approved", "declined", "member_unknown", "member_blocked"
+  // "approved", "declined", "member_unknown", "member_blocked"; the agent's "not_asked" when a
+  // commit redeems nothing and the ledger was not asked.
+  std::string outcome;
   std::int64_t points = 0;
   std::int64_t available = 0;
 };
 
 class Uplink {
  public:
-  using Clock = std::function<std::int64_t()>;  // Unix milliseconds
   using RulebookInstalled = std::function<void(domain::Rulebook)>;
 
   // Everything passed by reference must outlive the Uplink. Throws TlsError when the TLS files
   // cannot be used.
   Uplink(asio::io_context& io, UplinkSettings settings, storage::Journal& journal, storage::MemberCache& members,
-         storage::RulebookStore& rulebooks, RulebookInstalled on_rulebook, runtime::Log& log, Clock clock);
+         storage::RulebookStore& rulebooks, RulebookInstalled on_rulebook, runtime::Log& log, runtime::Clock clock);
   ~Uplink();
 
   void start();
@@ -126,7 +129,7 @@ class Uplink {
   storage::RulebookStore& rulebooks_;
   RulebookInstalled on_rulebook_;
   runtime::Log& log_;
-  Clock clock_;
+  runtime::Clock clock_;
   std::shared_ptr<ssl::context> tls_;
   std::unique_ptr<Connection> bulk_;   // uploads and pulls
   std::unique_ptr<Connection> quick_;  // authorizations, never queued behind a batch

@@ -13,7 +13,7 @@
 namespace loyalty::sim {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using Steady = std::chrono::steady_clock;
 
 double micros(std::chrono::nanoseconds d) { return static_cast<double>(d.count()) / 1000.0; }
 
@@ -130,8 +130,8 @@ class SimLane {
     const std::string line = code + "\n";
     auto [ec, n] = co_await asio::async_write(scanner_, asio::buffer(line), use_tuple);
     if (ec) throw std::runtime_error("the scanner connection failed: " + ec.message());
-    const auto deadline = Clock::now() + std::chrono::seconds(10);
-    while (Clock::now() < deadline) {
+    const auto deadline = Steady::now() + std::chrono::seconds(10);
+    while (Steady::now() < deadline) {
       PosReply reply =
           co_await pos_.call(http::verb::get, "/v1/events?after=" + std::to_string(events_seen_) + "&wait_ms=5000",
                              nullptr, std::chrono::seconds(15));
@@ -396,7 +396,7 @@ std::string latency_line(const std::vector<double>& values) {
 // build.)
 Task<void> run_all(const SimSettings& settings, SimReport& report) {
   const auto executor = co_await asio::this_coro::executor;
-  const auto started = Clock::now();
+  const auto started = Steady::now();
   std::vector<std::unique_ptr<SimLane>> lanes;
   for (int lane = 1; lane <= settings.lanes; ++lane) {
     lanes.push_back(std::make_unique<SimLane>(settings, report, lane, executor));
@@ -410,7 +410,7 @@ Task<void> run_all(const SimSettings& settings, SimReport& report) {
     });
   }
   if (running > 0) co_await all_done.async_wait(use_tuple);
-  report.elapsed = Clock::now() - started;
+  report.elapsed = Steady::now() - started;
 }
 
 }  // namespace

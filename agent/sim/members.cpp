@@ -17,7 +17,7 @@ void write_members(storage::MemberCache& cache, const storage::IdentifierHasher&
     std::vector<storage::MemberDelta> deltas;
     for (std::int64_t i = first; i < std::min(count, first + kBatch); ++i) {
       storage::MemberDelta delta;
-      delta.member = {member_id(i), member_balance(i), member_tier(i), storage::MemberStatus::active, cursor};
+      delta.member = {member_id(i), member_balance(i), member_tier(i), domain::MemberStatus::active, cursor};
       delta.keys = {hasher.key(storage::IdentifierKind::card, member_card(i)),
                     hasher.key(storage::IdentifierKind::phone, member_phone(i))};
       deltas.push_back(std::move(delta));

@@ -95,10 +95,10 @@ struct Agent {
     storage::MemberCache cache(dir / "data" / "members.db", hasher);
     // Filled in place: GCC 12 at -O3 warns of an uninitialized string in the braced array.
     std::vector<storage::MemberDelta> deltas(2);
-    deltas[0].member = {"M-1001", 5000, "gold", storage::MemberStatus::active, 1};
+    deltas[0].member = {"M-1001", 5000, "gold", domain::MemberStatus::active, 1};
     deltas[0].keys = {hasher.key(storage::IdentifierKind::card, kCard),
                       hasher.key(storage::IdentifierKind::phone, "+79161234567")};
-    deltas[1].member = {"7700123456", 1000, "standard", storage::MemberStatus::active, 2};
+    deltas[1].member = {"7700123456", 1000, "standard", domain::MemberStatus::active, 2};
     cache.apply(deltas, 2);
   }
 

@@ -31,11 +31,17 @@ TEST_CASE(
   Chain chain(f.dir.path(), "chain");
   const storage::IdentifierHasher hasher(agent::testing::kSecret);
   std::vector<MemberRecord> members(3);
-  members[0] = {
-      "M-1001", "gold", MemberState::active, 5000, {hasher.key(storage::IdentifierKind::card, agent::testing::kCard)}};
-  members[1] = {"7700123456", "standard", MemberState::active, 1000, {}};
-  members[2] = {
-      "M-3", "standard", MemberState::active, 10, {hasher.key(storage::IdentifierKind::card, "4000000000000010")}};
+  members[0] = {"M-1001",
+                "gold",
+                domain::MemberStatus::active,
+                5000,
+                {hasher.key(storage::IdentifierKind::card, agent::testing::kCard)}};
+  members[1] = {"7700123456", "standard", domain::MemberStatus::active, 1000, {}};
+  members[2] = {"M-3",
+                "standard",
+                domain::MemberStatus::active,
+                10,
+                {hasher.key(storage::IdentifierKind::card, "4000000000000010")}};
   f.ledger.import_members(members, ledger::testing::kNow);
   const storage::PrivateKey central = storage::PrivateKey::generate();
   storage::write_file_atomically(f.dir / "central.pub", central.public_key().pem(), 0644);

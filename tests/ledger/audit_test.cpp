@@ -27,7 +27,7 @@ struct AuditFixture : LedgerFixture {
   AuditFixture() : lane_t1(lane("T1")) {
     store.publish_rulebook({1, "", example("rulebook-ru.json"), "central", 0, kNow});
     storage::MemberDelta delta;
-    delta.member = {"M1", 5000, "gold", storage::MemberStatus::active, 1};
+    delta.member = {"M1", 5000, "gold", domain::MemberStatus::active, 1};
     members.apply(std::vector<storage::MemberDelta>{delta}, 1);
     checkout.set_rulebook(example_rules());
     runtime::Json request;

@@ -56,7 +56,8 @@ TEST_CASE("lanes uploading through a faulty network to a ledger that restarts en
     terminals.push_back(std::make_unique<LaneLink>(f, chain, "T" + std::to_string(i), i <= 2 ? "S1" : "S2"));
   }
   std::vector<MemberRecord> records;
-  for (int m = 0; m < 20; ++m) records.push_back({"M" + std::to_string(m), "standard", MemberState::active, 500, {}});
+  for (int m = 0; m < 20; ++m)
+    records.push_back({"M" + std::to_string(m), "standard", domain::MemberStatus::active, 500, {}});
   f.ledger.import_members(records, ledger::testing::kNow);  // opening lots, unexpired when the sales happen
 
   LedgerProcess ledger(f.dir.path(), chain, f.dir / "ledger.db");

@@ -78,8 +78,9 @@ TEST_CASE(
     "the uplink drains a backlog in batches, acknowledging only what the ledger acknowledged, and pulls members") {
   UplinkFixture f;
   std::vector<MemberRecord> records(2);
-  records[0] = {"M1", "gold", MemberState::active, 700, {kHasher.key(storage::IdentifierKind::card, "7013001")}};
-  records[1] = {"M2", "standard", MemberState::blocked, 0, {}};
+  records[0] = {
+      "M1", "gold", domain::MemberStatus::active, 700, {kHasher.key(storage::IdentifierKind::card, "7013001")}};
+  records[1] = {"M2", "standard", domain::MemberStatus::blocked, 0, {}};
   f.ledger.import_members(records, 0);
   for (int i = 0; i < 1200; ++i) f.t1.sale("M1", 3, 0);
   LedgerProcess ledger(f.dir.path(), f.chain, f.dir / "ledger.db");
@@ -95,7 +96,7 @@ TEST_CASE(
   REQUIRE(cached);
   CHECK(cached->member_id == "M1");
   CHECK(cached->tier == "gold");
-  CHECK(f.members.find_member("M2")->status == storage::MemberStatus::blocked);
+  CHECK(f.members.find_member("M2")->status == domain::MemberStatus::blocked);
 
   // New entries are uploaded when the agent wakes the link, and unsigned ones wait.
   f.t1.sale("M1", 1, 0);
@@ -177,7 +178,7 @@ TEST_CASE(
     "an online authorization holds points at the ledger, and falls back at once when the ledger does not answer") {
   UplinkFixture f;
   std::vector<MemberRecord> records(1);
-  records[0] = {"M1", "standard", MemberState::active, 1000, {}};
+  records[0] = {"M1", "standard", domain::MemberStatus::active, 1000, {}};
   f.ledger.import_members(records, 0);
   LedgerProcess ledger(f.dir.path(), f.chain, f.dir / "ledger.db");
   sync::Uplink& uplink = f.start(ledger.port());

@@ -330,7 +330,8 @@ TEST_CASE("the local balance counts this terminal's entries until the cache refl
   const IdentifierHasher hasher("a provisioned secret of the chain");
   MemberCache cache(f.dir / "members.db", hasher);
   const Digest card = hasher.key(IdentifierKind::card, "4000001234567899");
-  MemberDelta delta{MemberDelta::Change::upsert, {"M1", 500, "silver", MemberStatus::active, 0}, {card}};
+  MemberDelta delta{
+      MemberDelta::Change::upsert, {"M1", 500, "silver", loyalty::domain::MemberStatus::active, 0}, {card}};
   REQUIRE(cache.apply(std::span(&delta, 1), 10) == Applied::applied);
 
   f.journal.append(sale("R1", "M1", 30, 200), kNow);  // -170

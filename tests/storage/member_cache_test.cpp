@@ -12,7 +12,7 @@ namespace {
 const IdentifierHasher kHasher("a provisioned secret of the chain");
 
 MemberDelta upsert(const std::string& id, std::int64_t balance, std::vector<Digest> keys,
-                   MemberStatus status = MemberStatus::active) {
+                   loyalty::domain::MemberStatus status = loyalty::domain::MemberStatus::active) {
   return {MemberDelta::Change::upsert, {id, balance, "gold", status, 0}, std::move(keys)};
 }
 
@@ -35,7 +35,7 @@ TEST_CASE("a member is found by any of its identifiers and raw identifiers are n
     MemberCache cache(dir / "members.db", kHasher);
     const std::vector<MemberDelta> deltas = {
         upsert("M1", 1200, {card("4000001234567899"), phone("+79161234567")}),
-        upsert("M2", 0, {card("4000009999999999")}, MemberStatus::blocked),
+        upsert("M2", 0, {card("4000009999999999")}, loyalty::domain::MemberStatus::blocked),
     };
     REQUIRE(cache.apply(deltas, 5) == Applied::applied);
     const auto by_phone = cache.find(phone("+79161234567"));
@@ -45,7 +45,7 @@ TEST_CASE("a member is found by any of its identifiers and raw identifiers are n
     CHECK(by_phone->tier == "gold");
     CHECK(by_phone->as_of == 5);
     CHECK(cache.find(card("4000001234567899"))->member_id == "M1");
-    CHECK(cache.find(card("4000009999999999"))->status == MemberStatus::blocked);
+    CHECK(cache.find(card("4000009999999999"))->status == loyalty::domain::MemberStatus::blocked);
     CHECK_FALSE(cache.find(card("4000000000000002")));
     CHECK(cache.size() == 2);
     CHECK(cache.cursor() == 5);
@@ -63,7 +63,7 @@ TEST_CASE("deltas replace a member's identifiers, move a card, and erase members
   REQUIRE(cache.apply(deltas, 1) == Applied::applied);
   // M1 loses its phone; card 2222 moves from M2 to M1; M2 is then erased.
   deltas = {upsert("M1", 90, {card("1111"), card("2222")}),
-            {MemberDelta::Change::erase, {"M2", 0, "", MemberStatus::active, 0}, {}}};
+            {MemberDelta::Change::erase, {"M2", 0, "", loyalty::domain::MemberStatus::active, 0}, {}}};
   REQUIRE(cache.apply(deltas, 2) == Applied::applied);
   CHECK_FALSE(cache.find(phone("+7001")));
   CHECK(cache.find(card("2222"))->member_id == "M1");

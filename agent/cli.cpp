@@ -24,6 +24,9 @@
 namespace loyalty::agent {
 namespace {
 
+using runtime::exit_failed;
+using runtime::exit_ok;
+using runtime::exit_usage;
 using runtime::Options;
 using runtime::parse_options;
 using runtime::require;
@@ -291,7 +294,7 @@ int run_cli(std::span<const std::string_view> args, std::ostream& out, std::ostr
     }
   } catch (const InputError& e) {
     err << "loyalty-agent: " << e.file << ": " << e.message << "\n";
-    return exit_bad_input;
+    return exit_failed;
   }
   err << "loyalty-agent: unknown command '" << command << "'\n" << kUsage;
   return exit_usage;

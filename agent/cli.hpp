@@ -9,11 +9,8 @@
 
 namespace loyalty::agent {
 
-// Exit statuses of every subcommand.
-enum ExitStatus : int { exit_ok = 0, exit_bad_input = 1, exit_usage = 2 };
-
 // Runs the subcommand named by args[0] with the rest as its options. Results go to `out`,
-// messages for a person to `err`. Returns the process exit status.
+// messages for a person to `err`. Returns the process exit status (runtime::ExitStatus).
 int run_cli(std::span<const std::string_view> args, std::ostream& out, std::ostream& err);
 
 }  // namespace loyalty::agent

@@ -18,6 +18,9 @@
 namespace loyalty::agent {
 namespace {
 
+using runtime::exit_failed;
+using runtime::exit_ok;
+using runtime::exit_usage;
 using runtime::Options;
 using runtime::parse_options;
 using runtime::require;
@@ -69,9 +72,9 @@ int verify(const Options& options, std::ostream& out) {
   for (const std::string& problem : report.integrity_problems) out << path << ": integrity: " << problem << "\n";
   if (report.first_bad_seq) {
     out << path << ": FAILED at entry " << *report.first_bad_seq << ": " << report.problem << "\n";
-    return exit_bad_input;
+    return exit_failed;
   }
-  if (!report.integrity_problems.empty()) return exit_bad_input;
+  if (!report.integrity_problems.empty()) return exit_failed;
   out << path << ": ok, ";
   if (report.entries == 0) {
     out << "no entries\n";
@@ -218,7 +221,7 @@ int journal_command(std::span<const std::string_view> args, std::ostream& out, s
   } catch (const std::exception& error) {
     err << "loyalty-agent: journal " << sub << ": " << error.what() << "\n";
   }
-  return exit_bad_input;
+  return exit_failed;
 }
 
 }  // namespace loyalty::agent

@@ -27,6 +27,9 @@
 namespace loyalty::ledger {
 namespace {
 
+using runtime::exit_failed;
+using runtime::exit_ok;
+using runtime::exit_usage;
 using runtime::Options;
 using runtime::parse_options;
 using runtime::require;

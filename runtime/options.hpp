@@ -17,6 +17,10 @@
 
 namespace loyalty::runtime {
 
+// Exit statuses of every subcommand of loyalty-agent and loyalty-ledger: 1 when the input was
+// bad or the task failed (the message says which), 2 when the command line was wrong.
+enum ExitStatus : int { exit_ok = 0, exit_failed = 1, exit_usage = 2 };
+
 struct Options {
   std::map<std::string, std::string, std::less<>> values;
   std::set<std::string, std::less<>> flags;

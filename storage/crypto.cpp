@@ -13,18 +13,7 @@
 namespace loyalty::storage {
 namespace {
 
-[[noreturn]] void fail(std::string_view operation) {
-  std::string message(operation);
-  const unsigned long code = ERR_get_error();
-  if (code != 0) {
-    char buffer[256];
-    ERR_error_string_n(code, buffer, sizeof buffer);
-    message += ": ";
-    message += buffer;
-  }
-  ERR_clear_error();
-  throw CryptoError(message);
-}
+[[noreturn]] void fail(std::string_view operation) { throw CryptoError(openssl_error(operation)); }
 
 EVP_PKEY* pkey(const std::shared_ptr<void>& key) { return static_cast<EVP_PKEY*>(key.get()); }
 
@@ -68,6 +57,18 @@ struct MdContextDeleter {
 };
 
 }  // namespace
+
+std::string openssl_error(std::string_view operation) {
+  std::string message(operation);
+  if (const unsigned long code = ERR_get_error(); code != 0) {
+    char buffer[256];
+    ERR_error_string_n(code, buffer, sizeof buffer);
+    message += ": ";
+    message += buffer;
+  }
+  ERR_clear_error();
+  return message;
+}
 
 Bytes as_bytes(std::string_view text) { return {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()}; }
 

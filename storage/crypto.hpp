@@ -27,6 +27,11 @@ class CryptoError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// "OPERATION: OpenSSL's reason" for the oldest error in this thread's OpenSSL error queue (or
+// just OPERATION when it is empty), and clears the queue, so that the next failure does not
+// report this one's reason. Every wrapper of OpenSSL here builds its errors with it.
+std::string openssl_error(std::string_view operation);
+
 Bytes as_bytes(std::string_view text);
 
 Digest sha256(Bytes data);

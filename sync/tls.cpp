@@ -15,17 +15,7 @@
 namespace loyalty::sync {
 namespace openssl {
 
-void fail(const std::string& operation) {
-  std::string message = operation;
-  if (const unsigned long code = ERR_get_error(); code != 0) {
-    char buffer[256];
-    ERR_error_string_n(code, buffer, sizeof buffer);
-    message += ": ";
-    message += buffer;
-  }
-  ERR_clear_error();
-  throw TlsError(message);
-}
+void fail(const std::string& operation) { throw TlsError(storage::openssl_error(operation)); }
 
 BioPtr memory(std::string_view text) {
   BioPtr bio(BIO_new_mem_buf(text.data(), static_cast<int>(text.size())));

@@ -10,8 +10,12 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/cli.hpp"
+#include "runtime/options.hpp"
 
 using namespace loyalty::agent;
+using loyalty::runtime::exit_failed;
+using loyalty::runtime::exit_ok;
+using loyalty::runtime::exit_usage;
 
 namespace {
 
@@ -112,7 +116,7 @@ TEST_CASE("returning more than was sold fails with the step and the line named")
   const TempFile ret(R"({"steps": [{"lines": [{"line": 0, "qty": 2}]}, {"lines": [{"line": 0, "qty": 2}]}]})");
   const Run r =
       run({"refund", "--rulebook", example("rulebook-ru.json"), "--sale", sale_file.path(), "--return", ret.path()});
-  CHECK(r.status == exit_bad_input);
+  CHECK(r.status == exit_failed);
   CHECK(r.out.empty());
   CHECK(r.err.find("return.steps[1]: line 0: returning 2000 milli-units but only 1000 are left to return") !=
         std::string::npos);
@@ -121,17 +125,17 @@ TEST_CASE("returning more than was sold fails with the step and the line named")
 TEST_CASE("a bad file gives a message naming the file and the field, and prints no result") {
   const TempFile bad(R"({"currency": "RUB", "lines": [{"sku": "x", "unit_price": 100, "qty": 1.5, "vat_bp": 1000}]})");
   const Run r = run({"quote", "--rulebook", example("rulebook-ru.json"), "--basket", bad.path()});
-  CHECK(r.status == exit_bad_input);
+  CHECK(r.status == exit_failed);
   CHECK(r.out.empty());
   CHECK(r.err == "loyalty-agent: " + bad.path() + ": basket.lines[0].qty: must be a whole number, got 1.5\n");
 
   const Run missing = run({"quote", "--rulebook", "/nonexistent/rulebook.json", "--basket", bad.path()});
-  CHECK(missing.status == exit_bad_input);
+  CHECK(missing.status == exit_failed);
   CHECK(missing.err == "loyalty-agent: /nonexistent/rulebook.json: cannot open rulebook file\n");
 
   const TempFile broken("{ \"format\": 1,");
   const Run malformed = run({"quote", "--rulebook", broken.path(), "--basket", bad.path()});
-  CHECK(malformed.status == exit_bad_input);
+  CHECK(malformed.status == exit_failed);
   CHECK(malformed.err.find("rulebook: malformed JSON at line 1") != std::string::npos);
 }
 

@@ -163,6 +163,98 @@ std::optional<std::string> read_token(const Config& config) {
   return read_secret(*config.pos_api.token_file, "POS API token");
 }
 
+HttpLimits http_limits(const Config& config) {
+  HttpLimits limits;
+  limits.max_request_bytes = config.pos_api.max_request_bytes;
+  limits.read_timeout = std::chrono::milliseconds(config.pos_api.request_timeout_ms);
+  limits.requests_per_second = config.pos_api.requests_per_second;
+  limits.bearer_token = read_token(config);
+  return limits;
+}
+
+// What run_daemon builds, for the daemon's own coroutines. It lives on run_daemon's frame until
+// io.run() returns, so every coroutine given it by reference ends before it does.
+struct Daemon {
+  const std::filesystem::path& config_path;
+  Config& config;
+  runtime::Log& log;
+  const runtime::SystemdNotifier& systemd;
+  storage::Journal& journal;
+  storage::RulebookStore& rulebooks;
+  Checkout& checkout;
+  HttpServer& server;
+  LaneEvents& events;
+  std::vector<std::unique_ptr<drivers::Scanner>>& scanners;
+  sync::Uplink* uplink;  // nullptr without a ledger
+  const std::vector<sync::RulebookKey>& keys;
+  asio::steady_timer& housekeeping;
+  bool stopping = false;
+};
+
+// The housekeeping tick: feeds systemd's watchdog at half its interval (every minute without
+// one) and prunes acknowledged journal entries older than prune_after_days once an hour. Ends
+// when the daemon stops.
+Task<> tick(Daemon& d) {
+  const auto interval = d.systemd.watchdog_interval().value_or(std::chrono::minutes(1));
+  auto last_prune = std::chrono::steady_clock::time_point{};
+  while (!d.stopping) {
+    d.systemd.notify("WATCHDOG=1");
+    if (std::chrono::steady_clock::now() - last_prune > std::chrono::hours(1)) {
+      last_prune = std::chrono::steady_clock::now();
+      const std::int64_t pruned = d.journal.prune(runtime::unix_now_ms() - d.config.prune_after_days * 86'400'000);
+      if (pruned > 0) d.log.info("pruned", "pruned acknowledged journal entries", {{"entries", pruned}});
+    }
+    d.housekeeping.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(interval));
+    co_await d.housekeeping.async_wait(use_tuple);
+  }
+}
+
+// SIGHUP: the log level, the POS token, the code rules and the rulebook file read again. A bad
+// configuration is logged and the daemon runs on as before.
+void reload(Daemon& d) {
+  d.systemd.notify("RELOADING=1");
+  try {
+    const Config reloaded = load_config(d.config_path);
+    drivers::CodeRules codes = code_rules(reloaded.codes);
+    d.log.set_threshold(reloaded.log_level);
+    d.config.rulebook_file = reloaded.rulebook_file;
+    d.config.pos_api.token_file = reloaded.pos_api.token_file;
+    d.server.set_bearer_token(read_token(d.config));
+    d.checkout.set_code_rules(std::move(codes));
+    if (auto rules = load_rulebook(d.config, d.keys, d.rulebooks, d.log)) d.checkout.set_rulebook(std::move(*rules));
+    d.log.info("reloaded", "configuration and rulebook reloaded");
+  } catch (const std::exception& error) {
+    d.log.error("reload_failed", "reload refused; running on as before", {{"error", error.what()}});
+  }
+  d.systemd.notify("READY=1");
+}
+
+// SIGTERM or SIGINT: stop taking work and let what is in flight finish; io.run() returns when
+// the last request has been answered.
+void stop(Daemon& d, int signal) {
+  d.log.info("stopping", "stopping: finishing requests in flight", {{"signal", signal}});
+  d.systemd.notify("STOPPING=1");
+  d.stopping = true;
+  d.server.stop();
+  d.events.stop();
+  for (const auto& scanner : d.scanners) scanner->stop();
+  d.housekeeping.cancel();
+  if (d.uplink) d.uplink->stop();
+}
+
+// Waits for signals until one stops the daemon.
+Task<> handle_signals(Daemon& d, asio::signal_set& signals) {
+  for (;;) {
+    auto [wait_error, signal] = co_await signals.async_wait(use_tuple);
+    if (wait_error) co_return;
+    if (signal != SIGHUP) {
+      stop(d, signal);
+      co_return;
+    }
+    reload(d);
+  }
+}
+
 }  // namespace
 
 int run_daemon(const std::filesystem::path& config_path, std::ostream& log_stream) {
@@ -217,13 +309,8 @@ int run_daemon(const std::filesystem::path& config_path, std::ostream& log_strea
     });
     api.set_uplink(uplink.get());
     api.started_at_ms = runtime::unix_now_ms();
-    HttpLimits limits;
-    limits.max_request_bytes = config.pos_api.max_request_bytes;
-    limits.read_timeout = std::chrono::milliseconds(config.pos_api.request_timeout_ms);
-    limits.requests_per_second = config.pos_api.requests_per_second;
-    limits.bearer_token = read_token(config);
     HttpServer server(
-        io, limits, [&api](HttpRequest request) { return api.handle(std::move(request)); }, log);
+        io, http_limits(config), [&api](HttpRequest request) { return api.handle(std::move(request)); }, log);
     api.set_server(&server);
     api.data_dir = config.data_dir;
     LaneEvents events(io.get_executor(), runtime::unix_now_ms);
@@ -243,62 +330,13 @@ int run_daemon(const std::filesystem::path& config_path, std::ostream& log_strea
     if (uplink) uplink->start();
 
     asio::steady_timer housekeeping(io);
-    bool stopping = false;
-    asio::co_spawn(
-        io,
-        [&]() -> Task<> {
-          const auto tick = systemd.watchdog_interval().value_or(std::chrono::minutes(1));
-          auto last_prune = std::chrono::steady_clock::time_point{};
-          while (!stopping) {
-            systemd.notify("WATCHDOG=1");
-            if (std::chrono::steady_clock::now() - last_prune > std::chrono::hours(1)) {
-              last_prune = std::chrono::steady_clock::now();
-              const std::int64_t pruned = journal.prune(runtime::unix_now_ms() - config.prune_after_days * 86'400'000);
-              if (pruned > 0) log.info("pruned", "pruned acknowledged journal entries", {{"entries", pruned}});
-            }
-            housekeeping.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(tick));
-            co_await housekeeping.async_wait(use_tuple);
-          }
-        },
-        asio::detached);
-
     asio::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);
+    Daemon daemon{config_path, config, log,      systemd,      journal, rulebooks,   checkout,
+                  server,      events, scanners, uplink.get(), keys,    housekeeping};
     asio::co_spawn(
-        io,
-        [&]() -> Task<> {
-          for (;;) {
-            auto [wait_error, signal] = co_await signals.async_wait(use_tuple);
-            if (wait_error) co_return;
-            if (signal == SIGHUP) {
-              systemd.notify("RELOADING=1");
-              try {
-                const Config reloaded = load_config(config_path);
-                drivers::CodeRules codes = code_rules(reloaded.codes);
-                log.set_threshold(reloaded.log_level);
-                config.rulebook_file = reloaded.rulebook_file;
-                config.pos_api.token_file = reloaded.pos_api.token_file;
-                server.set_bearer_token(read_token(config));
-                checkout.set_code_rules(std::move(codes));
-                if (auto rules = load_rulebook(config, keys, rulebooks, log)) checkout.set_rulebook(std::move(*rules));
-                log.info("reloaded", "configuration and rulebook reloaded");
-              } catch (const std::exception& error) {
-                log.error("reload_failed", "reload refused; running on as before", {{"error", error.what()}});
-              }
-              systemd.notify("READY=1");
-              continue;
-            }
-            log.info("stopping", "stopping: finishing requests in flight", {{"signal", signal}});
-            systemd.notify("STOPPING=1");
-            stopping = true;
-            server.stop();
-            events.stop();
-            for (const auto& scanner : scanners) scanner->stop();
-            housekeeping.cancel();
-            if (uplink) uplink->stop();
-            co_return;
-          }
-        },
-        asio::detached);
+        io, [&daemon] { return tick(daemon); }, asio::detached);
+    asio::co_spawn(
+        io, [&daemon, &signals] { return handle_signals(daemon, signals); }, asio::detached);
 
     const double ready_ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();

@@ -37,7 +37,7 @@ domain::Quote quote_basket(const domain::Rulebook& rulebook, const domain::Baske
   try {
     return domain::quote(rulebook, basket, member ? &*member : nullptr);
   } catch (const std::exception& error) {
-    throw ApiError(kUnprocessable, "basket_invalid", std::string("the basket cannot be quoted: ") + error.what());
+    throw Refused(Refusal::basket_invalid, std::string("the basket cannot be quoted: ") + error.what());
   }
 }
 
@@ -50,6 +50,31 @@ std::optional<std::string> receipt_of(const Json& request) {
 }
 
 }  // namespace
+
+std::string_view refusal_code(Refusal refusal) {
+  switch (refusal) {
+    case Refusal::identifier_required: return "identifier_required";
+    case Refusal::member_unknown: return "member_unknown";
+    case Refusal::sale_unknown: return "sale_unknown";
+    case Refusal::receipt_conflict: return "receipt_conflict";
+    case Refusal::sale_voided: return "sale_voided";
+    case Refusal::sale_refunded: return "sale_refunded";
+    case Refusal::no_rulebook: return "no_rulebook";
+    case Refusal::code_not_loyalty: return "code_not_loyalty";
+    case Refusal::code_damaged: return "code_damaged";
+    case Refusal::code_refused: return "code_refused";
+    case Refusal::code_unknown: return "code_unknown";
+    case Refusal::card_invalid: return "card_invalid";
+    case Refusal::phone_invalid: return "phone_invalid";
+    case Refusal::basket_invalid: return "basket_invalid";
+    case Refusal::entry_invalid: return "entry_invalid";
+    case Refusal::not_a_sale: return "not_a_sale";
+    case Refusal::sale_without_member: return "sale_without_member";
+    case Refusal::sale_unreadable: return "sale_unreadable";
+    case Refusal::return_invalid: return "return_invalid";
+  }
+  return "refused";
+}
 
 struct Checkout::Priced {
   sync::BasketDocument basket;
@@ -70,7 +95,7 @@ Checkout::Checkout(storage::Journal& journal, storage::MemberCache& members, con
 void Checkout::set_rulebook(domain::Rulebook rules) { rules_ = std::move(rules); }
 
 const domain::Rulebook& Checkout::rules() const {
-  if (!rules_) throw ApiError(503, "no_rulebook", "the terminal has no rulebook yet: loyalty is not available");
+  if (!rules_) throw Refused(Refusal::no_rulebook, "the terminal has no rulebook yet: loyalty is not available");
   return *rules_;
 }
 
@@ -79,7 +104,7 @@ OrderedJson Checkout::identify(const Json& request) {
   const bool code = reader.has("code"), card = reader.has("card"), phone = reader.has("phone"),
              app = reader.has("app_id");
   if (int{code} + int{card} + int{phone} + int{app} != 1) {
-    throw ApiError(400, "identifier_required", "send exactly one of code, card, phone or app_id");
+    throw Refused(Refusal::identifier_required, "send exactly one of code, card, phone or app_id");
   }
   std::optional<storage::MemberView> view;
   std::string by;
@@ -99,21 +124,21 @@ OrderedJson Checkout::identify(const Json& request) {
         by = "app";
         break;
       case drivers::CodeKind::product:
-        throw ApiError(kUnprocessable, "code_not_loyalty", scanned.problem + ": scan the member's card or app");
-      case drivers::CodeKind::damaged: throw ApiError(kUnprocessable, "code_damaged", scanned.problem);
-      case drivers::CodeKind::refused: throw ApiError(kUnprocessable, "code_refused", scanned.problem);
-      case drivers::CodeKind::unknown: throw ApiError(kUnprocessable, "code_unknown", scanned.problem);
+        throw Refused(Refusal::code_not_loyalty, scanned.problem + ": scan the member's card or app");
+      case drivers::CodeKind::damaged: throw Refused(Refusal::code_damaged, scanned.problem);
+      case drivers::CodeKind::refused: throw Refused(Refusal::code_refused, scanned.problem);
+      case drivers::CodeKind::unknown: throw Refused(Refusal::code_unknown, scanned.problem);
     }
   } else {
     storage::Digest key{};
     if (card) {
       const drivers::CardNumber number = drivers::normalize_card(reader.string("card", 64), codes_.cards);
-      if (!number.problem.empty()) throw ApiError(kUnprocessable, "card_invalid", number.problem);
+      if (!number.problem.empty()) throw Refused(Refusal::card_invalid, number.problem);
       key = hasher_.key(storage::IdentifierKind::card, number.digits);
       by = "card";
     } else if (phone) {
       const auto number = drivers::normalize_phone(reader.string("phone", 64), phone_country_code_);
-      if (!number) throw ApiError(kUnprocessable, "phone_invalid", "not a phone number: check the digits");
+      if (!number) throw Refused(Refusal::phone_invalid, "not a phone number: check the digits");
       key = hasher_.key(storage::IdentifierKind::phone, *number);
       by = "phone";
     } else {
@@ -125,7 +150,7 @@ OrderedJson Checkout::identify(const Json& request) {
   }
   if (!view) {
     ++counters_.unknown_members;
-    throw ApiError(404, "member_unknown", "no member with this " + by + ": ask for another card or go on without");
+    throw Refused(Refusal::member_unknown, "no member with this " + by + ": ask for another card or go on without");
   }
   ++counters_.identified;
   OrderedJson answer;
@@ -152,7 +177,7 @@ Checkout::Priced Checkout::price(const Json& request, bool for_commit, const syn
   if (reader.has("member_id")) {
     const std::string member_id = reader.string("member_id", storage::kMaxMemberIdBytes);
     const auto cached = members_.find_member(member_id);
-    if (!cached) throw ApiError(404, "member_unknown", "member " + member_id + " is not known at this terminal");
+    if (!cached) throw Refused(Refusal::member_unknown, "member " + member_id + " is not known at this terminal");
     priced.member = storage::local_view(*cached, members_, journal_);
   }
   reader.finish();
@@ -230,9 +255,9 @@ std::optional<OrderedJson> Checkout::answer_again(const std::string& receipt_id,
   if (!existing) return std::nullopt;
   OrderedJson stored = OrderedJson::parse(existing->draft.payload);
   if (Json(stored.at("request")) != request) {
-    throw ApiError(409, "receipt_conflict",
-                   "receipt " + receipt_id + " was already journaled with a different request (entry " +
-                       std::to_string(existing->seq) + "): use a new receipt id");
+    throw Refused(Refusal::receipt_conflict, "receipt " + receipt_id +
+                                                 " was already journaled with a different request (entry " +
+                                                 std::to_string(existing->seq) + "): use a new receipt id");
   }
   ++counters_.retries;
   OrderedJson answer = std::move(stored.at("answer"));
@@ -250,7 +275,7 @@ OrderedJson Checkout::journal(storage::EntryDraft draft, const Json& request, Or
   try {
     storage::validate(draft);
   } catch (const storage::InvalidEntry& error) {
-    throw ApiError(kUnprocessable, "entry_invalid", error.what());
+    throw Refused(Refusal::entry_invalid, error.what());
   }
   // The sequence is known only once appended; the stored answer carries 0 and the answer
   // sent (now and on retries) the real one.

@@ -1,7 +1,7 @@
 // The cashier's flow on one terminal, independent of HTTP: identify a member, quote a basket,
 // commit it to the journal. Requests and answers are JSON documents (docs/pos-api.md); every
-// refusal is an ApiError with an HTTP status, a stable code and a message a cashier screen can
-// show.
+// refusal is a Refused with a stable code and a message a cashier screen can show. Which HTTP
+// status a refusal gets is the POS API's business (agent/pos_api.cpp), not the checkout's.
 //
 // Offline policy (docs/design.md, "Offline"): a redemption the ledger did not authorize online
 // (no link, or no answer within the deadline) is held to the rulebook's offline limits. The outage is counted from the
@@ -27,19 +27,40 @@
 
 namespace loyalty::agent {
 
-// Well-formed but not acceptable: a damaged card number, a basket that cannot be quoted.
-inline constexpr int kUnprocessable = 422;
+// Why the checkout refused a request; refusal_code() is its stable name, the `code` of the
+// POS API's error answer (docs/pos-api.md, Errors).
+enum class Refusal {
+  identifier_required,  // identify without exactly one identifier
+  member_unknown,       // no member with this identifier, or not cached here
+  sale_unknown,         // a void or return of a receipt this terminal never journaled
+  receipt_conflict,     // a receipt id journaled before with another request
+  sale_voided,          // a return or void of a sale already voided
+  sale_refunded,        // a void of a sale with returns, or more returned than sold
+  no_rulebook,          // the terminal has no rulebook yet
+  code_not_loyalty,     // a scanned product barcode
+  code_damaged,         // a check digit or format that does not hold
+  code_refused,         // a card of a range not ours, an expired or forged app code
+  code_unknown,         // nothing a scanner of ours reads
+  card_invalid,         // a typed card number that cannot be one
+  phone_invalid,        // a typed phone number that cannot be one
+  basket_invalid,       // a basket the rule engine cannot quote
+  entry_invalid,        // a sale the journal would not keep
+  not_a_sale,           // a void or return citing a receipt that is no sale
+  sale_without_member,  // a return of points of a sale that had no member
+  sale_unreadable,      // a journaled sale whose payload this release cannot read
+  return_invalid,       // a return the refund terms do not allow
+};
 
-class ApiError : public std::runtime_error {
+std::string_view refusal_code(Refusal refusal);
+
+class Refused : public std::runtime_error {
  public:
-  ApiError(int status, std::string code, const std::string& message)
-      : std::runtime_error(message), status_(status), code_(std::move(code)) {}
-  int status() const { return status_; }
-  const std::string& code() const { return code_; }
+  Refused(Refusal refusal, const std::string& message) : std::runtime_error(message), refusal_(refusal) {}
+  Refusal refusal() const { return refusal_; }
+  std::string_view code() const { return refusal_code(refusal_); }
 
  private:
-  int status_;
-  std::string code_;
+  Refusal refusal_;
 };
 
 struct CheckoutCounters {

@@ -76,12 +76,12 @@ void Lane::scanned(const std::string& scanner, const std::string& code) {
     event["identified_by"] = identified["identified_by"];
     event["member"] = std::move(identified["member"]);
     if (identified.contains("notice")) event["notice"] = identified["notice"];
-  } catch (const ApiError& error) {
+  } catch (const Refused& refused) {
     checkout_.count_refusal();
     event["type"] = "scan_refused";
     event["scanner"] = scanner;
-    event["code"] = error.code();
-    event["message"] = error.what();
+    event["code"] = refused.code();
+    event["message"] = refused.what();
   } catch (const runtime::JsonError& error) {
     event["type"] = "scan_refused";
     event["scanner"] = scanner;

@@ -12,6 +12,20 @@ using runtime::OrderedJson;
 
 HttpResponse ok(const OrderedJson& body) { return json_response(http::status::ok, body.dump()); }
 
+// What the API refuses on its own, before the checkout sees a request: a wrong method, path or
+// content type.
+class ApiError : public std::runtime_error {
+ public:
+  ApiError(http::status status, std::string code, const std::string& message)
+      : std::runtime_error(message), status_(status), code_(std::move(code)) {}
+  http::status status() const { return status_; }
+  const std::string& code() const { return code_; }
+
+ private:
+  http::status status_;
+  std::string code_;
+};
+
 }  // namespace
 
 void PosApi::log_journaled(std::string_view what, const OrderedJson& answer) {
@@ -23,6 +37,19 @@ void PosApi::log_journaled(std::string_view what, const OrderedJson& answer) {
   for (const auto& [key, value] : answer["points"].items()) fields[key] = value;
   const bool again = answer["already_journaled"].get<bool>();
   log_.info(name, name + (again ? " retried: answered from the journal" : " journaled"), std::move(fields));
+}
+
+http::status status_of(Refusal refusal) {
+  switch (refusal) {
+    case Refusal::identifier_required: return http::status::bad_request;
+    case Refusal::member_unknown:
+    case Refusal::sale_unknown: return http::status::not_found;
+    case Refusal::receipt_conflict:
+    case Refusal::sale_voided:
+    case Refusal::sale_refunded: return http::status::conflict;
+    case Refusal::no_rulebook: return http::status::service_unavailable;
+    default: return http::status::unprocessable_entity;
+  }
 }
 
 PosApi::PosApi(Checkout& checkout, storage::Journal& journal, runtime::Log& log, std::function<void()> after_commit)
@@ -65,15 +92,15 @@ HttpResponse PosApi::route(const HttpRequest& request, const std::optional<sync:
   const bool post = request.method() == http::verb::post;
   try {
     if (target == "/v1/status") {
-      if (!get) throw ApiError(405, "method_not_allowed", "use GET for /v1/status");
+      if (!get) throw ApiError(http::status::method_not_allowed, "method_not_allowed", "use GET for /v1/status");
       return ok(status());
     }
     if (target == "/v1/health") {
-      if (!get) throw ApiError(405, "method_not_allowed", "use GET for /v1/health");
+      if (!get) throw ApiError(http::status::method_not_allowed, "method_not_allowed", "use GET for /v1/health");
       return health();
     }
     if (target == "/metrics") {
-      if (!get) throw ApiError(405, "method_not_allowed", "use GET for /metrics");
+      if (!get) throw ApiError(http::status::method_not_allowed, "method_not_allowed", "use GET for /metrics");
       HttpResponse response{http::status::ok, 11};
       response.set(http::field::content_type, "text/plain; version=0.0.4");
       response.body() = metrics();
@@ -87,11 +114,16 @@ HttpResponse PosApi::route(const HttpRequest& request, const std::optional<sync:
     if (target == "/v1/commit") call = Call::commit;
     if (target == "/v1/void") call = Call::void_sale;
     if (target == "/v1/refund") call = Call::refund;
-    if (call == Call::none) throw ApiError(404, "not_found", "no such endpoint: " + std::string(target));
-    if (!post) throw ApiError(405, "method_not_allowed", "use POST for " + std::string(target));
+    if (call == Call::none) {
+      throw ApiError(http::status::not_found, "not_found", "no such endpoint: " + std::string(target));
+    }
+    if (!post) {
+      throw ApiError(http::status::method_not_allowed, "method_not_allowed", "use POST for " + std::string(target));
+    }
     const auto type = request[http::field::content_type];
     if (!type.starts_with("application/json")) {
-      throw ApiError(415, "json_required", "send the request as Content-Type: application/json");
+      throw ApiError(http::status::unsupported_media_type, "json_required",
+                     "send the request as Content-Type: application/json");
     }
     std::optional<runtime::Json> read;
     const runtime::Json& body =
@@ -112,7 +144,9 @@ HttpResponse PosApi::route(const HttpRequest& request, const std::optional<sync:
     }
     return ok(answer);
   } catch (const ApiError& error) {
-    return error_response(static_cast<http::status>(error.status()), error.code(), error.what());
+    return error_response(error.status(), error.code(), error.what());
+  } catch (const Refused& refused) {
+    return error_response(status_of(refused.refusal()), refused.code(), refused.what());
   } catch (const runtime::JsonError& error) {
     return error_response(http::status::bad_request, "request_invalid", error.what());
   } catch (const storage::ReceiptConflict& error) {
@@ -127,8 +161,10 @@ HttpResponse PosApi::route(const HttpRequest& request, const std::optional<sync:
 
 Task<HttpResponse> PosApi::events(const HttpRequest& request) {
   try {
-    if (request.method() != http::verb::get) throw ApiError(405, "method_not_allowed", "use GET for /v1/events");
-    if (!events_) throw ApiError(404, "not_found", "this agent has no lane events");
+    if (request.method() != http::verb::get) {
+      throw ApiError(http::status::method_not_allowed, "method_not_allowed", "use GET for /v1/events");
+    }
+    if (!events_) throw ApiError(http::status::not_found, "not_found", "this agent has no lane events");
     const std::string_view target = request.target();
     const std::size_t mark = target.find('?');
     const std::string_view query = mark == std::string_view::npos ? std::string_view() : target.substr(mark + 1);
@@ -137,7 +173,7 @@ Task<HttpResponse> PosApi::events(const HttpRequest& request) {
     const std::int64_t wait_ms = sync::query_integer(query, "wait_ms", 60000).value_or(25000);
     co_return ok(co_await events_->poll(after, std::chrono::milliseconds(wait_ms)));
   } catch (const ApiError& error) {
-    co_return error_response(static_cast<http::status>(error.status()), error.code(), error.what());
+    co_return error_response(error.status(), error.code(), error.what());
   } catch (const runtime::JsonError& error) {
     co_return error_response(http::status::bad_request, "request_invalid", error.what());
   }

@@ -26,6 +26,11 @@
 
 namespace loyalty::agent {
 
+// The HTTP status of each checkout refusal (docs/pos-api.md, Errors): malformed 400, not found
+// 404, in conflict with the journal 409, no rulebook yet 503, well-formed but not acceptable
+// 422.
+http::status status_of(Refusal refusal);
+
 class PosApi {
  public:
   // `checkout`, `journal` and `log` must outlive the PosApi. `after_commit` runs once the

@@ -95,18 +95,17 @@ struct Checkout::Sale {
 Checkout::Sale Checkout::find_sale(const std::string& receipt_id) {
   auto entry = journal_.find_receipt(receipt_id);
   if (!entry) {
-    throw ApiError(
-        404, "sale_unknown",
+    throw Refused(
+        Refusal::sale_unknown,
         "receipt " + receipt_id + " is not in this terminal's journal: it was sold at another lane or too long ago");
   }
   if (entry->draft.kind != storage::EntryKind::sale) {
-    throw ApiError(
-        kUnprocessable, "not_a_sale",
-        "receipt " + receipt_id + " is a " + std::string(storage::to_string(entry->draft.kind)) + ", not a sale");
+    throw Refused(Refusal::not_a_sale, "receipt " + receipt_id + " is a " +
+                                           std::string(storage::to_string(entry->draft.kind)) + ", not a sale");
   }
   if (entry->draft.member_id.empty()) {
-    throw ApiError(kUnprocessable, "sale_without_member",
-                   "receipt " + receipt_id + " had no loyalty member: there are no points to give back");
+    throw Refused(Refusal::sale_without_member,
+                  "receipt " + receipt_id + " had no loyalty member: there are no points to give back");
   }
   Json payload = Json::parse(entry->draft.payload);
   Sale sale{std::move(*entry), std::move(payload), {}, std::nullopt, std::nullopt};
@@ -128,9 +127,8 @@ Checkout::Sale Checkout::find_sale(const std::string& receipt_id) {
     }
   }
   if (sale.voided_seq) {
-    throw ApiError(409, "sale_voided",
-                   "receipt " + receipt_id + " was voided (entry " + std::to_string(*sale.voided_seq) +
-                       "): there is nothing left to reverse");
+    throw Refused(Refusal::sale_voided, "receipt " + receipt_id + " was voided (entry " +
+                                            std::to_string(*sale.voided_seq) + "): there is nothing left to reverse");
   }
   return sale;
 }
@@ -145,9 +143,9 @@ OrderedJson Checkout::void_sale(const Json& request) {
 
   const Sale sale = find_sale(sale_id);
   if (sale.refunded_seq) {
-    throw ApiError(409, "sale_refunded",
-                   "receipt " + sale_id + " already has a return (entry " + std::to_string(*sale.refunded_seq) +
-                       "): return the remaining lines instead of voiding");
+    throw Refused(Refusal::sale_refunded, "receipt " + sale_id + " already has a return (entry " +
+                                              std::to_string(*sale.refunded_seq) +
+                                              "): return the remaining lines instead of voiding");
   }
   const storage::EntryDraft& sold = sale.entry.draft;
   const Reversal reversal{sold.points_redeemed, sold.points_earned};
@@ -177,15 +175,15 @@ OrderedJson Checkout::refund(const Json& request) {
     sold_lines = sync::sale_from_json(sale.payload.at("answer").at("quote"));
     terms = sync::refund_terms_from_json(sale.payload.at("refund_terms"));
   } catch (const std::exception& error) {
-    throw ApiError(kUnprocessable, "sale_unreadable",
-                   "receipt " + sale_id + " was journaled without what a return needs: " + error.what());
+    throw Refused(Refusal::sale_unreadable,
+                  "receipt " + sale_id + " was journaled without what a return needs: " + error.what());
   }
   const auto balance = local_balance(sold.member_id);
   domain::Refund refund;
   try {
     refund = domain::refund(terms.rules, terms.point_value, sold_lines.lines, sale.returned, lines, balance);
   } catch (const domain::InvalidInput& error) {
-    throw ApiError(kUnprocessable, "return_invalid", std::string("cannot return this: ") + error.what());
+    throw Refused(Refusal::return_invalid, std::string("cannot return this: ") + error.what());
   }
 
   const Reversal reversal{refund.points_returned, refund.points_clawed_back - refund.shortfall_points};

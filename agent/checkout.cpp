@@ -42,14 +42,23 @@ domain::Quote quote_basket(const domain::Rulebook& rulebook, const domain::Baske
 }
 
 // The receipt id of a commit request, when it has one of the right type.
-std::optional<std::string> receipt_of(const Json& request) {
-  if (!request.is_object() || !request.contains("basket") || !request["basket"].is_object()) return std::nullopt;
-  const Json& basket = request["basket"];
-  if (!basket.contains("receipt_id") || !basket["receipt_id"].is_string()) return std::nullopt;
-  return basket["receipt_id"].get<std::string>();
-}
-
 }  // namespace
+
+SaleRequest read_sale_request(Json document, SaleCall call) {
+  if (!document.is_object()) throw runtime::JsonError("request", "must be a JSON object");
+  SaleRequest request;
+  runtime::Reader reader(document, call == SaleCall::commit ? "commit" : "quote");
+  const Json* basket = reader.value("basket");
+  if (!basket) throw runtime::JsonError(reader.path_of("basket"), "is required");
+  request.basket = sync::basket_from_json(*basket);
+  if (call == SaleCall::commit && request.basket.basket.receipt_id.empty()) {
+    throw runtime::JsonError("basket.receipt_id", "is required to commit: it is the idempotency key");
+  }
+  if (reader.has("member_id")) request.member_id = reader.string("member_id", storage::kMaxMemberIdBytes);
+  reader.finish();
+  request.document = std::move(document);  // the reader, which refers to it, is done
+  return request;
+}
 
 std::string_view refusal_code(Refusal refusal) {
   switch (refusal) {
@@ -162,25 +171,20 @@ OrderedJson Checkout::identify(const Json& request) {
   return answer;
 }
 
-Checkout::Priced Checkout::price(const Json& request, bool for_commit, const sync::OnlineAuthorization* online) {
+Checkout::Priced Checkout::price(const SaleRequest& request, SaleCall call, const sync::OnlineAuthorization* online) {
   const domain::Rulebook& rulebook = rules();
-  runtime::Reader reader(request, for_commit ? "commit" : "quote");
-  const Json* basket_json = reader.value("basket");
-  if (!basket_json) throw runtime::JsonError(reader.path_of("basket"), "is required");
-  Priced priced{sync::basket_from_json(*basket_json), std::nullopt, {}, nullptr, nullptr};
+  const bool for_commit = call == SaleCall::commit;
+  Priced priced{request.basket, std::nullopt, {}, nullptr, nullptr};
   sync::check_basket_against(priced.basket, rulebook);
   domain::Basket& basket = priced.basket.basket;
-  if (for_commit && basket.receipt_id.empty()) {
-    throw runtime::JsonError("basket.receipt_id", "is required to commit: it is the idempotency key");
-  }
   if (!priced.basket.has_time) basket.at = clock_() / 1000;
-  if (reader.has("member_id")) {
-    const std::string member_id = reader.string("member_id", storage::kMaxMemberIdBytes);
-    const auto cached = members_.find_member(member_id);
-    if (!cached) throw Refused(Refusal::member_unknown, "member " + member_id + " is not known at this terminal");
+  if (request.member_id) {
+    const auto cached = members_.find_member(*request.member_id);
+    if (!cached) {
+      throw Refused(Refusal::member_unknown, "member " + *request.member_id + " is not known at this terminal");
+    }
     priced.member = storage::local_view(*cached, members_, journal_);
   }
-  reader.finish();
 
   const domain::Points requested = basket.redeem;
   if (online) {
@@ -225,9 +229,9 @@ Checkout::Priced Checkout::price(const Json& request, bool for_commit, const syn
   return priced;
 }
 
-OrderedJson Checkout::quote(const Json& request, bool online) {
+OrderedJson Checkout::quote(const SaleRequest& request, bool online) {
   const sync::OnlineAuthorization not_asked;
-  Priced priced = price(request, false, online ? &not_asked : nullptr);
+  Priced priced = price(request, SaleCall::quote, online ? &not_asked : nullptr);
   ++counters_.quotes;
   OrderedJson answer = sync::quote_to_json(rules(), priced.basket.basket, priced.quote);
   if (priced.member) answer["member"] = member_json(*priced.member);
@@ -236,14 +240,10 @@ OrderedJson Checkout::quote(const Json& request, bool online) {
   return answer;
 }
 
-std::optional<RedemptionAsk> Checkout::redemption_ask(const Json& request) {
-  const auto receipt_id = receipt_of(request);
-  if (!rules_ || !receipt_id || !request.contains("member_id") || !request["member_id"].is_string()) {
-    return std::nullopt;
-  }
-  const Json& basket = request["basket"];
-  if (!basket.contains("redeem_points") || !basket["redeem_points"].is_number_integer()) return std::nullopt;
-  RedemptionAsk ask{request["member_id"].get<std::string>(), *receipt_id, basket["redeem_points"].get<std::int64_t>()};
+std::optional<RedemptionAsk> Checkout::redemption_ask(const SaleRequest& request) {
+  if (!rules_ || !request.member_id) return std::nullopt;
+  const domain::Basket& basket = request.basket.basket;
+  RedemptionAsk ask{*request.member_id, basket.receipt_id, basket.redeem};
   if (ask.points <= 0 || ask.member_id.empty() || ask.receipt_id.empty() || journal_.find_receipt(ask.receipt_id)) {
     return std::nullopt;
   }
@@ -290,13 +290,11 @@ std::optional<std::int64_t> Checkout::local_balance(const std::string& member_id
   return storage::local_view(*cached, members_, journal_).local_balance;
 }
 
-OrderedJson Checkout::commit(const Json& request, const std::optional<sync::OnlineAuthorization>& online) {
+OrderedJson Checkout::commit(const SaleRequest& request, const std::optional<sync::OnlineAuthorization>& online) {
   // A retried commit answers from the journal, whatever the rulebook or the balance now say.
-  if (const auto receipt_id = receipt_of(request)) {
-    if (auto again = answer_again(*receipt_id, request)) return *again;
-  }
+  if (auto again = answer_again(request.basket.basket.receipt_id, request.document)) return *again;
 
-  Priced priced = price(request, true, online ? &*online : nullptr);
+  Priced priced = price(request, SaleCall::commit, online ? &*online : nullptr);
   const domain::Rulebook& rulebook = rules();
   const domain::Quote& q = priced.quote;
   const domain::Basket& basket = priced.basket.basket;
@@ -343,7 +341,7 @@ OrderedJson Checkout::commit(const Json& request, const std::optional<sync::Onli
                        {"balance", priced.member->local_balance},
                        {"status", domain::status_name(priced.member->member.status)}};
   }
-  answer = journal(std::move(draft), request, std::move(answer), std::move(extra));
+  answer = journal(std::move(draft), request.document, std::move(answer), std::move(extra));
   ++counters_.commits;
   return answer;
 }

@@ -23,6 +23,7 @@
 #include "runtime/json_reader.hpp"
 #include "storage/journal.hpp"
 #include "storage/member_cache.hpp"
+#include "sync/basket_json.hpp"
 #include "sync/uplink.hpp"
 
 namespace loyalty::agent {
@@ -74,6 +75,21 @@ struct CheckoutCounters {
   std::int64_t refused = 0;  // 4xx answers
 };
 
+// A quote or commit request, read once and strictly: the basket and the member it names.
+// `document` is the request as the POS sent it: a retried commit is compared by it, and the
+// journal keeps it.
+struct SaleRequest {
+  runtime::Json document;
+  sync::BasketDocument basket;
+  std::optional<std::string> member_id;
+};
+
+enum class SaleCall { quote, commit };
+
+// Reads {"basket": ..., "member_id"?: ...}; a commit's basket must have its receipt_id (the
+// idempotency key). Throws runtime::JsonError naming the path ("commit.basket.lines[2].qty").
+SaleRequest read_sale_request(runtime::Json document, SaleCall call);
+
 // A commit that would redeem points for a known member: what to ask the ledger for.
 struct RedemptionAsk {
   std::string member_id;
@@ -98,16 +114,15 @@ class Checkout {
   // "phone" (typed), "app_id".
   runtime::OrderedJson identify(const runtime::Json& request);
   // `online`: the ledger can be asked at commit, so the offline limits do not bound the quote.
-  runtime::OrderedJson quote(const runtime::Json& request, bool online = false);
+  runtime::OrderedJson quote(const SaleRequest& request, bool online = false);
   // Journals the sale durably and then answers; a retried receipt id answers from the journal.
   // `online` is the ledger's answer to redemption_ask(), when it came in time; without it the
   // offline limits apply.
-  runtime::OrderedJson commit(const runtime::Json& request,
+  runtime::OrderedJson commit(const SaleRequest& request,
                               const std::optional<sync::OnlineAuthorization>& online = std::nullopt);
   // What a commit request would ask the ledger to hold, or nothing when it redeems no points,
-  // names no member, is a retry of a journaled receipt, or is not a valid commit (commit()
-  // then says why).
-  std::optional<RedemptionAsk> redemption_ask(const runtime::Json& request);
+  // names no member, or is a retry of a journaled receipt.
+  std::optional<RedemptionAsk> redemption_ask(const SaleRequest& request);
   // Reverses a whole sale: the points it redeemed come back, the points it earned go.
   runtime::OrderedJson void_sale(const runtime::Json& request);
   // Returns lines of an earlier sale, in whole or in part, by the refund terms the sale
@@ -122,7 +137,7 @@ class Checkout {
   struct Sale;
   // Online: `online` bounds the redemption (the points the ledger holds, or none asked yet
   // for a quote); offline (nullptr): the rulebook's offline limits do.
-  Priced price(const runtime::Json& request, bool for_commit, const sync::OnlineAuthorization* online);
+  Priced price(const SaleRequest& request, SaleCall call, const sync::OnlineAuthorization* online);
   const domain::Rulebook& rules() const;
   // The stored answer when `receipt_id` was journaled before with this same request; throws
   // receipt_conflict when it was journaled with another.

@@ -26,6 +26,18 @@ class ApiError : public std::runtime_error {
   std::string code_;
 };
 
+// The body of a POST to a JSON endpoint, parsed strictly; throws ApiError when it is not sent
+// as JSON, runtime::JsonError when it is not a JSON object.
+runtime::Json json_body(const HttpRequest& request) {
+  if (!request[http::field::content_type].starts_with("application/json")) {
+    throw ApiError(http::status::unsupported_media_type, "json_required",
+                   "send the request as Content-Type: application/json");
+  }
+  runtime::Json body = runtime::parse_json(request.body(), "request");
+  if (!body.is_object()) throw runtime::JsonError("request", "must be a JSON object");
+  return body;
+}
+
 }  // namespace
 
 void PosApi::log_journaled(std::string_view what, const OrderedJson& answer) {
@@ -61,23 +73,10 @@ Task<HttpResponse> PosApi::handle(HttpRequest request) {
   // (Not a conditional expression: GCC 12 miscompiles co_await inside one.)
   if (target == "/v1/events" || target.starts_with("/v1/events?")) {
     response = co_await events(request);
+  } else if (target == "/v1/commit" && request.method() == http::verb::post) {
+    response = co_await commit(request);
   } else {
-    std::optional<sync::OnlineAuthorization> online;
-    std::optional<runtime::Json> body;  // parsed here once when the commit asks the ledger first
-    if (target == "/v1/commit" && request.method() == http::verb::post && online_now()) {
-      // Ask the ledger first; without its answer in time the commit uses the offline limits.
-      // A body that does not parse asks nothing: route() reports what is wrong with it.
-      body = runtime::Json::parse(request.body(), nullptr, false);
-      if (body->is_discarded()) body.reset();
-      const std::optional<RedemptionAsk> ask = body ? checkout_.redemption_ask(*body) : std::nullopt;
-      if (ask) {
-        const auto answer = co_await uplink_->authorize(ask->member_id, ask->receipt_id, ask->points);
-        if (answer) online = *answer;
-      } else {
-        online = sync::OnlineAuthorization{"not_asked", 0, 0};
-      }
-    }
-    response = route(request, online, body ? &*body : nullptr);
+    response = route(request);
   }
   if (response.result_int() >= 400 && response.result_int() < 500) checkout_.count_refusal();
   co_return response;
@@ -85,12 +84,58 @@ Task<HttpResponse> PosApi::handle(HttpRequest request) {
 
 bool PosApi::online_now() const { return uplink_ != nullptr && uplink_->status().online; }
 
-HttpResponse PosApi::route(const HttpRequest& request, const std::optional<sync::OnlineAuthorization>& online,
-                           const runtime::Json* parsed) {
+template <class Answer>
+HttpResponse PosApi::answering(Answer answer) {
+  try {
+    return answer();
+  } catch (const ApiError& error) {
+    return error_response(error.status(), error.code(), error.what());
+  } catch (const Refused& refused) {
+    return error_response(status_of(refused.refusal()), refused.code(), refused.what());
+  } catch (const runtime::JsonError& error) {
+    return error_response(http::status::bad_request, "request_invalid", error.what());
+  } catch (const storage::ReceiptConflict& error) {
+    return error_response(http::status::conflict, "receipt_conflict", error.what());
+  } catch (const storage::Error& error) {
+    log_.error("journal_failed", "the journal could not be written", {{"error", error.what()}});
+    const std::string why = error.disk_full() ? "the terminal's disk is full" : "the journal could not be written";
+    return error_response(http::status::service_unavailable, "journal_unavailable",
+                          why + ": nothing was recorded; call store IT, then try again");
+  }
+}
+
+HttpResponse PosApi::journaled(std::string_view what, const OrderedJson& answer) {
+  log_journaled(what, answer);
+  if (after_commit_) after_commit_();
+  return ok(answer);
+}
+
+Task<HttpResponse> PosApi::commit(const HttpRequest& request) {
+  std::optional<SaleRequest> sale;
+  const HttpResponse refused = answering([&] {
+    sale = read_sale_request(json_body(request), SaleCall::commit);
+    return HttpResponse{};
+  });
+  if (!sale) co_return refused;
+  std::optional<sync::OnlineAuthorization> online;
+  if (online_now()) {
+    // Ask the ledger first; without its answer in time the commit uses the offline limits.
+    const std::optional<RedemptionAsk> ask = checkout_.redemption_ask(*sale);
+    if (ask) {
+      const auto answer = co_await uplink_->authorize(ask->member_id, ask->receipt_id, ask->points);
+      if (answer) online = *answer;
+    } else {
+      online = sync::OnlineAuthorization{"not_asked", 0, 0};
+    }
+  }
+  co_return answering([&] { return journaled("commit", checkout_.commit(*sale, online)); });
+}
+
+HttpResponse PosApi::route(const HttpRequest& request) {
   const std::string_view target = request.target();
   const bool get = request.method() == http::verb::get;
   const bool post = request.method() == http::verb::post;
-  try {
+  return answering([&] {
     if (target == "/v1/status") {
       if (!get) throw ApiError(http::status::method_not_allowed, "method_not_allowed", "use GET for /v1/status");
       return ok(status());
@@ -120,43 +165,17 @@ HttpResponse PosApi::route(const HttpRequest& request, const std::optional<sync:
     if (!post) {
       throw ApiError(http::status::method_not_allowed, "method_not_allowed", "use POST for " + std::string(target));
     }
-    const auto type = request[http::field::content_type];
-    if (!type.starts_with("application/json")) {
-      throw ApiError(http::status::unsupported_media_type, "json_required",
-                     "send the request as Content-Type: application/json");
-    }
-    std::optional<runtime::Json> read;
-    const runtime::Json& body =
-        parsed != nullptr ? *parsed : read.emplace(runtime::parse_json(request.body(), "request"));
-    if (!body.is_object()) throw runtime::JsonError("request", "must be a JSON object");
-    OrderedJson answer;
+    const runtime::Json body = json_body(request);
     switch (call) {
-      case Call::identify: answer = checkout_.identify(body); break;
-      case Call::quote: answer = checkout_.quote(body, online_now()); break;
-      case Call::commit: answer = checkout_.commit(body, online); break;
-      case Call::void_sale: answer = checkout_.void_sale(body); break;
-      case Call::refund: answer = checkout_.refund(body); break;
+      case Call::identify: return ok(checkout_.identify(body));
+      case Call::quote: return ok(checkout_.quote(read_sale_request(body, SaleCall::quote), online_now()));
+      case Call::void_sale: return journaled("void", checkout_.void_sale(body));
+      case Call::refund: return journaled("refund", checkout_.refund(body));
+      case Call::commit:  // a POST, which handle() gives commit()
       case Call::none: break;
     }
-    if (call == Call::commit || call == Call::void_sale || call == Call::refund) {
-      log_journaled(target.substr(4), answer);
-      if (after_commit_) after_commit_();
-    }
-    return ok(answer);
-  } catch (const ApiError& error) {
-    return error_response(error.status(), error.code(), error.what());
-  } catch (const Refused& refused) {
-    return error_response(status_of(refused.refusal()), refused.code(), refused.what());
-  } catch (const runtime::JsonError& error) {
-    return error_response(http::status::bad_request, "request_invalid", error.what());
-  } catch (const storage::ReceiptConflict& error) {
-    return error_response(http::status::conflict, "receipt_conflict", error.what());
-  } catch (const storage::Error& error) {
-    log_.error("journal_failed", "the journal could not be written", {{"error", error.what()}});
-    const std::string why = error.disk_full() ? "the terminal's disk is full" : "the journal could not be written";
-    return error_response(http::status::service_unavailable, "journal_unavailable",
-                          why + ": nothing was recorded; call store IT, then try again");
-  }
+    throw ApiError(http::status::not_found, "not_found", "no such endpoint: " + std::string(target));
+  });
 }
 
 Task<HttpResponse> PosApi::events(const HttpRequest& request) {

@@ -54,9 +54,16 @@ class PosApi {
   std::int64_t min_free_bytes = 64 * 1024 * 1024;
 
  private:
-  // `parsed`: the request's body when the caller parsed it already, or null.
-  HttpResponse route(const HttpRequest& request, const std::optional<sync::OnlineAuthorization>& online,
-                     const runtime::Json* parsed);
+  // Every request but a commit's POST and the events' GET.
+  HttpResponse route(const HttpRequest& request);
+  // A commit: its request read once, the ledger asked to hold its redemption when online, then
+  // journaled.
+  Task<HttpResponse> commit(const HttpRequest& request);
+  // Runs `answer`, and turns what it throws into the API's error answers.
+  template <class Answer>
+  HttpResponse answering(Answer answer);
+  // The answer of a journaled commit, void or refund, logged, with the new entry signed.
+  HttpResponse journaled(std::string_view what, const runtime::OrderedJson& answer);
   bool online_now() const;
   // Logs a journaled commit, void or refund (or its retry) as the event `what`.
   void log_journaled(std::string_view what, const runtime::OrderedJson& answer);

@@ -33,7 +33,7 @@ struct AuditFixture : LedgerFixture {
     runtime::Json request;
     request["basket"] = runtime::parse_json(example("basket-ru.json"), "basket");
     request["member_id"] = "M1";
-    checkout.commit(request);
+    checkout.commit(agent::read_sale_request(std::move(request), agent::SaleCall::commit));
     lane_t1.journal.sign_pending();
   }
 

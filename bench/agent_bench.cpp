@@ -193,11 +193,26 @@ json sale_request(json basket, std::int64_t member) {
   return json{{"basket", std::move(basket)}, {"member_id", sim::member_id(member)}};
 }
 
-// Identifies `count` random members, then runs `sales` identify + quote + commit round trips,
-// each after a bare durable insert.
-Task<void> traffic(sim::Endpoint endpoint, std::filesystem::path bare_path, std::int64_t members,
-                   std::int64_t identifies, std::int64_t sales, std::mt19937_64& random) {
-  sim::PosClient pos(co_await asio::this_coro::executor, endpoint);
+// One run of traffic, owned whole by its coroutine: nothing it uses lives in a caller's frame.
+// (A file named with bytes of freed memory once appeared where a path given to this coroutine
+// from the caller had died before the coroutine ran.)
+struct TrafficPlan {
+  sim::Endpoint endpoint;
+  std::filesystem::path bare_path;  // the bare SQLite file each sale is timed beside
+  std::int64_t members = 0;
+  std::int64_t identifies = 0;
+  std::int64_t sales = 0;
+  std::mt19937_64 random;
+};
+
+// Identifies `plan.identifies` random members, then runs `plan.sales` identify + quote + commit
+// round trips, each after a bare durable insert.
+Task<void> traffic(TrafficPlan plan) {
+  const std::int64_t members = plan.members;
+  const std::int64_t identifies = plan.identifies;
+  const std::int64_t sales = plan.sales;
+  std::mt19937_64& random = plan.random;
+  sim::PosClient pos(co_await asio::this_coro::executor, plan.endpoint);
   std::uniform_int_distribution<std::int64_t> pick(0, members - 1);
   std::int64_t failures = 0;
   for (std::int64_t i = 0; i < identifies; ++i) {
@@ -206,7 +221,7 @@ Task<void> traffic(sim::Endpoint endpoint, std::filesystem::path bare_path, std:
     failures += reply.status == 200 ? 0 : 1;
   }
 
-  storage::Database bare(bare_path);
+  storage::Database bare(plan.bare_path);
   bare.exec("CREATE TABLE IF NOT EXISTS bare (id INTEGER PRIMARY KEY, receipt TEXT NOT NULL UNIQUE, body BLOB)",
             "create bare table");
   const std::string body(260, 'x');
@@ -258,12 +273,15 @@ Task<void> traffic(sim::Endpoint endpoint, std::filesystem::path bare_path, std:
 }
 
 void run_traffic(AgentProcess& agent, const std::filesystem::path& dir, std::int64_t members, std::int64_t identifies,
-                 std::int64_t sales, std::mt19937_64& random) {
+                 std::int64_t sales, const std::mt19937_64& random) {
   const auto endpoint = sim::parse_endpoint("127.0.0.1:" + std::to_string(static_cast<int>(agent.ready_field("port"))));
+  TrafficPlan plan{*endpoint, dir / "bare.db", members, identifies, sales, random};
   asio::io_context io;
-  asio::co_spawn(io, traffic(*endpoint, dir / "bare.db", members, identifies, sales, random), [](std::exception_ptr e) {
-    if (e) std::rethrow_exception(e);
-  });
+  asio::co_spawn(
+      io, [plan = std::move(plan)]() mutable { return traffic(std::move(plan)); },
+      [](std::exception_ptr e) {
+        if (e) std::rethrow_exception(e);
+      });
   io.run();
 }
 

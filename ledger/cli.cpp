@@ -12,10 +12,6 @@
 namespace loyalty::ledger {
 namespace cli {
 
-using runtime::exit_failed;
-using runtime::exit_ok;
-using runtime::exit_usage;
-
 const std::string_view kUsage =
     "usage: loyalty-ledger <command> [options]\n"
     "\n"
@@ -59,7 +55,7 @@ const std::string_view kUsage =
     "\n"
     "Exit status: 0 done, 1 failed (the message says what and where), 2 usage.\n";
 
-LedgerSettings settings_from(const runtime::Options& options) {
+LedgerSettings settings_from(const Options& options) {
   LedgerSettings settings;
   const auto days = options.integer("--expiry-days", settings.expiry_days, 1, 36500);
   if (!days) throw Failed{"--expiry-days must be a whole number of days from 1 to 36500"};
@@ -67,7 +63,7 @@ LedgerSettings settings_from(const runtime::Options& options) {
   return settings;
 }
 
-std::int64_t days_option(const runtime::Options& options, std::int64_t fallback) {
+std::int64_t days_option(const Options& options, std::int64_t fallback) {
   const auto days = options.integer("--days", fallback, 1, 36500);
   if (!days) throw Failed{"--days must be a whole number from 1 to 36500"};
   return *days;

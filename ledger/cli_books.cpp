@@ -19,13 +19,6 @@
 
 namespace loyalty::ledger::cli {
 
-using runtime::exit_failed;
-using runtime::exit_ok;
-using runtime::exit_usage;
-using runtime::Options;
-using runtime::parse_options;
-using runtime::require;
-
 namespace {
 
 // "1,000,000" for 1000000. (Built by appending: GCC 12 at -O3 warns falsely (-Wrestrict) about

@@ -18,6 +18,13 @@
 
 namespace loyalty::ledger::cli {
 
+using runtime::exit_failed;
+using runtime::exit_ok;
+using runtime::exit_usage;
+using runtime::Options;
+using runtime::parse_options;
+using runtime::require;
+
 // The usage text every family prints beside its own complaint.
 extern const std::string_view kUsage;
 
@@ -27,9 +34,9 @@ struct Failed {
 };
 
 // The ledger's settings from --expiry-days; throws Failed when it is not a number of days.
-LedgerSettings settings_from(const runtime::Options& options);
+LedgerSettings settings_from(const Options& options);
 // --days from 1 to 36500, `fallback` when absent; throws Failed otherwise.
-std::int64_t days_option(const runtime::Options& options, std::int64_t fallback);
+std::int64_t days_option(const Options& options, std::int64_t fallback);
 
 // Each takes the words after its own name (`pki issue --dir ...` gets `issue --dir ...`) and
 // returns the exit status (runtime::ExitStatus).

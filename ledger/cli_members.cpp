@@ -13,11 +13,6 @@
 
 namespace loyalty::ledger::cli {
 
-using runtime::exit_ok;
-using runtime::exit_usage;
-using runtime::parse_options;
-using runtime::require;
-
 int members_command(std::span<const std::string_view> args, std::ostream& out, std::ostream& err) {
   if (args.empty() || args[0] != "import") {
     err << "loyalty-ledger: members needs import\n" << kUsage;

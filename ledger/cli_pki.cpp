@@ -14,11 +14,6 @@
 
 namespace loyalty::ledger::cli {
 
-using runtime::exit_ok;
-using runtime::exit_usage;
-using runtime::parse_options;
-using runtime::require;
-
 namespace {
 
 std::vector<std::string> split_names(const std::string& text) {

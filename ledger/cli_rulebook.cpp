@@ -12,12 +12,6 @@
 
 namespace loyalty::ledger::cli {
 
-using runtime::exit_ok;
-using runtime::exit_usage;
-using runtime::Options;
-using runtime::parse_options;
-using runtime::require;
-
 namespace {
 
 std::vector<sync::RulebookKey> one_key(const Options& options) {

@@ -9,10 +9,6 @@
 
 namespace loyalty::ledger::cli {
 
-using runtime::exit_usage;
-using runtime::parse_options;
-using runtime::require;
-
 int serve_command(std::span<const std::string_view> args, std::ostream& /*out*/, std::ostream& err) {
   const auto options = parse_options(args, {"--config"}, {}, kUsage, err);
   if (!options || !require(*options, {"--config"}, kUsage, err)) return exit_usage;

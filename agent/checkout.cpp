@@ -41,7 +41,6 @@ domain::Quote quote_basket(const domain::Rulebook& rulebook, const domain::Baske
   }
 }
 
-// The receipt id of a commit request, when it has one of the right type.
 }  // namespace
 
 SaleRequest read_sale_request(Json document, SaleCall call) {

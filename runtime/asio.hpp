@@ -1,9 +1,9 @@
 // The one header through which the project uses Boost.Asio and Beast, and the place for the
 // settings and workarounds they need: every network component (agent, drivers, uplink,
-// ledger) includes this instead of Boost directly and links loyalty::asio.
+// ledger) includes this instead of Boost directly and links loyalty::runtime.
 //
-// Asio and Beast are compiled once, in sync/asio.cpp (BOOST_ASIO_SEPARATE_COMPILATION and
-// BOOST_BEAST_SEPARATE_COMPILATION, set by the loyalty::asio target), which keeps every other
+// Asio and Beast are compiled once, in runtime/asio.cpp (BOOST_ASIO_SEPARATE_COMPILATION and
+// BOOST_BEAST_SEPARATE_COMPILATION, set by the loyalty::runtime target), which keeps every other
 // translation unit lighter on a two-core build machine.
 
 #ifndef LOYALTY_RUNTIME_ASIO_HPP_

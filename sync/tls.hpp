@@ -1,4 +1,4 @@
-// TLS for the sync link: Asio's SSL streams (compiled once in sync/asio.cpp), the contexts both
+// TLS for the sync link: Asio's SSL streams (compiled once in runtime/asio.cpp), the contexts both
 // ends use, and the X.509 pieces they share. The link is TLS 1.3 only, with certificates on
 // both sides from the chain's CA (docs/sync-protocol.md, "Transport").
 //

@@ -12,20 +12,6 @@ using runtime::OrderedJson;
 
 HttpResponse ok(const OrderedJson& body) { return json_response(http::status::ok, body.dump()); }
 
-// What the API refuses on its own, before the checkout sees a request: a wrong method, path or
-// content type.
-class ApiError : public std::runtime_error {
- public:
-  ApiError(http::status status, std::string code, const std::string& message)
-      : std::runtime_error(message), status_(status), code_(std::move(code)) {}
-  http::status status() const { return status_; }
-  const std::string& code() const { return code_; }
-
- private:
-  http::status status_;
-  std::string code_;
-};
-
 // The body of a POST to a JSON endpoint, parsed strictly; throws ApiError when it is not sent
 // as JSON, runtime::JsonError when it is not a JSON object.
 runtime::Json json_body(const HttpRequest& request) {

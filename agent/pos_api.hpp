@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <stdexcept>
 #include <string>
 
 #include "agent/checkout.hpp"
@@ -25,6 +26,20 @@
 #include "sync/uplink.hpp"
 
 namespace loyalty::agent {
+
+// What the API refuses on its own, before the checkout sees a request: a wrong method, path or
+// content type.
+class ApiError : public std::runtime_error {
+ public:
+  ApiError(http::status status, std::string code, const std::string& message)
+      : std::runtime_error(message), status_(status), code_(std::move(code)) {}
+  http::status status() const { return status_; }
+  const std::string& code() const { return code_; }
+
+ private:
+  http::status status_;
+  std::string code_;
+};
 
 // The HTTP status of each checkout refusal (docs/pos-api.md, Errors): malformed 400, not found
 // 404, in conflict with the journal 409, no rulebook yet 503, well-formed but not acceptable

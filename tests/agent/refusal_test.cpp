@@ -10,8 +10,6 @@
 #include "agent/checkout.hpp"
 #include "agent/pos_api.hpp"
 
-using loyalty::agent::Refusal;
-
 TEST_CASE("every checkout refusal has its own code, and the error table documents its status") {
   std::ifstream in(std::string(LOYALTY_SOURCE_DIR) + "/docs/pos-api.md");
   std::stringstream text;
@@ -19,9 +17,9 @@ TEST_CASE("every checkout refusal has its own code, and the error table document
   const std::string doc = text.str();
   const std::string table = doc.substr(doc.find("## Errors"));
   std::set<std::string> codes;
-  const auto last = static_cast<int>(Refusal::return_invalid);
+  const auto last = static_cast<int>(loyalty::agent::Refusal::return_invalid);
   for (int value = 0; value <= last; ++value) {
-    const auto refusal = static_cast<Refusal>(value);
+    const auto refusal = static_cast<loyalty::agent::Refusal>(value);
     const std::string code(loyalty::agent::refusal_code(refusal));
     CAPTURE(code);
     CHECK(codes.insert(code).second);

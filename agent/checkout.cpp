@@ -243,7 +243,7 @@ std::optional<RedemptionAsk> Checkout::redemption_ask(const SaleRequest& request
   if (!rules_ || !request.member_id) return std::nullopt;
   const domain::Basket& basket = request.basket.basket;
   RedemptionAsk ask{*request.member_id, basket.receipt_id, basket.redeem};
-  if (ask.points <= 0 || ask.member_id.empty() || ask.receipt_id.empty() || journal_.find_receipt(ask.receipt_id)) {
+  if (ask.points <= 0 || ask.member_id.empty() || journal_.find_receipt(ask.receipt_id)) {
     return std::nullopt;
   }
   return ask;

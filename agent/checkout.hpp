@@ -23,8 +23,8 @@
 #include "runtime/json_reader.hpp"
 #include "storage/journal.hpp"
 #include "storage/member_cache.hpp"
+#include "sync/authorization.hpp"
 #include "sync/basket_json.hpp"
-#include "sync/uplink.hpp"
 
 namespace loyalty::agent {
 

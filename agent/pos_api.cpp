@@ -26,17 +26,6 @@ runtime::Json json_body(const HttpRequest& request) {
 
 }  // namespace
 
-void PosApi::log_journaled(std::string_view what, const OrderedJson& answer) {
-  const std::string name(what);
-  OrderedJson fields;
-  fields["receipt_id"] = answer["receipt_id"];
-  fields["seq"] = answer["entry"]["seq"];
-  if (answer.contains("sale_receipt_id")) fields["sale_receipt_id"] = answer["sale_receipt_id"];
-  for (const auto& [key, value] : answer["points"].items()) fields[key] = value;
-  const bool again = answer["already_journaled"].get<bool>();
-  log_.info(name, name + (again ? " retried: answered from the journal" : " journaled"), std::move(fields));
-}
-
 http::status status_of(Refusal refusal) {
   switch (refusal) {
     case Refusal::identifier_required: return http::status::bad_request;
@@ -91,7 +80,14 @@ HttpResponse PosApi::answering(Answer answer) {
 }
 
 HttpResponse PosApi::journaled(std::string_view what, const OrderedJson& answer) {
-  log_journaled(what, answer);
+  const std::string name(what);
+  OrderedJson fields;
+  fields["receipt_id"] = answer["receipt_id"];
+  fields["seq"] = answer["entry"]["seq"];
+  if (answer.contains("sale_receipt_id")) fields["sale_receipt_id"] = answer["sale_receipt_id"];
+  for (const auto& [key, value] : answer["points"].items()) fields[key] = value;
+  const bool again = answer["already_journaled"].get<bool>();
+  log_.info(name, name + (again ? " retried: answered from the journal" : " journaled"), std::move(fields));
   if (after_commit_) after_commit_();
   return ok(answer);
 }

@@ -77,11 +77,10 @@ class PosApi {
   // Runs `answer`, and turns what it throws into the API's error answers.
   template <class Answer>
   HttpResponse answering(Answer answer);
-  // The answer of a journaled commit, void or refund, logged, with the new entry signed.
+  // The answer of a journaled commit, void or refund (or its retry): logged as the event `what`,
+  // with the new entry signed.
   HttpResponse journaled(std::string_view what, const runtime::OrderedJson& answer);
   bool online_now() const;
-  // Logs a journaled commit, void or refund (or its retry) as the event `what`.
-  void log_journaled(std::string_view what, const runtime::OrderedJson& answer);
   runtime::OrderedJson status();
   HttpResponse health();
   Task<HttpResponse> events(const HttpRequest& request);

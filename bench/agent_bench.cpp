@@ -208,15 +208,11 @@ struct TrafficPlan {
 // Identifies `plan.identifies` random members, then runs `plan.sales` identify + quote + commit
 // round trips, each after a bare durable insert.
 Task<void> traffic(TrafficPlan plan) {
-  const std::int64_t members = plan.members;
-  const std::int64_t identifies = plan.identifies;
-  const std::int64_t sales = plan.sales;
-  std::mt19937_64& random = plan.random;
   sim::PosClient pos(co_await asio::this_coro::executor, plan.endpoint);
-  std::uniform_int_distribution<std::int64_t> pick(0, members - 1);
+  std::uniform_int_distribution<std::int64_t> pick(0, plan.members - 1);
   std::int64_t failures = 0;
-  for (std::int64_t i = 0; i < identifies; ++i) {
-    const json request = identify_request(pick(random));
+  for (std::int64_t i = 0; i < plan.identifies; ++i) {
+    const json request = identify_request(pick(plan.random));
     const sim::PosReply reply = co_await pos.post("/v1/identify", request);
     failures += reply.status == 200 ? 0 : 1;
   }
@@ -230,8 +226,8 @@ Task<void> traffic(TrafficPlan plan) {
   std::vector<double> identify_us;
   std::vector<double> quote_us;
   std::vector<double> commit_us;
-  const std::int64_t warmup = sales / 10;
-  for (std::int64_t i = 0; i < sales + warmup; ++i) {
+  const std::int64_t warmup = plan.sales / 10;
+  for (std::int64_t i = 0; i < plan.sales + warmup; ++i) {
     const std::string receipt = "B-" + std::to_string(i);
     const auto t0 = Steady::now();
     {
@@ -241,10 +237,10 @@ Task<void> traffic(TrafficPlan plan) {
       transaction.commit();
     }
     const auto t1 = Steady::now();
-    const std::int64_t member = pick(random);
+    const std::int64_t member = pick(plan.random);
     const json identify = identify_request(member);
     const sim::PosReply identified = co_await pos.post("/v1/identify", identify);
-    json basket = sim::make_basket(random, receipt, "2026-11-26T15:30:00Z");
+    json basket = sim::make_basket(plan.random, receipt, "2026-11-26T15:30:00Z");
     if (i % 3 == 0) basket["redeem_points"] = 300;
     const json sale = sale_request(std::move(basket), member);
     const sim::PosReply quoted = co_await pos.post("/v1/quote", sale);
@@ -265,10 +261,11 @@ Task<void> traffic(TrafficPlan plan) {
       R"("identify_p50_us":%.0f,"quote_p50_us":%.0f,"commit_p50_us":%.0f,"commit_p99_us":%.0f,)"
       R"("bare_commit_p50_us":%.0f,"bare_commit_p99_us":%.0f,"budget_p99_us":%.0f,"sale_p99_over_budget":%.3f})"
       "\n",
-      static_cast<long long>(members), sale_us.size(), static_cast<long long>(failures), sim::percentile(sale_us, 50),
-      sim::percentile(sale_us, 99), sim::percentile(identify_us, 50), sim::percentile(quote_us, 50),
-      sim::percentile(commit_us, 50), sim::percentile(commit_us, 99), sim::percentile(bare_us, 50),
-      sim::percentile(bare_us, 99), budget_p99_us, sim::percentile(sale_us, 99) / budget_p99_us);
+      static_cast<long long>(plan.members), sale_us.size(), static_cast<long long>(failures),
+      sim::percentile(sale_us, 50), sim::percentile(sale_us, 99), sim::percentile(identify_us, 50),
+      sim::percentile(quote_us, 50), sim::percentile(commit_us, 50), sim::percentile(commit_us, 99),
+      sim::percentile(bare_us, 50), sim::percentile(bare_us, 99), budget_p99_us,
+      sim::percentile(sale_us, 99) / budget_p99_us);
   std::fflush(stdout);
 }
 

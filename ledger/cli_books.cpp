@@ -81,8 +81,8 @@ class ProgressBar {
   std::size_t last_tenth_ = 0;
 };
 
-int replay_files_command(const Options& options, std::span<const std::string_view> files, std::ostream& out,
-                         std::ostream& err) {
+int replay_files(const Options& options, std::span<const std::string_view> files, std::ostream& out,
+                 std::ostream& err) {
   if (files.empty()) throw Failed{"replay needs at least one journal file"};
   // Replay commits with synchronous=NORMAL and checkpoints rarely: it answers nobody, and a
   // crash loses at most the last group of files, which running them again applies.
@@ -180,22 +180,6 @@ int replay_files_command(const Options& options, std::span<const std::string_vie
   return refused == 0 ? exit_ok : exit_failed;
 }
 
-int report_to(const Options& options, std::ostream& out) {
-  SqliteStore store(options.value("--db"), storage::Creation::must_exist);
-  const Report report = build_report(store);
-  const std::string format = options.find("--format").value_or("table");
-  if (format == "table") {
-    out << report_table(report);
-  } else if (format == "csv") {
-    out << report_csv(report);
-  } else if (format == "json") {
-    out << report_json(report).dump(2) << "\n";
-  } else {
-    throw Failed{"--format must be table, csv or json, got " + format};
-  }
-  return exit_ok;
-}
-
 }  // namespace
 
 int replay_command(std::span<const std::string_view> args, std::ostream& out, std::ostream& err) {
@@ -208,13 +192,25 @@ int replay_command(std::span<const std::string_view> args, std::ostream& out, st
   const auto options =
       parse_options(args.first(options_end), {"--db", "--expiry-days"}, {"--quiet", "--json"}, kUsage, err);
   if (!options || !require(*options, {"--db"}, kUsage, err)) return exit_usage;
-  return replay_files_command(*options, args.subspan(options_end), out, err);
+  return replay_files(*options, args.subspan(options_end), out, err);
 }
 
 int report_command(std::span<const std::string_view> args, std::ostream& out, std::ostream& err) {
   const auto options = parse_options(args, {"--db", "--format"}, {}, kUsage, err);
   if (!options || !require(*options, {"--db"}, kUsage, err)) return exit_usage;
-  return report_to(*options, out);
+  SqliteStore store(options->value("--db"), storage::Creation::must_exist);
+  const Report report = build_report(store);
+  const std::string format = options->find("--format").value_or("table");
+  if (format == "table") {
+    out << report_table(report);
+  } else if (format == "csv") {
+    out << report_csv(report);
+  } else if (format == "json") {
+    out << report_json(report).dump(2) << "\n";
+  } else {
+    throw Failed{"--format must be table, csv or json, got " + format};
+  }
+  return exit_ok;
 }
 
 int audit_command(std::span<const std::string_view> args, std::ostream& out, std::ostream& err) {

@@ -33,6 +33,7 @@
 #include "storage/journal.hpp"
 #include "storage/member_cache.hpp"
 #include "storage/rulebook_store.hpp"
+#include "sync/authorization.hpp"
 #include "sync/http.hpp"
 #include "sync/signed_rulebook.hpp"
 #include "sync/tls.hpp"
@@ -73,16 +74,6 @@ struct UplinkStatus {
   std::string rulebook_refusal;  // the last rulebook refused, and why
   std::int64_t authorizations = 0;
   std::int64_t authorization_fallbacks = 0;  // deadline missed or offline: offline limits applied
-};
-
-// The ledger's answer to an authorization, or nothing when it did not come in time. With one, a
-// commit redeems at most the points the ledger holds for it instead of the offline limits.
-struct OnlineAuthorization {
-  // "approved", "declined", "member_unknown", "member_blocked"; the agent's "not_asked" when a
-  // commit redeems nothing and the ledger was not asked.
-  std::string outcome;
-  std::int64_t points = 0;
-  std::int64_t available = 0;
 };
 
 class Uplink {

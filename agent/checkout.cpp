@@ -307,6 +307,7 @@ OrderedJson Checkout::commit(const SaleRequest& request, const std::optional<syn
   points["redeemed"] = q.redeemed;
   points["earned"] = q.earned;
   points["discount"] = q.discount;
+  if (!priced.member) points["would_earn"] = q.would_earn;
   if (priced.member) points["balance_after"] = priced.member->local_balance - q.redeemed + q.earned;
   answer["points"] = points;
   answer["quote"] = sync::quote_to_json(rulebook, basket, q);

@@ -212,6 +212,15 @@ Quote quote(const Rulebook& rules, const Basket& basket, const Member* member) {
   out.earned = earning.total;
   out.earned_bonus = earning.bonus;
   out.campaigns = std::move(earning.campaigns);
+  if (member == nullptr) {
+    // Points that no account receives are not earned: the journal, the ledger's books and the
+    // receipt all say 0, and the figure is kept as what a member would have earned.
+    out.would_earn = out.earned;
+    out.earned = 0;
+    out.earned_bonus = 0;
+    for (QuoteLine& line : out.lines) line.points_earned = 0;
+    for (AppliedCampaign& campaign : out.campaigns) campaign.bonus_points = 0;
+  }
 
   // 2.8: cash rounding of the payable total only.
   out.payable = out.total - out.discount;

@@ -91,8 +91,11 @@ struct Quote {
   Minor payable = 0;        // T - D
   Minor cash_payable = 0;   // payable rounded to the cash increment when paying cash
   Minor cash_rounding = 0;  // cash_payable - payable
-  Points earned = 0;        // E, all of it
+  Points earned = 0;        // E, all of it (0 without a member: nobody's account would receive it)
   Points earned_bonus = 0;  // the part of E from bonus campaigns
+  // Without a member: what the basket would have earned a member of no tier (what the POS may
+  // offer a customer who joins). 0 with a member.
+  Points would_earn = 0;
   std::vector<AppliedCampaign> campaigns;
 };
 

@@ -2,7 +2,8 @@
 
 #include <algorithm>
 #include <array>
-#include <nlohmann/json.hpp>
+
+#include "runtime/json_reader.hpp"
 
 namespace loyalty::drivers {
 namespace {
@@ -62,7 +63,12 @@ TokenResult verify_member_token(std::string_view text, std::span<const IssuerKey
   const auto signature = from_base64url(text.substr(dot + 1));
   if (!payload || !signature || signature->size() != 64) return bad_token("the member token is damaged");
 
-  const nlohmann::json fields = nlohmann::json::parse(*payload, nullptr, false);
+  runtime::Json fields;
+  try {
+    fields = runtime::parse_json(*payload, "member token");  // refuses a key given twice
+  } catch (const runtime::JsonError&) {
+    return bad_token("the member token's content is not a member token's");
+  }
   if (!fields.is_object() || fields.size() != 3 || !fields.contains("member") || !fields["member"].is_string() ||
       !fields.contains("exp") || !fields["exp"].is_number_integer() || !fields.contains("kid") ||
       !fields["kid"].is_string()) {

@@ -59,7 +59,10 @@ std::string audit_sale(const storage::JournalEntry& entry, const domain::Ruleboo
     if (again.redeemed != d.points_redeemed) {
       problem += "redeemed " + std::to_string(d.points_redeemed) + ", priced again " + std::to_string(again.redeemed);
     }
-    if (again.earned != d.points_earned) {
+    // A journal written before sales without a member earned 0 records what they would earn.
+    const bool earned_agrees =
+        again.earned == d.points_earned || (d.member_id.empty() && again.would_earn == d.points_earned);
+    if (!earned_agrees) {
       problem += (problem.empty() ? "" : "; ") + std::string("earned ") + std::to_string(d.points_earned) +
                  ", priced again " + std::to_string(again.earned);
     }

@@ -534,8 +534,12 @@ std::optional<PublishedRulebook> SqliteStore::latest_rulebook() {
 
 std::vector<ReportRow> SqliteStore::report_rows() {
   StatementUse rows(
-      db_->cached("SELECT t.store_id, e.terminal_id, e.rulebook_version, count(*), SUM(e.points_earned), "
-                  "SUM(e.points_redeemed) FROM entries e JOIN terminals t USING (terminal_id) "
+      db_->cached("SELECT t.store_id, e.terminal_id, e.rulebook_version, count(*), "
+                  // An entry without a member moves no account (Ledger::apply): journals written
+                  // before anonymous sales earned 0 may still carry points for one.
+                  "SUM(CASE e.member_id WHEN '' THEN 0 ELSE e.points_earned END), "
+                  "SUM(CASE e.member_id WHEN '' THEN 0 ELSE e.points_redeemed END) FROM entries e JOIN terminals t "
+                  "USING (terminal_id) "
                   "GROUP BY e.terminal_id, e.rulebook_version ORDER BY t.store_id, e.terminal_id, e.rulebook_version"));
   std::vector<ReportRow> out;
   while (rows->step()) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <set>
 
 namespace loyalty::runtime {
 namespace {
@@ -35,13 +36,80 @@ std::string shown(const Json& value) {
 }  // namespace
 
 JsonError::JsonError(std::string path, std::string problem)
-    : std::runtime_error(path + ": " + problem), path_(std::move(path)), problem_(std::move(problem)) {}
+    : std::runtime_error(printable(path) + ": " + printable(problem)),
+      path_(printable(path)),
+      problem_(printable(problem)) {}
 
 void fail(const std::string& path, const std::string& problem) { throw JsonError(path, problem); }
 
+namespace {
+
+// Where the parser is inside the document, for the errors it finds while parsing (a key given
+// twice, a number too large): one frame per object or array not yet closed.
+class ParsePosition {
+ public:
+  explicit ParsePosition(const std::string& document) : document_(document) {}
+
+  void open(bool object) { frames_.push_back(Frame{object, {}, 0, {}, {}}); }
+  void close() {
+    frames_.pop_back();
+    value_done();
+  }
+  void value_done() {
+    if (!frames_.empty() && !frames_.back().object) ++frames_.back().index;
+  }
+  // Records the key of the value that follows; a key the object already has is an error, since
+  // readers that keep the first of two keys would see another document than this one.
+  void key(std::string key) {
+    Frame& frame = frames_.back();
+    frame.key = key;
+    if (!frame.many.empty() || frame.few.size() == kFewKeys) {
+      if (frame.many.empty()) frame.many.insert(frame.few.begin(), frame.few.end());
+      if (!frame.many.insert(std::move(key)).second) fail(path(), "is given twice (each key may appear once)");
+      return;
+    }
+    if (std::find(frame.few.begin(), frame.few.end(), key) != frame.few.end()) {
+      fail(path(), "is given twice (each key may appear once)");
+    }
+    frame.few.push_back(std::move(key));
+  }
+  // The path of the value being read.
+  std::string path() const {
+    std::string out = document_;
+    for (const Frame& frame : frames_) out = frame.object ? key_path(out, frame.key) : index_path(out, frame.index);
+    return out;
+  }
+
+ private:
+  static constexpr std::size_t kFewKeys = 16;  // searched in place; larger objects use a set
+  struct Frame {
+    bool object = false;
+    std::string key;        // objects: the key being read
+    std::size_t index = 0;  // arrays: the index being read
+    std::vector<std::string> few;
+    std::set<std::string> many;
+  };
+  const std::string& document_;
+  std::vector<Frame> frames_;
+};
+
+}  // namespace
+
 Json parse_json(std::string_view text, const std::string& document) {
+  ParsePosition position(document);
+  const Json::parser_callback_t track = [&position](int, Json::parse_event_t event, Json& parsed) {
+    switch (event) {
+      case Json::parse_event_t::object_start: position.open(true); break;
+      case Json::parse_event_t::array_start: position.open(false); break;
+      case Json::parse_event_t::key: position.key(parsed.get<std::string>()); break;
+      case Json::parse_event_t::object_end:
+      case Json::parse_event_t::array_end: position.close(); break;
+      case Json::parse_event_t::value: position.value_done(); break;
+    }
+    return true;
+  };
   try {
-    return Json::parse(text.begin(), text.end());
+    return Json::parse(text.begin(), text.end(), track);
   } catch (const Json::parse_error& e) {
     // Turn the byte offset into a line and column a person can find.
     const std::size_t offset = std::min<std::size_t>(e.byte == 0 ? 0 : e.byte - 1, text.size());
@@ -53,7 +121,59 @@ Json parse_json(std::string_view text, const std::string& document) {
     if (auto colon = reason.rfind(": "); colon != std::string::npos) reason = reason.substr(colon + 2);
     fail(document,
          "malformed JSON at line " + std::to_string(line) + ", column " + std::to_string(column) + ": " + reason);
+  } catch (const Json::out_of_range&) {
+    // The only range error of the parser: a number beyond a double (1e400).
+    fail(position.path(), "is a number too large to represent");
   }
+}
+
+std::string printable(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const std::size_t length = utf8_sequence_length(text.substr(i));
+    const auto byte = static_cast<unsigned char>(text[i]);
+    if (length == 0 || (length == 1 && (byte < 0x20 || byte == 0x7f))) {
+      static constexpr char kHex[] = "0123456789abcdef";
+      out += "\\x";
+      out += kHex[byte >> 4];
+      out += kHex[byte & 0xf];
+      ++i;
+      continue;
+    }
+    out.append(text.substr(i, length));
+    i += length;
+  }
+  return out;
+}
+
+std::size_t utf8_sequence_length(std::string_view text) {
+  if (text.empty()) return 0;
+  const auto at = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
+  const unsigned char first = at(0);
+  if (first < 0x80) return 1;
+  // RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF.
+  std::size_t length = 0;
+  unsigned char low = 0x80;
+  unsigned char high = 0xbf;
+  if (first >= 0xc2 && first <= 0xdf) {
+    length = 2;
+  } else if (first >= 0xe0 && first <= 0xef) {
+    length = 3;
+    if (first == 0xe0) low = 0xa0;
+    if (first == 0xed) high = 0x9f;
+  } else if (first >= 0xf0 && first <= 0xf4) {
+    length = 4;
+    if (first == 0xf0) low = 0x90;
+    if (first == 0xf4) high = 0x8f;
+  } else {
+    return 0;
+  }
+  if (text.size() < length || at(1) < low || at(1) > high) return 0;
+  for (std::size_t i = 2; i < length; ++i)
+    if (at(i) < 0x80 || at(i) > 0xbf) return 0;
+  return length;
 }
 
 std::string key_path(const std::string& path, std::string_view key) {
@@ -85,10 +205,19 @@ std::int64_t as_integer(const Json& value, const Where& where, std::int64_t min,
   return number;
 }
 
-std::string as_string(const Json& value, const Where& where, std::size_t max_length) {
+std::string as_string(const Json& value, const Where& where, std::size_t max_length, Controls controls) {
   if (!value.is_string()) fail(where.str(), "must be a string, got " + type_name(value));
   const auto& text = value.get_ref<const std::string&>();
   if (text.size() > max_length) fail(where.str(), "must be at most " + std::to_string(max_length) + " characters");
+  // The parser has checked the UTF-8; what is left is a control character (NUL, a tab, an
+  // escape), which no id, name or reason has and which would reach the journal and receipts.
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c != 0x7f) continue;
+    if (controls == Controls::line_breaks && (c == '\n' || c == '\r' || c == '\t')) continue;
+    fail(where.str(),
+         "must not contain control characters, got " + printable(text.substr(i, 1)) + " at byte " + std::to_string(i));
+  }
   return text;
 }
 
@@ -130,6 +259,10 @@ std::optional<std::int64_t> Reader::optional_integer(std::string_view key, std::
 
 std::string Reader::string(std::string_view key, std::size_t max_length) {
   return as_string(required(key), Where(path_, key), max_length);
+}
+
+std::string Reader::multiline_string(std::string_view key, std::size_t max_length) {
+  return as_string(required(key), Where(path_, key), max_length, Controls::line_breaks);
 }
 
 std::string Reader::string_or(std::string_view key, std::string fallback, std::size_t max_length) {

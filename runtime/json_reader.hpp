@@ -38,9 +38,16 @@ class JsonError : public std::runtime_error {
 
 [[noreturn]] void fail(const std::string& path, const std::string& problem);
 
-// Parses `text` as JSON; a syntax error becomes a JsonError for `document` naming the line
-// and column.
+// Parses `text` as JSON. A syntax error (invalid UTF-8 among them) becomes a JsonError for
+// `document` naming the line and column; a key given twice in one object and a number too
+// large for a double are JsonErrors naming their path.
 Json parse_json(std::string_view text, const std::string& document);
+
+// `text` with bytes that are not valid UTF-8, and ASCII control characters, written as \xNN:
+// safe to put into a message, a log line or a JSON answer.
+std::string printable(std::string_view text);
+// The length of the valid UTF-8 sequence that starts `text`, or 0 when it starts with none.
+std::size_t utf8_sequence_length(std::string_view text);
 
 // `path` extended by an object key: ".name" for plain keys, ["..."] for any other.
 std::string key_path(const std::string& path, std::string_view key);
@@ -77,7 +84,10 @@ class Reader {
   std::int64_t integer(std::string_view key, std::int64_t min, std::int64_t max);
   std::int64_t integer_or(std::string_view key, std::int64_t fallback, std::int64_t min, std::int64_t max);
   std::optional<std::int64_t> optional_integer(std::string_view key, std::int64_t min, std::int64_t max);
+  // Strings are at most `max_length` bytes and hold no control characters.
   std::string string(std::string_view key, std::size_t max_length = 256);
+  // A string that may hold line breaks and tabs (a document carried inside another).
+  std::string multiline_string(std::string_view key, std::size_t max_length);
   std::string string_or(std::string_view key, std::string fallback, std::size_t max_length = 256);
   bool boolean_or(std::string_view key, bool fallback);
   std::vector<std::string> strings_or_empty(std::string_view key, std::size_t max_length = 256);
@@ -122,7 +132,11 @@ class Reader {
 // The integer held by `value`, or a JsonError at `path` for fractions, exponents, strings,
 // values out of [min, max] and numbers too large to represent.
 std::int64_t as_integer(const Json& value, const Where& where, std::int64_t min, std::int64_t max);
-std::string as_string(const Json& value, const Where& where, std::size_t max_length);
+// The string held by `value`, at most `max_length` bytes, without control characters (with
+// `line_breaks`: none but line feed, carriage return and tab).
+enum class Controls { none, line_breaks };
+std::string as_string(const Json& value, const Where& where, std::size_t max_length,
+                      Controls controls = Controls::none);
 
 }  // namespace loyalty::runtime
 

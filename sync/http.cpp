@@ -20,7 +20,8 @@ HttpResponse json_response(http::status status, const std::string& body) {
 HttpResponse error_response(http::status status, std::string_view code, std::string_view message) {
   OrderedJson body;
   body["error"] = {{"code", code}, {"message", message}};
-  return json_response(status, body.dump());
+  // A message may quote what the client sent: invalid UTF-8 in it must not fail the answer.
+  return json_response(status, body.dump(-1, ' ', false, OrderedJson::error_handler_t::replace));
 }
 
 std::optional<std::int64_t> query_integer(std::string_view query, std::string_view name, std::int64_t max) {

@@ -104,6 +104,7 @@ OrderedJson quote_to_json(const Rulebook& rules, const Basket& basket, const Quo
   points["redeemed"] = q.redeemed;
   points["earned"] = q.earned;
   points["earned_bonus"] = q.earned_bonus;
+  if (q.binding == std::vector<Limit>{Limit::no_member}) points["would_earn"] = q.would_earn;
   out["points"] = points;
 
   Ordered campaigns = Ordered::array();

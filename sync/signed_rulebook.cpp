@@ -76,7 +76,7 @@ SignedRulebook verify_rulebook(std::string_view envelope, std::span<const Rulebo
     result.key_id = in.string("key_id", 64);
     expires = in.string("expires", 64);
     result.signature = in.string("signature", 128);
-    result.document = in.string("document", 4 * 1024 * 1024);
+    result.document = in.multiline_string("document", 4 * 1024 * 1024);
     in.finish();
     const auto at = parse_rfc3339(expires);
     if (!at) fail(in.path_of("expires"), "must be an RFC 3339 time, got \"" + expires + "\"");

@@ -139,6 +139,33 @@ TEST_CASE("a bad file gives a message naming the file and the field, and prints 
   CHECK(malformed.err.find("rulebook: malformed JSON at line 1") != std::string::npos);
 }
 
+TEST_CASE("a number too large, a key twice or a control character in a file exits 1 naming the field") {
+  const TempFile huge(
+      R"({"currency": "RUB", "lines": [{"sku": "x", "unit_price": 100, "qty": 1e400, "vat_bp": 1000}]})");
+  const Run too_large = run({"quote", "--rulebook", example("rulebook-ru.json"), "--basket", huge.path()});
+  CHECK(too_large.status == exit_failed);
+  CHECK(too_large.err ==
+        "loyalty-agent: " + huge.path() + ": basket.lines[0].qty: is a number too large to represent\n");
+
+  const TempFile twice(
+      R"({"currency": "RUB", "lines": [{"sku": "x", "unit_price": 100, "qty": 1, "qty": 2, "vat_bp": 1000}]})");
+  const Run repeated = run({"quote", "--rulebook", example("rulebook-ru.json"), "--basket", twice.path()});
+  CHECK(repeated.status == exit_failed);
+  CHECK(repeated.err.find("basket.lines[0].qty: is given twice") != std::string::npos);
+
+  const TempFile sale(R"({"lines": [{"qty_milli": 1e999}]})");
+  const Run refund = run({"refund", "--rulebook", example("rulebook-ru.json"), "--sale", sale.path(), "--return",
+                          example("return-ru.json")});
+  CHECK(refund.status == exit_failed);
+  CHECK(refund.err.find("is a number too large to represent") != std::string::npos);
+
+  const TempFile control(
+      R"({"currency": "RUB", "lines": [{"sku": "x\u0000", "unit_price": 100, "qty": 1, "vat_bp": 1000}]})");
+  const Run nul = run({"quote", "--rulebook", example("rulebook-ru.json"), "--basket", control.path()});
+  CHECK(nul.status == exit_failed);
+  CHECK(nul.err.find("basket.lines[0].sku: must not contain control characters") != std::string::npos);
+}
+
 TEST_CASE("usage errors exit 2 with the usage text") {
   CHECK(run({}).status == exit_usage);
   CHECK(run({"quote", "--rulebook", example("rulebook-ru.json")}).err.find("missing --basket") != std::string::npos);

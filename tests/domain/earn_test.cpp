@@ -79,7 +79,11 @@ TEST_CASE("a tier multiplier scales every earning line") {
   const Member silver = member_with(0, "silver");
   CHECK(earned(rules, b, &silver) == 33);
   CHECK(earned(rules, b, &gold) == 49);  // floor(33.33 x 1.5)
-  CHECK(earned(rules, b, nullptr) == 33);
+  const Quote anonymous = quote(rules, b, nullptr);
+  CHECK(anonymous.earned == 0);  // nobody's account would receive them
+  CHECK(anonymous.would_earn == 33);
+  for (const QuoteLine& line : anonymous.lines) CHECK(line.points_earned == 0);
+  CHECK(quote(rules, b, &silver).would_earn == 0);
 }
 
 TEST_CASE("excluded categories earn nothing, even inside a campaign that covers every line") {
@@ -176,7 +180,7 @@ TEST_CASE("a tier-only campaign reaches only members of that tier") {
   const Member silver = member_with(0, "silver");
   CHECK(earned(rules, b, &gold) == 30);  // 10 x 1.5 x 2
   CHECK(earned(rules, b, &silver) == 10);
-  CHECK(earned(rules, b, nullptr) == 10);
+  CHECK(quote(rules, b, nullptr).would_earn == 10);
 }
 
 TEST_CASE("bonus campaigns add up, each needing its minimum spend after points") {

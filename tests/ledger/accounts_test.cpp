@@ -2,6 +2,7 @@
 
 #include <numeric>
 
+#include "ledger/report.hpp"
 #include "tests/ledger/fixtures.hpp"
 
 using namespace loyalty;
@@ -154,4 +155,21 @@ TEST_CASE("an authorization holds points until its receipt's entry arrives or th
   CHECK(f.ledger.authorize("T2", {"M1", "T2-R9", 1}, kNow + f.ledger.settings().hold_ttl_ms).outcome ==
         Authorization::Outcome::approved);
   CHECK(f.ledger.authorize("T2", {"M9", "T2-R3", 1}, kNow).outcome == Authorization::Outcome::member_unknown);
+}
+
+TEST_CASE(
+    "the report's issued points are what members' accounts received, not what sales without a member would earn") {
+  LedgerFixture f;
+  Lane& lane = f.lane("T1");
+  lane.sale("M1", 100, 0);
+  lane.sale("", 50, 0);  // a sale without a member, journaled with its would-earn figure by an older agent
+  lane.sale("M2", 30, 0);
+  lane.sale("", 0, 0);
+  f.upload(lane, 1, 4);
+
+  const Report report = build_report(f.store);
+  CHECK(report.total.entries == 4);
+  CHECK(report.total.issued == f.balance("M1") + f.balance("M2"));
+  CHECK(report.total.issued == 130);
+  CHECK(report.total.liability_points == 130);
 }

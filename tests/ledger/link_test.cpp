@@ -189,3 +189,46 @@ TEST_CASE("the ledger serves member changes by cursor and the rulebook by versio
   CHECK(https(ledger.port(), f.files, http::verb::get, "/v1/rulebook", "", "\"v1\"").status == 304);
   CHECK(https(ledger.port(), f.files, http::verb::get, "/v1/rulebook", "", "\"v0\"").status == 200);
 }
+
+TEST_CASE("hostile uploads and authorizations are refused as permanent 400s naming the path, never 503") {
+  LinkFixture f;
+  LedgerProcess ledger(f.dir.path(), f.chain, f.dir / "ledger.db");
+  const std::string batch = f.batch(f.t1, 1, 1);
+  const auto replaced = [](std::string text, const std::string& from, const std::string& to) {
+    const auto at = text.find(from);
+    REQUIRE_MESSAGE(at != std::string::npos, from);
+    return text.replace(at, from.size(), to);
+  };
+  struct Hostile {
+    const char* target;
+    std::string body;
+    const char* code;
+    const char* message;
+  };
+  const std::string authorize = R"({"member_id": "M1", "receipt_id": "R-9", "points": 5})";
+  const Hostile cases[] = {
+      {"/v1/journal", replaced(batch, R"("seq":1)", R"("seq":1e400)"), "batch_invalid",
+       "batch.entries[0].seq: is a number too large"},
+      {"/v1/journal", replaced(batch, R"("terminal_id":"T1")", "\"terminal_id\":\"T\xff\""), "batch_invalid",
+       "malformed JSON"},
+      // Last-wins would read T1 and pass the certificate check; a first-wins reader would see T2.
+      {"/v1/journal", replaced(batch, R"("terminal_id":"T1")", R"("terminal_id":"T2","terminal_id":"T1")"),
+       "batch_invalid", "batch.terminal_id: is given twice"},
+      {"/v1/authorize", replaced(authorize, "5}", "1e400}"), "request_invalid", "authorize.points: is a number too"},
+      {"/v1/authorize", replaced(authorize, "5}", "5, \"points\": 1}"), "request_invalid",
+       "authorize.points: is given twice"},
+      {"/v1/authorize", replaced(authorize, "\"M1\"", "\"M\xc3\""), "request_invalid", "malformed JSON"},
+      {"/v1/authorize", replaced(authorize, "\"M1\"", R"("M\u00001")"), "request_invalid",
+       "authorize.member_id: must not contain control characters"},
+  };
+  for (const Hostile& c : cases) {
+    INFO(c.target, ": ", runtime::printable(c.body));
+    const auto answer = https(ledger.port(), f.files, http::verb::post, c.target, c.body);
+    CHECK(answer.status == 400);
+    CHECK(error_code(answer.body) == c.code);
+    CHECK_MESSAGE(answer.body.find(c.message) != std::string::npos, answer.body);
+  }
+  CHECK(f.store.entry_count() == 0);
+  CHECK(https(ledger.port(), f.files, http::verb::post, "/v1/journal", batch).status == 200);
+  CHECK(f.store.entry_count() == 1);
+}

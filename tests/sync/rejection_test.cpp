@@ -149,6 +149,10 @@ TEST_CASE("bad baskets are rejected with the path and the reason") {
       {"/redeem_points", -300, "basket.redeem_points", "between 0 and"},
       {"/currency", kRemove, "basket.currency", "is required"},
       {"/extra", Json::object(), "basket.extra", "unknown field"},
+      {"/lines/0/sku", std::string("46000\0", 6), "basket.lines[0].sku", "control characters, got \\x00 at byte 5"},
+      {"/lines/0/name", "Milk\n1 l", "basket.lines[0].name", "control characters, got \\x0a at byte 4"},
+      {"/lines/0/category", "dairy\x1b[31m", "basket.lines[0].category", "control characters"},
+      {"/lines/0/name", "Milk\x7f", "basket.lines[0].name", "control characters"},
   };
   for (const Case& c : cases) expect_rejection(base, c, [](const Json& d) { sync::basket_from_json(d); });
 }
@@ -204,4 +208,65 @@ TEST_CASE("malformed JSON is reported with its line and column") {
     CHECK_MESSAGE(e.problem().find("malformed JSON at line 3, column 16") != std::string::npos, e.what());
   }
   CHECK_THROWS_AS(runtime::parse_json("", "basket"), runtime::JsonError);
+}
+
+// What a parse error says for `text`, or "accepted".
+std::string parse_error(const std::string& text) {
+  try {
+    runtime::parse_json(text, "request");
+    return "accepted";
+  } catch (const runtime::JsonError& e) {
+    return e.what();
+  }
+}
+
+TEST_CASE("a key given twice is refused with its path, at any depth") {
+  CHECK(parse_error(R"({"receipt_id": "DUP-A", "receipt_id": "DUP-B"})") ==
+        "request.receipt_id: is given twice (each key may appear once)");
+  CHECK(parse_error(R"({"basket": {"lines": [{"qty": 1}, {"qty": 1, "sku": "a", "qty": 2}]}})") ==
+        "request.basket.lines[1].qty: is given twice (each key may appear once)");
+  CHECK(parse_error(R"({"a": [[1, 2], {"b": {"c": 1}}, {"x": 1, "x": 1}]})") ==
+        "request.a[2].x: is given twice (each key may appear once)");
+  // The same key in sibling objects, and in an object and its parent, is not a duplicate.
+  CHECK(parse_error(R"({"a": {"a": 1}, "b": [{"a": 1}, {"a": 1}], "c": {"b": 2}})") == "accepted");
+  // An object with many keys (searched by a set beyond the first few) still finds the repeat.
+  std::string many = "{";
+  for (int i = 0; i < 100; ++i) many += "\"k" + std::to_string(i) + "\": " + std::to_string(i) + ", ";
+  CHECK(parse_error(many + "\"k99\": 0}") == "request.k99: is given twice (each key may appear once)");
+  CHECK(parse_error(many + "\"k100\": 0}") == "accepted");
+  // Keys that are not plain names are quoted in the path, control characters escaped.
+  CHECK(parse_error(R"({"a b": 1, "a b": 2})") == R"(request["a b"]: is given twice (each key may appear once))");
+}
+
+TEST_CASE("a number too large for a double is refused with its path, not as an internal error") {
+  CHECK(parse_error(R"({"basket": {"lines": [{"qty": 1}, {"qty": 1e400}]}})") ==
+        "request.basket.lines[1].qty: is a number too large to represent");
+  CHECK(parse_error(R"([1, 2, -1e99999])") == "request[2]: is a number too large to represent");
+  CHECK(parse_error("1e400") == "request: is a number too large to represent");
+  // Large integers are the readers' business (range errors), not the parser's.
+  CHECK(parse_error(R"({"points": 99999999999999999999999})") == "accepted");
+}
+
+TEST_CASE("invalid UTF-8 is refused at the parser, and no message quotes it raw") {
+  for (const std::string& bad :
+       {std::string("{\"card\": \"\xff\"}"), std::string("{\"card\": \"\xc0\x80\"}"),
+        std::string("{\"card\": \"\xed\xa0\x80\"}"), std::string("{\"\xfe\": 1}"),
+        std::string("{\"card\": \"\\ud800\"}"), std::string("{\"card\": \"\xf4\x90\x80\x80\"}")}) {
+    const std::string error = parse_error(bad);
+    INFO(runtime::printable(bad));
+    CHECK(error.find("malformed JSON") != std::string::npos);
+    CHECK(runtime::printable(error) == error);  // valid UTF-8 without control characters
+    CHECK_NOTHROW(static_cast<void>(Json(error).dump()));
+  }
+  CHECK(parse_error("{\"name\": \"\xd0\x9c\xd0\xbe\xd0\xbb\xd0\xbe\xd0\xba\"}") == "accepted");  // Cyrillic
+}
+
+TEST_CASE("printable keeps valid UTF-8 and writes everything else as \\xNN") {
+  CHECK(runtime::printable("Молоко 1 л") == "Молоко 1 л");
+  CHECK(runtime::printable("a\xff"
+                           "b") == "a\\xffb");
+  CHECK(runtime::printable(std::string("a\0b\n", 4)) == "a\\x00b\\x0a");
+  CHECK(runtime::printable("\xe2\x82") == "\\xe2\\x82");  // a sequence cut short
+  CHECK(runtime::printable("\xf0\x9f\x98\x80") == "\xf0\x9f\x98\x80");
+  CHECK(runtime::JsonError("a\xff", "b\xfe").what() == std::string("a\\xff: b\\xfe"));
 }

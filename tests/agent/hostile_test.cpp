@@ -1,0 +1,126 @@
+// The POS API against bodies a broken or hostile client sends: each is a 4xx that names what is
+// wrong, and none journals anything.
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include "runtime/json_reader.hpp"
+#include "storage/journal.hpp"
+#include "storage/terminal_key.hpp"
+#include "tests/agent/fixtures.hpp"
+
+using loyalty::agent::testing::Agent;
+using loyalty::agent::testing::basket;
+using loyalty::agent::testing::call;
+using loyalty::agent::testing::in_seconds;
+using loyalty::agent::testing::Reply;
+using nlohmann::json;
+namespace http = loyalty::http;
+namespace storage = loyalty::storage;
+
+namespace {
+
+// The journal's entries, read after the agent has stopped.
+std::vector<storage::JournalEntry> journal_of(Agent& agent) {
+  CHECK(agent.child->signal_and_wait(SIGTERM, in_seconds(10)) == 0);
+  const storage::PrivateKey key = storage::load_terminal_key(agent.dir / "data" / "terminal.key");
+  storage::Journal journal(agent.dir / "data" / "journal.db", "store-1-lane-2", key);
+  return journal.read(1, 1000, 1000);
+}
+
+// `text` with its first `from` replaced by `to`.
+std::string replaced(std::string text, const std::string& from, const std::string& to) {
+  const auto at = text.find(from);
+  REQUIRE_MESSAGE(at != std::string::npos, from);
+  return text.replace(at, from.size(), to);
+}
+
+struct Hostile {
+  const char* what;
+  const char* target;
+  std::string body;
+  const char* message;  // a fragment of the error message
+};
+
+}  // namespace
+
+TEST_CASE("hostile bodies on every POST endpoint are 400 with the path, and journal nothing") {
+  Agent agent;
+  REQUIRE_MESSAGE(agent.start(), agent.child->output());
+  const std::string sale = json{{"basket", basket("R-1", 0)}, {"member_id", "M-1001"}}.dump();
+  const std::string void_request = R"({"receipt_id": "V-1", "sale_receipt_id": "R-0", "reason": "x"})";
+  const std::string refund = R"({"receipt_id": "RET-1", "sale_receipt_id": "R-0", "lines": [{"line": 0, "qty": 1}]})";
+  const std::vector<Hostile> cases = {
+      {"a number beyond a double", "/v1/identify", R"({"card": 1e400})", "request.card: is a number too large"},
+      {"a number beyond a double", "/v1/quote", replaced(sale, R"("qty":3)", R"("qty":1e400)"),
+       "request.basket.lines[0].qty: is a number too large"},
+      {"a number beyond a double", "/v1/commit", replaced(sale, R"("redeem_points":0)", R"("redeem_points":-1e400)"),
+       "request.basket.redeem_points: is a number too large"},
+      {"a number beyond a double", "/v1/void", replaced(void_request, R"("x")", "1e309"),
+       "request.reason: is a number"},
+      {"a number beyond a double", "/v1/refund", replaced(refund, R"("qty": 1)", R"("qty": 1E+999)"),
+       "request.lines[0].qty: is a number too large"},
+      {"invalid UTF-8", "/v1/identify", "{\"card\": \"\xff\"}", "malformed JSON"},
+      {"invalid UTF-8", "/v1/commit", replaced(sale, "Milk 1 l", "Milk \xc0\xaf"), "malformed JSON"},
+      {"invalid UTF-8", "/v1/void", replaced(void_request, R"("x")", "\"\xed\xa0\x80\""), "malformed JSON"},
+      {"invalid UTF-8 in a key", "/v1/refund", replaced(refund, "\"lines\"", "\"l\xfe\""), "malformed JSON"},
+      {"a key twice", "/v1/commit",
+       replaced(sale, R"("receipt_id":"R-1")", R"("receipt_id":"DUP-A","receipt_id":"DUP-B")"),
+       "request.basket.receipt_id: is given twice"},
+      {"a key twice", "/v1/commit", replaced(sale, R"("qty":3)", R"("qty":3,"qty":1)"),
+       "request.basket.lines[0].qty: is given twice"},
+      {"a key twice", "/v1/identify", R"({"card": "4000000000000002", "card": "4000000000000010"})",
+       "request.card: is given twice"},
+      {"a key twice", "/v1/refund", replaced(refund, R"("line": 0)", R"("line": 0, "line": 1)"),
+       "request.lines[0].line: is given twice"},
+      {"NUL in a sku", "/v1/commit", replaced(sale, R"("sku":"4600000000011")", R"("sku":"46000\u000000011")"),
+       "basket.lines[0].sku: must not contain control characters, got \\x00 at byte 5"},
+      {"a line break in a name", "/v1/commit", replaced(sale, "Milk 1 l", R"(Milk\n1 l)"),
+       "basket.lines[0].name: must not contain control characters"},
+      {"an escape in a category", "/v1/quote", replaced(sale, R"("dairy")", R"("dairy\u001b[2J")"),
+       "basket.lines[0].category: must not contain control characters"},
+      {"a control character in a reason", "/v1/void", replaced(void_request, R"("x")", R"("x\u0007")"),
+       "void.reason: must not contain control characters"},
+  };
+  for (const Hostile& c : cases) {
+    INFO(c.what, " on ", c.target, ": ", loyalty::runtime::printable(c.body));
+    const Reply reply = call(agent.port, http::verb::post, c.target, c.body);
+    CHECK(reply.status == 400);
+    CHECK(reply.body["error"]["code"] == "request_invalid");
+    const std::string message = reply.body["error"]["message"].is_string() ? reply.body["error"]["message"] : "";
+    CHECK_MESSAGE(message.find(c.message) != std::string::npos, message);
+  }
+  // The agent is still whole: the honest sale goes through, and is the only entry.
+  const Reply good = call(agent.port, http::verb::post, "/v1/commit", sale);
+  REQUIRE_MESSAGE(good.status == 200, good.body.dump());
+  const auto entries = journal_of(agent);
+  REQUIRE(entries.size() == 1);
+  CHECK(entries[0].draft.receipt_id == "R-1");
+  CHECK(agent.child->output().find("\"level\":\"error\"") == std::string::npos);
+}
+
+TEST_CASE("a sale without a member journals 0 points and answers what a member would have earned") {
+  Agent agent;
+  REQUIRE_MESSAGE(agent.start(), agent.child->output());
+  const Reply quote = agent.post("/v1/quote", {{"basket", basket("R-1", 0)}});
+  REQUIRE_MESSAGE(quote.status == 200, quote.body.dump());
+  CHECK(quote.body["points"]["earned"] == 0);
+  const std::int64_t would_earn = quote.body["points"]["would_earn"];
+  CHECK(would_earn > 0);
+  for (const json& line : quote.body["lines"]) CHECK(line["points_earned"] == 0);
+
+  const Reply sale = agent.post("/v1/commit", {{"basket", basket("R-1", 0)}});
+  REQUIRE_MESSAGE(sale.status == 200, sale.body.dump());
+  CHECK(sale.body["points"]["earned"] == 0);
+  CHECK(sale.body["points"]["would_earn"] == would_earn);
+  const Reply member_sale = agent.post("/v1/commit", {{"basket", basket("R-2", 0)}, {"member_id", "M-1001"}});
+  REQUIRE(member_sale.status == 200);
+  CHECK_FALSE(member_sale.body["points"].contains("would_earn"));
+
+  const auto entries = journal_of(agent);
+  REQUIRE(entries.size() == 2);
+  CHECK(entries[0].draft.member_id.empty());
+  CHECK(entries[0].draft.points_earned == 0);
+  CHECK(entries[1].draft.points_earned > 0);
+}

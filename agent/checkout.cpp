@@ -7,6 +7,7 @@
 #include "drivers/codes.hpp"
 #include "storage/local_balance.hpp"
 #include "sync/basket_json.hpp"
+#include "sync/datetime.hpp"
 #include "sync/quote_json.hpp"
 #include "sync/rulebook_json.hpp"
 
@@ -90,6 +91,7 @@ struct Checkout::Priced {
   domain::Quote quote;
   OrderedJson offline;        // the offline limits, or null when online
   OrderedJson authorization;  // the ledger's answer, or null when offline
+  OrderedJson time;           // which time the sale was priced at, and why
 };
 
 Checkout::Checkout(storage::Journal& journal, storage::MemberCache& members, const storage::IdentifierHasher& hasher,
@@ -173,10 +175,22 @@ OrderedJson Checkout::identify(const Json& request) {
 Checkout::Priced Checkout::price(const SaleRequest& request, SaleCall call, const sync::OnlineAuthorization* online) {
   const domain::Rulebook& rulebook = rules();
   const bool for_commit = call == SaleCall::commit;
-  Priced priced{request.basket, std::nullopt, {}, nullptr, nullptr};
+  Priced priced{request.basket, std::nullopt, {}, nullptr, nullptr, OrderedJson::object()};
   sync::check_basket_against(priced.basket, rulebook);
   domain::Basket& basket = priced.basket.basket;
-  if (!priced.basket.has_time) basket.at = clock_() / 1000;
+  const std::int64_t now_s = clock_() / 1000;
+  priced.time["source"] = "basket";
+  if (!priced.basket.has_time) {
+    basket.at = now_s;
+    priced.time["source"] = "terminal";
+  } else if (basket.at > now_s + clock_tolerance_s_ || basket.at < now_s - clock_tolerance_s_) {
+    // The POS's clock is wrong: the sale happens now, whatever it says.
+    priced.time["source"] = "terminal";
+    priced.time["basket_at"] = sync::format_rfc3339_utc(basket.at);
+    priced.time["difference_s"] = basket.at - now_s;
+    basket.at = now_s;
+    ++counters_.basket_times_replaced;
+  }
   if (request.member_id) {
     const auto cached = members_.find_member(*request.member_id);
     if (!cached) {
@@ -233,6 +247,7 @@ OrderedJson Checkout::quote(const SaleRequest& request, bool online) {
   Priced priced = price(request, SaleCall::quote, online ? &not_asked : nullptr);
   ++counters_.quotes;
   OrderedJson answer = sync::quote_to_json(rules(), priced.basket.basket, priced.quote);
+  answer["time"] = std::move(priced.time);
   if (priced.member) answer["member"] = member_json(*priced.member);
   answer["offline"] = std::move(priced.offline);
   if (!priced.authorization.is_null()) answer["authorization"] = std::move(priced.authorization);
@@ -311,6 +326,7 @@ OrderedJson Checkout::commit(const SaleRequest& request, const std::optional<syn
   if (priced.member) points["balance_after"] = priced.member->local_balance - q.redeemed + q.earned;
   answer["points"] = points;
   answer["quote"] = sync::quote_to_json(rulebook, basket, q);
+  answer["quote"]["time"] = priced.time;
   answer["offline"] = priced.offline;
   if (!priced.authorization.is_null()) answer["authorization"] = priced.authorization;
   std::string slip;

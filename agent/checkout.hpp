@@ -71,8 +71,9 @@ struct CheckoutCounters {
   std::int64_t commits = 0;
   std::int64_t voids = 0;
   std::int64_t refunds = 0;
-  std::int64_t retries = 0;  // commits, voids and refunds answered from the journal
-  std::int64_t refused = 0;  // 4xx answers
+  std::int64_t retries = 0;                // commits, voids and refunds answered from the journal
+  std::int64_t refused = 0;                // 4xx answers
+  std::int64_t basket_times_replaced = 0;  // baskets whose "at" was too far from the terminal's clock
 };
 
 // A quote or commit request, read once and strictly: the basket and the member it names.
@@ -97,6 +98,10 @@ struct RedemptionAsk {
   std::int64_t points = 0;
 };
 
+// A basket's "at" further than this from the terminal's clock is not believed (a POS with a
+// wrong clock would otherwise price sales into past or future campaigns).
+inline constexpr std::int64_t kDefaultClockToleranceS = 300;
+
 class Checkout {
  public:
   // `journal`, `members` and `hasher` must outlive the Checkout.
@@ -109,6 +114,8 @@ class Checkout {
 
   // Card ranges and token issuers for scanned and typed codes (at start and on reload).
   void set_code_rules(drivers::CodeRules rules) { codes_ = std::move(rules); }
+  // How far a basket's "at" may be from the terminal's clock before the terminal's is used.
+  void set_clock_tolerance(std::int64_t seconds) { clock_tolerance_s_ = seconds; }
 
   // Finds the member behind exactly one of: "code" (as a scanner read it), "card" (typed),
   // "phone" (typed), "app_id".
@@ -158,6 +165,7 @@ class Checkout {
   runtime::Clock clock_;
   std::optional<domain::Rulebook> rules_;
   drivers::CodeRules codes_;
+  std::int64_t clock_tolerance_s_ = kDefaultClockToleranceS;
   CheckoutCounters counters_;
 };
 

@@ -221,6 +221,7 @@ void reload(Daemon& d) {
     d.config.pos_api.token_file = reloaded.pos_api.token_file;
     d.server.set_bearer_token(read_token(d.config));
     d.checkout.set_code_rules(std::move(codes));
+    d.checkout.set_clock_tolerance(reloaded.pos_api.clock_tolerance_s);
     if (auto rules = load_rulebook(d.config, d.keys, d.rulebooks, d.log)) d.checkout.set_rulebook(std::move(*rules));
     d.log.info("reloaded", "configuration and rulebook reloaded");
   } catch (const std::exception& error) {
@@ -279,6 +280,7 @@ int run_daemon(const std::filesystem::path& config_path, std::ostream& log_strea
     storage::RulebookStore rulebooks(journal.database());
     Checkout checkout(journal, members, hasher, config.phone_country_code, runtime::unix_now_ms);
     checkout.set_code_rules(code_rules(config.codes));
+    checkout.set_clock_tolerance(config.pos_api.clock_tolerance_s);
     std::vector<sync::RulebookKey> keys = rulebook_keys(config);
     if (auto rules = load_rulebook(config, keys, rulebooks, log)) {
       checkout.set_rulebook(std::move(*rules));

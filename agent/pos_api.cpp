@@ -255,6 +255,8 @@ std::string PosApi::metrics() {
   };
   metric("loyalty_agent_identified_total", "counter", "Members identified.", c.identified);
   metric("loyalty_agent_unknown_members_total", "counter", "Identifiers with no member.", c.unknown_members);
+  metric("loyalty_agent_basket_times_replaced_total", "counter",
+         "Quotes and commits whose basket time was too far from the terminal's clock.", c.basket_times_replaced);
   metric("loyalty_agent_quotes_total", "counter", "Quotes answered.", c.quotes);
   metric("loyalty_agent_commits_total", "counter", "Sales journaled.", c.commits);
   metric("loyalty_agent_voids_total", "counter", "Sales voided.", c.voids);

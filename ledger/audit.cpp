@@ -6,6 +6,7 @@
 
 #include "domain/quote.hpp"
 #include "sync/basket_json.hpp"
+#include "sync/datetime.hpp"
 #include "sync/rulebook_json.hpp"
 
 namespace loyalty::ledger {
@@ -31,6 +32,26 @@ AuditRules parse_rules(const std::string& document) {
 
 }  // namespace
 
+std::string clock_problem(std::int64_t recorded_at_ms, std::optional<std::int64_t> previous_at_ms,
+                          std::int64_t last_upload_ms) {
+  const auto shown = [](std::int64_t ms) { return sync::format_rfc3339_utc(ms / 1000); };
+  const auto span = [](std::int64_t ms) {
+    const std::int64_t minutes = ms / 60'000;
+    return minutes >= 2 * 24 * 60 ? std::to_string(minutes / (24 * 60)) + " days"
+           : minutes >= 120       ? std::to_string(minutes / 60) + " hours"
+                                  : std::to_string(minutes) + " minutes";
+  };
+  if (recorded_at_ms > last_upload_ms + kClockToleranceMs) {
+    return "clock: recorded at " + shown(recorded_at_ms) + ", " + span(recorded_at_ms - last_upload_ms) +
+           " after the ledger last received this terminal's entries (" + shown(last_upload_ms) + ")";
+  }
+  if (previous_at_ms && recorded_at_ms < *previous_at_ms - kClockToleranceMs) {
+    return "clock: recorded at " + shown(recorded_at_ms) + ", " + span(*previous_at_ms - recorded_at_ms) +
+           " before the entry journaled before it (" + shown(*previous_at_ms) + ")";
+  }
+  return "";
+}
+
 std::string audit_sale(const storage::JournalEntry& entry, const domain::Rulebook& rules) {
   const storage::EntryDraft& d = entry.draft;
   try {
@@ -40,8 +61,8 @@ std::string audit_sale(const storage::JournalEntry& entry, const domain::Ruleboo
     }
     sync::BasketDocument basket = sync::basket_from_json(payload["request"]["basket"]);
     sync::check_basket_against(basket, rules);
-    if (!basket.has_time) basket.basket.at = d.recorded_at_ms / 1000;
-    basket.basket.redeem = d.points_redeemed;  // what the limits of the day allowed
+    basket.basket.at = d.recorded_at_ms / 1000;  // the time it was priced at (the POS's, if believed)
+    basket.basket.redeem = d.points_redeemed;    // what the limits of the day allowed
     std::optional<domain::Member> member;
     if (!d.member_id.empty()) {
       member = domain::Member{d.member_id, "", d.points_redeemed, domain::MemberStatus::active};
@@ -86,6 +107,12 @@ AuditSummary audit(LedgerStore& store) {
   std::set<std::int64_t> waiting;
   for (Terminal terminal : store.terminals()) {
     bool stopped = false;
+    // The time of the entry before the next one audited: a clock that went back shows there.
+    std::optional<std::int64_t> previous_at;
+    if (terminal.audited_through > 0 && terminal.audited_through < terminal.head_seq) {
+      const auto before = store.entries(terminal.terminal_id, terminal.audited_through, 1);
+      if (!before.empty()) previous_at = before.front().entry.draft.recorded_at_ms;
+    }
     while (!stopped && terminal.audited_through < terminal.head_seq) {
       const auto run = store.entries(terminal.terminal_id, terminal.audited_through + 1, kAuditRun);
       if (run.empty()) break;
@@ -103,6 +130,11 @@ AuditSummary audit(LedgerStore& store) {
             }
             ++summary.sales;
             std::string problem = rulebook->rules ? audit_sale(entry, *rulebook->rules) : cannot_price(rulebook->error);
+            const std::string clock = clock_problem(entry.draft.recorded_at_ms, previous_at, terminal.last_upload_ms);
+            if (!clock.empty()) {
+              ++summary.clock_problems;
+              problem += (problem.empty() ? "" : "; ") + clock;
+            }
             if (!problem.empty()) {
               ++summary.mismatches;
               store.add_mismatch({entry.terminal_id, entry.seq, entry.draft.receipt_id, entry.draft.rulebook_version,
@@ -110,6 +142,7 @@ AuditSummary audit(LedgerStore& store) {
             }
           }
           terminal.audited_through = entry.seq;
+          previous_at = entry.draft.recorded_at_ms;
         }
         // Re-read: an upload may have moved the head meanwhile; only the audit mark changes.
         auto current = store.terminal(terminal.terminal_id);

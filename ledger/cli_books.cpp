@@ -125,6 +125,7 @@ int replay_files(const Options& options, std::span<const std::string_view> files
     summary["unsigned_left_out"] = sum.unsigned_left_out;
     summary["audited_sales"] = audited.sales;
     summary["mismatches"] = audited.mismatches;
+    summary["clock_mismatches"] = audited.clock_problems;
     summary["waiting_for_rulebooks"] = audited.waiting_for_rulebooks;
     summary["seconds"] = seconds;
     summary["entries_per_second"] = seconds > 0 ? static_cast<double>(sum.entries) / seconds : 0.0;
@@ -218,7 +219,9 @@ int audit_command(std::span<const std::string_view> args, std::ostream& out, std
   if (!options || !require(*options, {"--db"}, kUsage, err)) return exit_usage;
   SqliteStore store(options->value("--db"), storage::Creation::must_exist);
   const AuditSummary audited = audit(store);
-  out << "audited " << audited.sales << " sales: " << audited.mismatches << " mismatches\n";
+  out << "audited " << audited.sales << " sales: " << audited.mismatches << " mismatches";
+  if (audited.clock_problems > 0) out << " (" << audited.clock_problems << " of them in the sale's time)";
+  out << "\n";
   for (std::int64_t version : audited.waiting_for_rulebooks) {
     out << "waiting for rulebook version " << version << " to be published\n";
   }

@@ -2,12 +2,15 @@
 // wrong, and none journals anything.
 #include <doctest/doctest.h>
 
+#include <ctime>
+#include <fstream>
 #include <string>
 #include <vector>
 
 #include "runtime/json_reader.hpp"
 #include "storage/journal.hpp"
 #include "storage/terminal_key.hpp"
+#include "sync/datetime.hpp"
 #include "tests/agent/fixtures.hpp"
 
 using loyalty::agent::testing::Agent;
@@ -123,4 +126,64 @@ TEST_CASE("a sale without a member journals 0 points and answers what a member w
   CHECK(entries[0].draft.member_id.empty());
   CHECK(entries[0].draft.points_earned == 0);
   CHECK(entries[1].draft.points_earned > 0);
+}
+
+TEST_CASE("a basket time far from the terminal's clock is replaced by it, and the answer says so") {
+  using loyalty::sync::format_rfc3339_utc;
+  const std::int64_t now_s = std::time(nullptr);
+  const auto local = [](std::int64_t at_s) {
+    std::string text = format_rfc3339_utc(at_s);
+    return text.substr(0, text.size() - 1);  // the rulebook's local time; its zone is hours, the windows days
+  };
+  Agent agent;
+  // A x2 campaign that ran from 5 to 3 days ago, and one that runs now.
+  std::ifstream in(agent.dir / "rulebook.json");
+  json rulebook = json::parse(in);
+  rulebook["campaigns"] = json::array({{{"id", "past-x2"},
+                                        {"kind", "multiplier"},
+                                        {"multiplier_bp", 20000},
+                                        {"starts", local(now_s - 5 * 86400)},
+                                        {"ends", local(now_s - 3 * 86400)}},
+                                       {{"id", "now-x3"},
+                                        {"kind", "multiplier"},
+                                        {"multiplier_bp", 30000},
+                                        {"starts", local(now_s - 86400)},
+                                        {"ends", local(now_s + 86400)}}});
+  loyalty::agent::testing::write(agent.dir / "rulebook.json", rulebook.dump());
+  REQUIRE_MESSAGE(agent.start(), agent.child->output());
+
+  const auto sale_at = [&](const std::string& receipt, std::int64_t at_s) {
+    json b = basket(receipt, 0);
+    b["at"] = format_rfc3339_utc(at_s);
+    return agent.post("/v1/commit", {{"basket", b}, {"member_id", "7700123456"}});
+  };
+  // Four days ago by the POS's clock: the past campaign must not apply, the current one does.
+  const Reply skewed = sale_at("R-1", now_s - 4 * 86400);
+  REQUIRE_MESSAGE(skewed.status == 200, skewed.body.dump());
+  const json& time = skewed.body["quote"]["time"];
+  CHECK(time["source"] == "terminal");
+  CHECK(time["basket_at"] == format_rfc3339_utc(now_s - 4 * 86400));
+  CHECK(time["difference_s"].get<std::int64_t>() <= -4 * 86400 + 60);
+  REQUIRE(skewed.body["quote"]["campaigns"].size() == 1);
+  CHECK(skewed.body["quote"]["campaigns"][0]["id"] == "now-x3");
+
+  // A POS a minute off is believed.
+  const Reply close = sale_at("R-2", now_s - 60);
+  REQUIRE(close.status == 200);
+  CHECK(close.body["quote"]["time"] == json{{"source", "basket"}});
+  CHECK(close.body["quote"]["at"] == format_rfc3339_utc(now_s - 60));
+  // Far in the future, and in the year 0208, the terminal's clock is used too.
+  for (const std::string& at : {std::string("9999-12-31T23:59:59Z"), std::string("0208-01-01T00:00:00Z")}) {
+    json b = basket("R-3", 0);
+    b["at"] = at;
+    const Reply quote = agent.post("/v1/quote", {{"basket", b}});
+    REQUIRE_MESSAGE(quote.status == 200, quote.body.dump());
+    CHECK(quote.body["time"]["source"] == "terminal");
+    CHECK(quote.body["time"]["basket_at"] == at);
+  }
+
+  const auto entries = journal_of(agent);
+  REQUIRE(entries.size() == 2);
+  CHECK(std::abs(entries[0].draft.recorded_at_ms / 1000 - now_s) < 60);  // the time priced at
+  CHECK(entries[1].draft.recorded_at_ms / 1000 == now_s - 60);
 }

@@ -3,6 +3,7 @@
 #include "agent/checkout.hpp"
 #include "ledger/audit.hpp"
 #include "storage/files.hpp"
+#include "sync/datetime.hpp"
 #include "sync/rulebook_json.hpp"
 #include "tests/ledger/fixtures.hpp"
 
@@ -97,4 +98,46 @@ TEST_CASE("a sale whose payload cannot be priced again is a mismatch that says w
   CHECK(audit_sale(entry, rules) == "the payload holds no basket to price again");
   entry.draft.payload = R"({"request": {"basket": {"currency": "EUR", "lines": []}}})";
   CHECK(audit_sale(entry, rules).starts_with("the sale cannot be priced again: "));
+}
+
+TEST_CASE("the audit flags sales whose time is after the terminal's upload or before the entry journaled before") {
+  AuditFixture f;
+  const storage::JournalEntry sale = *f.lane_t1.journal.find(1);
+  const auto copy_at = [&](const std::string& receipt, std::int64_t at_ms) {
+    storage::EntryDraft draft = sale.draft;
+    draft.receipt_id = receipt;
+    draft.recorded_at_ms = at_ms;
+    f.lane_t1.journal.append(draft, kNow);
+  };
+  const std::int64_t first = sale.draft.recorded_at_ms;
+  copy_at("a-minute-later", first + 60'000);
+  copy_at("two-days-back", first - 2 * ledger::testing::kDayMs);
+  copy_at("ten-days-ahead", first + 10 * ledger::testing::kDayMs);
+  copy_at("ten-minutes-back", first + 10 * ledger::testing::kDayMs - 10 * 60'000);  // within the tolerance
+  f.lane_t1.journal.sign_pending();
+  f.upload(f.lane_t1, 1, 5, first + 3600'000);
+
+  const AuditSummary summary = audit(f.store);
+  CHECK(summary.sales == 5);
+  CHECK(summary.clock_problems == 3);
+  std::map<std::string, std::string> problems;
+  for (const Mismatch& m : f.store.mismatches()) problems[m.receipt_id] = m.problem;
+  CHECK(problems.count(sale.draft.receipt_id) == 0);
+  CHECK(problems.count("a-minute-later") == 0);
+  CHECK_MESSAGE(problems["two-days-back"].find("clock: recorded at " +
+                                               sync::format_rfc3339_utc((first - 2 * ledger::testing::kDayMs) / 1000) +
+                                               ", 2 days before the entry journaled before it") != std::string::npos,
+                problems["two-days-back"]);
+  CHECK_MESSAGE(
+      problems["ten-days-ahead"].find("after the ledger last received this terminal's entries") != std::string::npos,
+      problems["ten-days-ahead"]);
+  // Still ahead of the upload, though not of the entry before it.
+  CHECK(problems["ten-minutes-back"].find("after the ledger last received") != std::string::npos);
+
+  CHECK(clock_problem(1000, std::nullopt, 0) == "");
+  CHECK(clock_problem(kClockToleranceMs + 1, std::nullopt, 0).starts_with("clock: recorded at"));
+  CHECK(clock_problem(0, kClockToleranceMs, kClockToleranceMs) == "");
+  CHECK(clock_problem(0, kClockToleranceMs + 60'000, kClockToleranceMs) ==
+        "clock: recorded at 1970-01-01T00:00:00Z, 16 minutes before the entry journaled before it "
+        "(1970-01-01T00:16:00Z)");
 }

@@ -198,6 +198,8 @@ Config load_config(const std::filesystem::path& path) {
     out.requests_per_second = api.integer_or("requests_per_second", 200, 1, 100000);
     out.request_timeout_ms = api.integer_or("request_timeout_ms", 5000, 100, 600000);
     out.clock_tolerance_s = api.integer_or("clock_tolerance_s", out.clock_tolerance_s, 0, 7 * 86400);
+    out.allowed_hosts = api.strings_or_empty("allowed_hosts", 253);
+    out.max_connections = static_cast<std::size_t>(api.integer_or("max_connections", 256, 1, 65536));
     api.finish();
   }
   if (top.has("codes")) config.codes = read_codes(top.object("codes"), base);

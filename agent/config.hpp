@@ -32,6 +32,8 @@ struct PosApiConfig {
   std::int64_t requests_per_second = 200;  // per connection, with a burst of the same size
   std::int64_t request_timeout_ms = 5000;  // reading one request
   std::int64_t clock_tolerance_s = 300;    // how far a basket's "at" may be from the terminal's clock
+  std::vector<std::string> allowed_hosts;  // Host names accepted besides the loopback ones
+  std::size_t max_connections = 256;
 };
 
 // How scanned and typed codes are read (drivers/scanned_code.hpp).

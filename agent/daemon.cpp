@@ -169,6 +169,8 @@ HttpLimits http_limits(const Config& config) {
   limits.read_timeout = std::chrono::milliseconds(config.pos_api.request_timeout_ms);
   limits.requests_per_second = config.pos_api.requests_per_second;
   limits.bearer_token = read_token(config);
+  limits.allowed_hosts = config.pos_api.allowed_hosts;
+  limits.max_connections = config.pos_api.max_connections;
   return limits;
 }
 

@@ -20,6 +20,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "runtime/asio.hpp"
 #include "runtime/log.hpp"
@@ -37,7 +39,21 @@ struct HttpLimits {
   std::chrono::milliseconds read_timeout{5000};
   std::int64_t requests_per_second = 200;
   std::optional<std::string> bearer_token;
+  // Host names (without the port) a TCP request may name besides the loopback ones
+  // (localhost, *.localhost, 127.0.0.1, [::1]); a web page that rebinds its own name to
+  // 127.0.0.1 sends its name and is refused. The Unix socket takes any Host.
+  std::vector<std::string> allowed_hosts;
+  // Connections open at once; the server also keeps below the process's descriptor limit.
+  std::size_t max_connections = 256;
 };
+
+// Whether `host` (a Host header's value) names this machine's loopback or one of `allowed`.
+inline constexpr std::size_t kMaxHeaderBytes = 8 * 1024;
+
+bool host_allowed(std::string_view host, const std::vector<std::string>& allowed);
+// Whether a Content-Type header is application/json, as a media type: case-insensitive, with
+// or without parameters (charset).
+bool is_json_media_type(std::string_view content_type);
 
 class HttpServer {
  public:
@@ -63,13 +79,19 @@ class HttpServer {
   struct Connection;
   template <class Acceptor>
   Task<> accept_loop(Acceptor& acceptor);
+  // After an accept failed for want of descriptors: accepts and closes one connection with the
+  // reserve descriptor (so the client hears a close instead of waiting), logs at most once a
+  // second with a count, and waits before accepting again.
+  template <class Acceptor>
+  Task<> out_of_descriptors(Acceptor& acceptor, const boost::system::error_code& error);
+  std::size_t connection_cap() const;
   template <class Acceptor>
   void drain_backlog(Acceptor& acceptor);
   template <class Socket>
   void start(Socket socket);
   template <class Stream>
   Task<> serve(std::shared_ptr<Connection> connection, Stream stream);
-  std::optional<HttpResponse> refuse(const HttpRequest& request, Connection& connection);
+  std::optional<HttpResponse> refuse(const HttpRequest& request, Connection& connection, bool tcp);
 
   asio::io_context& io_;
   HttpLimits limits_;
@@ -81,6 +103,10 @@ class HttpServer {
   std::list<std::weak_ptr<Connection>> connections_;
   bool stopping_ = false;
   std::int64_t requests_ = 0;
+  int reserve_fd_ = -1;                          // closed to accept and drop a connection at EMFILE
+  std::list<asio::steady_timer*> slot_waiters_;  // accept loops waiting for a connection to end
+  std::int64_t descriptor_failures_ = 0;         // accepts that failed for want of descriptors, not yet logged
+  std::chrono::steady_clock::time_point descriptor_logged_{};
 };
 
 }  // namespace loyalty::agent

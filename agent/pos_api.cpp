@@ -15,7 +15,7 @@ HttpResponse ok(const OrderedJson& body) { return json_response(http::status::ok
 // The body of a POST to a JSON endpoint, parsed strictly; throws ApiError when it is not sent
 // as JSON, runtime::JsonError when it is not a JSON object.
 runtime::Json json_body(const HttpRequest& request) {
-  if (!request[http::field::content_type].starts_with("application/json")) {
+  if (!is_json_media_type(request[http::field::content_type])) {
     throw ApiError(http::status::unsupported_media_type, "json_required",
                    "send the request as Content-Type: application/json");
   }
@@ -52,6 +52,11 @@ Task<HttpResponse> PosApi::handle(HttpRequest request) {
     response = co_await commit(request);
   } else {
     response = route(request);
+  }
+  if (response.result() == http::status::method_not_allowed) {
+    const bool read_only = target == "/v1/status" || target == "/v1/health" || target == "/metrics" ||
+                           target == "/v1/events" || target.starts_with("/v1/events?");
+    response.set(http::field::allow, read_only ? "GET" : "POST");
   }
   if (response.result_int() >= 400 && response.result_int() < 500) checkout_.count_refusal();
   co_return response;

@@ -49,8 +49,11 @@ HttpResponse LedgerService::handle(const sync::HttpRequest& request, const Peer*
   if (path == "/v1/authorize" && post) return authorize(request, *peer);
   for (std::string_view known : {"/v1/journal", "/v1/rulebook", "/v1/members", "/v1/authorize"}) {
     if (path == known) {
-      return error_response(http::status::method_not_allowed, "method_not_allowed",
-                            std::string(request.method_string()) + " is not allowed on " + std::string(path));
+      HttpResponse refused =
+          error_response(http::status::method_not_allowed, "method_not_allowed",
+                         std::string(request.method_string()) + " is not allowed on " + std::string(path));
+      refused.set(http::field::allow, path == "/v1/journal" || path == "/v1/authorize" ? "POST" : "GET");
+      return refused;
     }
   }
   return error_response(http::status::not_found, "not_found", "no such endpoint: " + std::string(path));

@@ -20,7 +20,8 @@ std::optional<int> digits(std::string_view text, std::size_t pos, std::size_t wi
 std::optional<domain::LocalDateTime> parse_prefix(std::string_view text, std::size_t* end) {
   auto y = digits(text, 0, 4), mo = digits(text, 5, 2), d = digits(text, 8, 2), h = digits(text, 11, 2),
        mi = digits(text, 14, 2);
-  if (!y || !mo || !d || !h || !mi || text[4] != '-' || text[7] != '-' || text[10] != 'T' || text[13] != ':')
+  if (!y || !mo || !d || !h || !mi || text[4] != '-' || text[7] != '-' || (text[10] != 'T' && text[10] != 't') ||
+      text[13] != ':')
     return std::nullopt;
   domain::LocalDateTime t{*y, *mo, *d, *h, *mi, 0};
   std::size_t pos = 16;

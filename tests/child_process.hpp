@@ -80,6 +80,7 @@ class Child {
   }
 
   const std::string& output() const { return output_; }
+  pid_t pid() const { return pid_; }
 
   // Reads until `text` appears in the output, the child exited, or the deadline; returns
   // whether it appeared.

@@ -1,9 +1,13 @@
 // The POS API against bodies a broken or hostile client sends: each is a 4xx that names what is
 // wrong, and none journals anything.
 #include <doctest/doctest.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <ctime>
 #include <fstream>
+#include <iterator>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -19,6 +23,8 @@ using loyalty::agent::testing::call;
 using loyalty::agent::testing::in_seconds;
 using loyalty::agent::testing::Reply;
 using nlohmann::json;
+namespace asio = loyalty::asio;
+namespace beast = loyalty::beast;
 namespace http = loyalty::http;
 namespace storage = loyalty::storage;
 
@@ -186,4 +192,169 @@ TEST_CASE("a basket time far from the terminal's clock is replaced by it, and th
   REQUIRE(entries.size() == 2);
   CHECK(std::abs(entries[0].draft.recorded_at_ms / 1000 - now_s) < 60);  // the time priced at
   CHECK(entries[1].draft.recorded_at_ms / 1000 == now_s - 60);
+}
+
+namespace {
+
+struct RawReply {
+  int status = 0;
+  http::response<http::string_body> response;
+};
+
+// Sends `text` as it is (a request line, headers and body) and reads one answer.
+RawReply raw(std::uint16_t port, const std::string& text) {
+  asio::io_context io;
+  beast::tcp_stream stream(io);
+  stream.expires_after(std::chrono::seconds(20));
+  stream.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+  asio::write(stream, asio::buffer(text));
+  beast::flat_buffer buffer;
+  RawReply reply;
+  http::read(stream, buffer, reply.response);
+  reply.status = static_cast<int>(reply.response.result_int());
+  return reply;
+}
+
+std::string get_with_host(const std::string& host) { return "GET /v1/health HTTP/1.1\r\nHost: " + host + "\r\n\r\n"; }
+
+std::string error_code_of(const RawReply& reply) {
+  const json body = json::parse(reply.response.body(), nullptr, false);
+  return body.is_object() && body.contains("error") ? body["error"].value("code", "") : "";
+}
+
+}  // namespace
+
+TEST_CASE("only loopback host names reach the POS API over TCP, so a rebound web page cannot") {
+  Agent agent(R"({"listen": "127.0.0.1:0", "allowed_hosts": ["pos-7.store.example"]})");
+  REQUIRE_MESSAGE(agent.start(), agent.child->output());
+  for (const char* host :
+       {"localhost", "localhost:8470", "LocalHost.", "127.0.0.1", "127.0.0.1:8470", "127.1.2.3", "[::1]", "[::1]:8470",
+        "pos.localhost:80", "pos-7.store.example", "POS-7.store.example:8470"}) {
+    INFO("Host: ", host);
+    CHECK(raw(agent.port, get_with_host(host)).status == 200);
+  }
+  for (const char* host : {"attacker.example", "attacker.example:8470", "localhost.attacker.example",
+                           "127.0.0.1.nip.io", "[::2]", "localhost:http", "128.0.0.1", "evil-localhost"}) {
+    INFO("Host: ", host);
+    const RawReply refused = raw(agent.port, get_with_host(host));
+    CHECK(refused.status == 403);
+    CHECK(error_code_of(refused) == "host_not_allowed");
+  }
+  const RawReply without = raw(agent.port, "GET /v1/health HTTP/1.1\r\n\r\n");
+  CHECK(without.status == 400);
+  CHECK(error_code_of(without) == "host_required");
+  const RawReply old = raw(agent.port, "GET /v1/health HTTP/1.0\r\n\r\n");
+  CHECK(old.status == 400);  // over TCP even HTTP/1.0 must say which host it wants
+  // A refused commit journals nothing.
+  const std::string body = json{{"basket", basket("R-1", 0)}}.dump();
+  const RawReply commit =
+      raw(agent.port,
+          "POST /v1/commit HTTP/1.1\r\nHost: attacker.example:8470\r\nContent-Type: application/json\r\n"
+          "Content-Length: " +
+              std::to_string(body.size()) + "\r\n\r\n" + body);
+  CHECK(commit.status == 403);
+  CHECK(journal_of(agent).empty());
+}
+
+TEST_CASE("the API speaks HTTP as clients expect: Allow, WWW-Authenticate, 431, media types, Keep-Alive") {
+  Agent agent(R"({"listen": "127.0.0.1:0", "token_file": "token"})");
+  loyalty::agent::testing::write(agent.dir / "token", "s3cret-token-of-this-lane\n");
+  REQUIRE_MESSAGE(agent.start(), agent.child->output());
+  const std::string auth = "Authorization: Bearer s3cret-token-of-this-lane\r\n";
+
+  const RawReply no_token = raw(agent.port, get_with_host("127.0.0.1"));
+  CHECK(no_token.status == 401);
+  CHECK(no_token.response[http::field::www_authenticate] == "Bearer realm=\"loyalty-agent\"");
+  for (const std::string& header : {std::string("Authorization: bearer s3cret-token-of-this-lane\r\n"),
+                                    std::string("Authorization: BEARER  s3cret-token-of-this-lane \r\n")}) {
+    INFO(header);
+    CHECK(raw(agent.port, "GET /v1/health HTTP/1.1\r\nHost: localhost\r\n" + header + "\r\n").status == 200);
+  }
+  CHECK(raw(agent.port,
+            "GET /v1/health HTTP/1.1\r\nHost: localhost\r\nAuthorization: Basic s3cret-token-of-this-lane\r\n\r\n")
+            .status == 401);
+
+  const RawReply get_commit = raw(agent.port, "GET /v1/commit HTTP/1.1\r\nHost: localhost\r\n" + auth + "\r\n");
+  CHECK(get_commit.status == 405);
+  CHECK(get_commit.response[http::field::allow] == "POST");
+  const RawReply post_health =
+      raw(agent.port, "POST /v1/health HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n" + auth + "\r\n");
+  CHECK(post_health.status == 405);
+  CHECK(post_health.response[http::field::allow] == "GET");
+
+  const RawReply huge =
+      raw(agent.port, "GET /v1/health HTTP/1.1\r\nHost: localhost\r\nX-Padding: " + std::string(9000, 'a') + "\r\n" +
+                          auth + "\r\n");
+  CHECK(huge.status == 431);
+  CHECK(error_code_of(huge) == "headers_too_large");
+
+  json b = basket("R-1", 0);
+  b["at"] = "2026-11-26t18:30:00z";  // RFC 3339 allows lower case
+  const std::string body = json{{"basket", b}}.dump();
+  const auto post_as = [&](const std::string& type) {
+    return raw(agent.port, "POST /v1/quote HTTP/1.1\r\nHost: localhost\r\n" + auth + "Content-Type: " + type +
+                               "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+  };
+  for (const char* type :
+       {"application/json", "Application/JSON", "application/json; charset=utf-8", "application/json;charset=UTF-8"}) {
+    INFO(type);
+    const RawReply ok = post_as(type);
+    CHECK_MESSAGE(ok.status == 200, ok.response.body());
+    CHECK(ok.response[http::field::keep_alive] == "timeout=5");
+  }
+  for (const char* type : {"application/jsonx", "text/plain", "application/json-seq", "application"}) {
+    INFO(type);
+    const RawReply refused = post_as(type);
+    CHECK(refused.status == 415);
+    CHECK(error_code_of(refused) == "json_required");
+  }
+}
+
+TEST_CASE("short of file descriptors the agent neither spins nor floods its log, and serves again after") {
+  Agent agent(R"({"listen": "127.0.0.1:0", "request_timeout_ms": 1000})");
+  REQUIRE_MESSAGE(agent.start(), agent.child->output());
+  const rlimit low{64, 64};
+  REQUIRE(::prlimit(agent.child->pid(), RLIMIT_NOFILE, &low, nullptr) == 0);
+  const auto cpu_ticks = [&] {
+    std::ifstream stat("/proc/" + std::to_string(agent.child->pid()) + "/stat");
+    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    std::istringstream fields(text.substr(text.rfind(')') + 2));
+    std::string field;
+    std::int64_t ticks = 0;
+    for (int i = 3; i <= 15 && fields >> field; ++i)
+      if (i >= 14) ticks += std::stoll(field);  // utime and stime
+    return ticks;
+  };
+  const std::int64_t cpu_before = cpu_ticks();
+
+  asio::io_context io;
+  std::vector<std::unique_ptr<beast::tcp_stream>> streams;
+  for (int i = 0; i < 120; ++i) {
+    auto stream = std::make_unique<beast::tcp_stream>(io);
+    stream->expires_after(std::chrono::seconds(30));
+    stream->connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), agent.port));
+    streams.push_back(std::move(stream));
+  }
+  // The connections say nothing: the agent holds those it accepted until their read deadline
+  // (1 s) and closes them. Until then descriptors are short, and the rest wait in the backlog.
+  beast::flat_buffer buffer;
+  http::response<http::string_body> response;
+  boost::system::error_code error;
+  bool closed = false;
+  http::async_read(*streams.front(), buffer, response, [&](boost::system::error_code e, std::size_t) {
+    error = e;
+    closed = true;
+  });
+  io.run_for(std::chrono::seconds(20));
+  REQUIRE_MESSAGE(closed, "the agent did not close an idle connection within 20 s");
+  REQUIRE_MESSAGE(error == http::error::end_of_stream, error.message());  // closed by the agent, not timed out
+  const std::int64_t cpu_used = cpu_ticks() - cpu_before;
+  CHECK_MESSAGE(cpu_used < sysconf(_SC_CLK_TCK) / 2, "the agent used ", cpu_used, " ticks");
+  const std::string& log = agent.child->output();
+  std::size_t failures = 0;
+  for (auto at = log.find("\"accept_failed\""); at != std::string::npos; at = log.find("\"accept_failed\"", at + 1))
+    ++failures;
+  CHECK(failures <= 3);
+  streams.clear();
+  CHECK(raw(agent.port, get_with_host("localhost")).status == 200);
 }

@@ -106,6 +106,12 @@ std::int64_t mul_div_floor(std::int64_t a, std::int64_t num, std::int64_t den, s
   return narrow(Wide{a} * num / den, what);
 }
 
+std::int64_t mul_div_floor_saturated(std::int64_t a, std::int64_t num, std::int64_t den, std::string_view what) {
+  if (a < 0 || num < 0 || den <= 0) throw InvalidInput(std::string(what) + ": negative operand");
+  const Wide value = Wide{a} * num / den;  // a, num < 2^63: the product fits in 126 bits
+  return value > kMax64 ? std::numeric_limits<std::int64_t>::max() : static_cast<std::int64_t>(value);
+}
+
 std::int64_t gcd(std::int64_t a, std::int64_t b) {
   a = a < 0 ? -a : a;
   b = b < 0 ? -b : b;

@@ -72,6 +72,9 @@ std::int64_t cum_share(std::int64_t x, std::int64_t q, std::int64_t k);
 
 // floor(a * num / den) for a >= 0, num >= 0, den > 0, checked.
 std::int64_t mul_div_floor(std::int64_t a, std::int64_t num, std::int64_t den, std::string_view what);
+// The same, held at the largest 64-bit value instead of overflowing: for an upper limit that
+// other, smaller limits bound anyway (a balance worth more than any receipt).
+std::int64_t mul_div_floor_saturated(std::int64_t a, std::int64_t num, std::int64_t den, std::string_view what);
 
 std::int64_t gcd(std::int64_t a, std::int64_t b);
 // Least common multiple of positive a and b; throws Overflow if it does not fit.

@@ -159,8 +159,11 @@ Quote quote(const Rulebook& rules, const Basket& basket, const Member* member) {
   // 2.3: the money the points may cover, and the whole points that fit.
   const Ratio value = rr.point_value;
   LimitValues& limits = out.limits;
-  limits.request = mul_div_floor(basket.redeem, value.num, value.den, "requested points");
-  limits.balance = member ? mul_div_floor(std::max<Points>(0, member->balance), value.num, value.den, "balance") : 0;
+  // The request and the balance may be worth more than 64 bits hold (10^15 points at 100 EUR
+  // each); the cap and the headroom, never above the receipt total, bound them anyway.
+  limits.request = mul_div_floor_saturated(basket.redeem, value.num, value.den, "requested points");
+  limits.balance =
+      member ? mul_div_floor_saturated(std::max<Points>(0, member->balance), value.num, value.den, "balance") : 0;
   limits.cap = mul_div_floor(out.eligible, rr.cap_bp, 10000, "redemption cap");
   limits.min_cash = std::max<Minor>(0, out.total - rr.min_cash);
   limits.headroom = discount_mode ? headroom : out.eligible;

@@ -1,6 +1,9 @@
 // Earn rules: rates, tiers, campaigns at the edges of their windows, exclusions, stacking.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <limits>
+
 #include "domain/earn.hpp"
 #include "domain/refund.hpp"
 #include "tests/domain/fixtures.hpp"
@@ -242,6 +245,22 @@ TEST_CASE("a blocked member neither redeems nor earns, and the quote says why") 
   const Quote anonymous = quote(rules, b, nullptr);
   CHECK(anonymous.redeemed == 0);
   CHECK(anonymous.binding == std::vector<Limit>{Limit::no_member});
+}
+
+TEST_CASE("a balance or a request worth more than 64 bits of money still quotes, bounded by the receipt") {
+  Rulebook rules = cent_rulebook("EUR");
+  rules.redemption.point_value = {10000, 1};               // 100.00 EUR a point
+  const Member rich = member_with(1'000'000'000'000'000);  // 10^15 points: 10^19 cents
+  Basket b = basket_at(0, {counted("car", "1000000.00", 1, 1900)});
+  const Quote none = quote(rules, b, &rich);  // redeeming nothing
+  CHECK(none.redeemed == 0);
+  CHECK(none.limits.balance == std::numeric_limits<std::int64_t>::max());
+  b.redeem = 1'000'000'000'000'000;
+  const Quote most = quote(rules, b, &rich);
+  CHECK(most.limits.request == std::numeric_limits<std::int64_t>::max());
+  CHECK(most.redeemed > 0);
+  CHECK(most.redeemed * 10000 <= most.limits.cap);  // the cap binds, as it would for any large balance
+  CHECK(std::find(most.binding.begin(), most.binding.end(), Limit::balance) == most.binding.end());
 }
 
 TEST_CASE("earning survives weights whose products need more than 128 bits") {

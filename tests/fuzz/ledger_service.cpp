@@ -1,0 +1,62 @@
+// The ledger's request handler over a real SQLite ledger: a terminal's batch upload, an
+// authorization, a member page query. The first byte chooses; the rest is the body (or the
+// query). A 5xx answer is a crash.
+#include <ostream>
+
+#include "ledger/ledger.hpp"
+#include "ledger/service.hpp"
+#include "ledger/sqlite_store.hpp"
+#include "tests/fuzz/fuzz.hpp"
+
+namespace {
+
+using namespace loyalty;
+
+struct Centre {
+  Centre()
+      : store(fuzz::scratch() / "ledger.db"),
+        ledger(store, {}),
+        log(null_out),
+        service(ledger, log, [] { return std::int64_t{1'795'000'000'000}; }) {
+    ledger.enroll("T1", "S1", storage::PrivateKey::generate().public_key().raw(), 1'795'000'000'000);
+  }
+  struct NullBuffer : std::streambuf {
+    int overflow(int c) override { return c; }
+  } null_buffer;
+  std::ostream null_out{&null_buffer};
+  ledger::SqliteStore store;
+  ledger::Ledger ledger;
+  runtime::Log log;
+  ledger::LedgerService service;
+};
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  static Centre centre;
+  if (size == 0) return 0;
+  const std::string rest(fuzz::text_of(data + 1, size - 1));
+  sync::HttpRequest request;
+  request.version(11);
+  switch (data[0] % 3) {
+    case 0:
+      request.method(http::verb::post);
+      request.target("/v1/journal");
+      request.body() = rest;
+      break;
+    case 1:
+      request.method(http::verb::post);
+      request.target("/v1/authorize");
+      request.body() = rest;
+      break;
+    default:
+      request.method(http::verb::get);
+      request.target("/v1/members?" + rest);
+      break;
+  }
+  request.prepare_payload();
+  const ledger::Peer peer{"T1", "S1", "01"};
+  const sync::HttpResponse response = centre.service.handle(request, &peer);
+  if (response.result_int() >= 500) std::abort();
+  return 0;
+}

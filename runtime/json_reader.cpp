@@ -50,7 +50,12 @@ class ParsePosition {
  public:
   explicit ParsePosition(const std::string& document) : document_(document) {}
 
-  void open(bool object) { frames_.push_back(Frame{object, {}, 0, {}, {}}); }
+  void open(bool object) {
+    // No document of this project nests deeper than a few levels; a deep one is an attack on
+    // memory (a frame per level here, a node per level in the result).
+    if (frames_.size() == kMaxDepth) fail(path(), "nests deeper than " + std::to_string(kMaxDepth) + " levels");
+    frames_.push_back(Frame{object, {}, 0, {}, {}});
+  }
   void close() {
     frames_.pop_back();
     value_done();
@@ -82,6 +87,7 @@ class ParsePosition {
 
  private:
   static constexpr std::size_t kFewKeys = 16;  // searched in place; larger objects use a set
+  static constexpr std::size_t kMaxDepth = 64;
   struct Frame {
     bool object = false;
     std::string key;        // objects: the key being read

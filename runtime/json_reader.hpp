@@ -40,7 +40,7 @@ class JsonError : public std::runtime_error {
 
 // Parses `text` as JSON. A syntax error (invalid UTF-8 among them) becomes a JsonError for
 // `document` naming the line and column; a key given twice in one object and a number too
-// large for a double are JsonErrors naming their path.
+// large for a double and nesting deeper than 64 levels are JsonErrors naming their path.
 Json parse_json(std::string_view text, const std::string& document);
 
 // `text` with bytes that are not valid UTF-8, and ASCII control characters, written as \xNN:

@@ -238,6 +238,15 @@ TEST_CASE("a key given twice is refused with its path, at any depth") {
   CHECK(parse_error(R"({"a b": 1, "a b": 2})") == R"(request["a b"]: is given twice (each key may appear once))");
 }
 
+TEST_CASE("a document nested deeper than 64 levels is refused before it takes memory") {
+  CHECK(parse_error(std::string(64, '[') + std::string(64, ']')) == "accepted");
+  const std::string deep = std::string(65, '[') + std::string(65, ']');
+  CHECK(parse_error(deep).find(": nests deeper than 64 levels") != std::string::npos);
+  CHECK(parse_error(std::string(1'000'000, '[')).find("nests deeper than 64 levels") != std::string::npos);
+  // The path says where: inside request.a.b, 62 arrays down.
+  CHECK(parse_error(R"({"a": {"b": )" + std::string(70, '[')).starts_with("request.a.b[0][0]"));
+}
+
 TEST_CASE("a number too large for a double is refused with its path, not as an internal error") {
   CHECK(parse_error(R"({"basket": {"lines": [{"qty": 1}, {"qty": 1e400}]}})") ==
         "request.basket.lines[1].qty: is a number too large to represent");

@@ -47,9 +47,10 @@ struct HttpLimits {
   std::size_t max_connections = 256;
 };
 
-// Whether `host` (a Host header's value) names this machine's loopback or one of `allowed`.
+// The most a request's headers may take; more is answered 431.
 inline constexpr std::size_t kMaxHeaderBytes = 8 * 1024;
 
+// Whether `host` (a Host header's value) names this machine's loopback or one of `allowed`.
 bool host_allowed(std::string_view host, const std::vector<std::string>& allowed);
 // Whether a Content-Type header is application/json, as a media type: case-insensitive, with
 // or without parameters (charset).

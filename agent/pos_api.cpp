@@ -53,11 +53,6 @@ Task<HttpResponse> PosApi::handle(HttpRequest request) {
   } else {
     response = route(request);
   }
-  if (response.result() == http::status::method_not_allowed) {
-    const bool read_only = target == "/v1/status" || target == "/v1/health" || target == "/metrics" ||
-                           target == "/v1/events" || target.starts_with("/v1/events?");
-    response.set(http::field::allow, read_only ? "GET" : "POST");
-  }
   if (response.result_int() >= 400 && response.result_int() < 500) checkout_.count_refusal();
   co_return response;
 }
@@ -69,7 +64,7 @@ HttpResponse PosApi::answering(Answer answer) {
   try {
     return answer();
   } catch (const ApiError& error) {
-    return error_response(error.status(), error.code(), error.what());
+    return error.response();
   } catch (const Refused& refused) {
     return error_response(status_of(refused.refusal()), refused.code(), refused.what());
   } catch (const runtime::JsonError& error) {
@@ -124,15 +119,15 @@ HttpResponse PosApi::route(const HttpRequest& request) {
   const bool post = request.method() == http::verb::post;
   return answering([&] {
     if (target == "/v1/status") {
-      if (!get) throw ApiError(http::status::method_not_allowed, "method_not_allowed", "use GET for /v1/status");
+      if (!get) throw ApiError::wrong_method("GET", target);
       return ok(status());
     }
     if (target == "/v1/health") {
-      if (!get) throw ApiError(http::status::method_not_allowed, "method_not_allowed", "use GET for /v1/health");
+      if (!get) throw ApiError::wrong_method("GET", target);
       return health();
     }
     if (target == "/metrics") {
-      if (!get) throw ApiError(http::status::method_not_allowed, "method_not_allowed", "use GET for /metrics");
+      if (!get) throw ApiError::wrong_method("GET", target);
       HttpResponse response{http::status::ok, 11};
       response.set(http::field::content_type, "text/plain; version=0.0.4");
       response.body() = metrics();
@@ -150,7 +145,7 @@ HttpResponse PosApi::route(const HttpRequest& request) {
       throw ApiError(http::status::not_found, "not_found", "no such endpoint: " + std::string(target));
     }
     if (!post) {
-      throw ApiError(http::status::method_not_allowed, "method_not_allowed", "use POST for " + std::string(target));
+      throw ApiError::wrong_method("POST", target);
     }
     const runtime::Json body = json_body(request);
     switch (call) {
@@ -168,7 +163,7 @@ HttpResponse PosApi::route(const HttpRequest& request) {
 Task<HttpResponse> PosApi::events(const HttpRequest& request) {
   try {
     if (request.method() != http::verb::get) {
-      throw ApiError(http::status::method_not_allowed, "method_not_allowed", "use GET for /v1/events");
+      throw ApiError::wrong_method("GET", "/v1/events");
     }
     if (!events_) throw ApiError(http::status::not_found, "not_found", "this agent has no lane events");
     const std::string_view target = request.target();
@@ -179,7 +174,7 @@ Task<HttpResponse> PosApi::events(const HttpRequest& request) {
     const std::int64_t wait_ms = sync::query_integer(query, "wait_ms", 60000).value_or(25000);
     co_return ok(co_await events_->poll(after, std::chrono::milliseconds(wait_ms)));
   } catch (const ApiError& error) {
-    co_return error_response(error.status(), error.code(), error.what());
+    co_return error.response();
   } catch (const runtime::JsonError& error) {
     co_return error_response(http::status::bad_request, "request_invalid", error.what());
   }

@@ -33,12 +33,26 @@ class ApiError : public std::runtime_error {
  public:
   ApiError(http::status status, std::string code, const std::string& message)
       : std::runtime_error(message), status_(status), code_(std::move(code)) {}
+  // 405 for `target`, which answers only `allowed` (the answer's Allow header).
+  static ApiError wrong_method(std::string allowed, std::string_view target) {
+    ApiError error(http::status::method_not_allowed, "method_not_allowed",
+                   "use " + allowed + " for " + std::string(target));
+    error.allow_ = std::move(allowed);
+    return error;
+  }
   http::status status() const { return status_; }
   const std::string& code() const { return code_; }
+  // The error as the API answers it.
+  HttpResponse response() const {
+    HttpResponse answer = error_response(status_, code_, what());
+    if (!allow_.empty()) answer.set(http::field::allow, allow_);
+    return answer;
+  }
 
  private:
   http::status status_;
   std::string code_;
+  std::string allow_;
 };
 
 // The HTTP status of each checkout refusal (docs/pos-api.md, Errors): malformed 400, not found

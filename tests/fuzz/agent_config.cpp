@@ -1,15 +1,10 @@
 // The agent's configuration file (agent/config.hpp), read from a file as the daemon does.
 #include "agent/config.hpp"
-#include "storage/files.hpp"
 #include "tests/fuzz/fuzz.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace loyalty;
-  const std::filesystem::path path = fuzz::scratch() / "agent.json";
-  {
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
-  }
+  const std::filesystem::path path = fuzz::scratch_file("agent.json", data, size);
   try {
     static_cast<void>(agent::load_config(path));
   } catch (const runtime::JsonError&) {

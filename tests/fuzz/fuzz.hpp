@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <ostream>
 #include <string>
 #include <string_view>
 
@@ -42,6 +43,25 @@ inline const std::filesystem::path& scratch() {
     return std::filesystem::path(pattern);
   }();
   return dir;
+}
+
+// `size` bytes at `data` as the file `name` in the scratch directory, for readers that take a
+// path.
+inline std::filesystem::path scratch_file(const char* name, const std::uint8_t* data, std::size_t size) {
+  const std::filesystem::path path = scratch() / name;
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
+  return path;
+}
+
+// A stream that discards what is written: the daemons' logs under fuzzing.
+inline std::ostream& null_stream() {
+  struct Discard : std::streambuf {
+    int overflow(int c) override { return c; }
+  };
+  static Discard discard;
+  static std::ostream stream(&discard);
+  return stream;
 }
 
 }  // namespace loyalty::fuzz

@@ -1,8 +1,6 @@
 // The ledger's request handler over a real SQLite ledger: a terminal's batch upload, an
 // authorization, a member page query. The first byte chooses; the rest is the body (or the
 // query). A 5xx answer is a crash.
-#include <ostream>
-
 #include "ledger/ledger.hpp"
 #include "ledger/service.hpp"
 #include "ledger/sqlite_store.hpp"
@@ -16,14 +14,10 @@ struct Centre {
   Centre()
       : store(fuzz::scratch() / "ledger.db"),
         ledger(store, {}),
-        log(null_out),
+        log(fuzz::null_stream()),
         service(ledger, log, [] { return std::int64_t{1'795'000'000'000}; }) {
     ledger.enroll("T1", "S1", storage::PrivateKey::generate().public_key().raw(), 1'795'000'000'000);
   }
-  struct NullBuffer : std::streambuf {
-    int overflow(int c) override { return c; }
-  } null_buffer;
-  std::ostream null_out{&null_buffer};
   ledger::SqliteStore store;
   ledger::Ledger ledger;
   runtime::Log log;

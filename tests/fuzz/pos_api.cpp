@@ -1,8 +1,6 @@
 // Every POST body of the POS API, through the API's own handler over a real journal and
 // member cache: the first byte chooses the endpoint, the rest is the body. Any answer of 500
 // is a crash (a 5xx on bad input is a bug); 503 is the journal's own (a full scratch disk).
-#include <ostream>
-
 #include "agent/pos_api.hpp"
 #include "storage/journal.hpp"
 #include "storage/member_cache.hpp"
@@ -19,7 +17,7 @@ struct Terminal {
         journal(fuzz::scratch() / "journal.db", "store-1-lane-2", storage::PrivateKey::generate()),
         members(fuzz::scratch() / "members.db", hasher),
         checkout(journal, members, hasher, "7", [] { return std::int64_t{1'795'000'000'000}; }),
-        log(null_out),
+        log(fuzz::null_stream()),
         api(checkout, journal, log, [] {}) {
     checkout.set_rulebook(sync::rulebook_from_json(runtime::parse_json(fuzz::example("rulebook-ru.json"), "rulebook")));
     std::vector<storage::MemberDelta> deltas(1);
@@ -28,10 +26,6 @@ struct Terminal {
                       hasher.key(storage::IdentifierKind::phone, "+79161234567")};
     members.apply(deltas, 1);
   }
-  struct NullBuffer : std::streambuf {
-    int overflow(int c) override { return c; }
-  } null_buffer;
-  std::ostream null_out{&null_buffer};
   storage::IdentifierHasher hasher;
   storage::Journal journal;
   storage::MemberCache members;

@@ -39,6 +39,9 @@ class DataDirLock {
     std::filesystem::create_directories(dir);
     const auto path = dir / "agent.lock";
     fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    // On a filesystem mounted read-only the lock still holds (flock needs no write access),
+    // for a start without writing (open_storage).
+    if (fd_ < 0 && errno == EROFS) fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd_ < 0) throw std::runtime_error("cannot open " + path.string() + ": " + std::strerror(errno));
     if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
       char pid[32] = {};
@@ -91,12 +94,23 @@ storage::StoredRulebook rulebook_from_file(const Config& config, const std::vect
 // Installs the rulebook file when it is newer than the stored one; returns the active rulebook.
 // A file that is refused (unsigned, tampered, expired, another key) is logged and the active
 // rulebook stays.
+// With a read-only journal, a newer file is used without being stored.
 std::optional<domain::Rulebook> load_rulebook(const Config& config, const std::vector<sync::RulebookKey>& keys,
-                                              storage::RulebookStore& store, runtime::Log& log) {
+                                              storage::RulebookStore& store, runtime::Log& log, bool writable) {
   if (std::filesystem::exists(config.rulebook_file)) {
     domain::Rulebook parsed;
     try {
-      const auto result = store.install(rulebook_from_file(config, keys, parsed));
+      storage::StoredRulebook from_file = rulebook_from_file(config, keys, parsed);
+      if (!writable) {
+        const auto active = store.active();
+        if (!active || active->version < parsed.version) {
+          log.warning("rulebook_not_stored", "the rulebook file is newer than the stored one: used, but not stored",
+                      {{"id", parsed.id}, {"version", parsed.version}});
+          return parsed;
+        }
+      }
+      const auto result = writable ? store.install(from_file)
+                                   : storage::InstallResult{storage::Installed::not_newer, store.active()->version};
       if (result.outcome == storage::Installed::installed) {
         log.info("rulebook_installed", "rulebook installed from the rulebook file",
                  {{"id", parsed.id}, {"version", parsed.version}});
@@ -174,6 +188,57 @@ HttpLimits http_limits(const Config& config) {
   return limits;
 }
 
+// The exit status after a read-only start once the disk takes writes again (EX_TEMPFAIL):
+// systemd's Restart=on-failure starts the agent again, writable.
+constexpr int kExitSpaceReturned = 75;
+// What the data directory must take for the agent to run writable: the journal's shared-memory
+// index (32 KiB), the growth of its log between checkpoints, and room to spare.
+constexpr off_t kSpaceNeededBytes = 1 << 20;
+constexpr auto kSpaceProbeEvery = std::chrono::seconds(2);
+
+// The journal and the member cache. `read_only` says why they were opened without writing, and
+// is empty when they take writes.
+struct Storage {
+  std::unique_ptr<storage::Journal> journal;
+  std::unique_ptr<storage::MemberCache> members;
+  std::string read_only;
+};
+
+// Opens the journal and the member cache and makes the start's own writes: the release record,
+// the signatures a stop left out. When that fails and the data directory takes no writes (a full
+// disk, a filesystem remounted read-only), opens both again without writing: the lane keeps
+// identifying members and quoting, while commits are refused, rather than having no loyalty at
+// all until store IT frees space.
+Storage open_storage(const Config& config, const storage::IdentifierHasher& hasher, runtime::Log& log) {
+  const storage::PrivateKey key = storage::load_or_create_terminal_key(config.key_path()).key;
+  Storage opened;
+  try {
+    opened.journal = std::make_unique<storage::Journal>(config.journal_path(), config.terminal_id, key);
+    opened.journal->record_release(LOYALTY_VERSION, runtime::unix_now_ms());
+    if (const std::int64_t signed_now = opened.journal->sign_pending(); signed_now > 0) {
+      log.info("signed_tail", "signed entries left unsigned by the last stop", {{"entries", signed_now}});
+    }
+    opened.members = std::make_unique<storage::MemberCache>(config.members_path(), hasher);
+    if (opened.members->opening() == storage::CacheOpening::reset_for_new_secret) {
+      log.warning("member_cache_reset", "the member secret changed: the member cache was emptied");
+    }
+    return opened;
+  } catch (const storage::Error& error) {
+    const int refused = storage::probe_space(config.data_dir, kSpaceNeededBytes);
+    if (refused == 0) throw;
+    opened = {};  // closes what was opened
+    opened.read_only = storage::space_problem(refused);
+    log.error("read_only",
+              "the data directory takes no writes (" + opened.read_only +
+                  "): starting read-only; members are identified and quoted, commits are refused until it does",
+              {{"data_dir", config.data_dir.string()}, {"error", error.what()}});
+  }
+  opened.journal =
+      std::make_unique<storage::Journal>(config.journal_path(), config.terminal_id, key, storage::Creation::no_writes);
+  opened.members = std::make_unique<storage::MemberCache>(config.members_path(), hasher, storage::Creation::no_writes);
+  return opened;
+}
+
 // What run_daemon builds, for the daemon's own coroutines. It lives on run_daemon's frame until
 // io.run() returns, so every coroutine given it by reference ends before it does.
 struct Daemon {
@@ -190,7 +255,11 @@ struct Daemon {
   sync::Uplink* uplink;  // nullptr without a ledger
   const std::vector<sync::RulebookKey>& keys;
   asio::steady_timer& housekeeping;
+  asio::steady_timer& space_watch;  // wait_for_space's
+  asio::signal_set& signals;
+  const std::string& read_only;  // see Storage
   bool stopping = false;
+  int exit_code = 0;
 };
 
 // The housekeeping tick: feeds systemd's watchdog at half its interval (every minute without
@@ -201,7 +270,7 @@ Task<> tick(Daemon& d) {
   auto last_prune = std::chrono::steady_clock::time_point{};
   while (!d.stopping) {
     d.systemd.notify("WATCHDOG=1");
-    if (std::chrono::steady_clock::now() - last_prune > std::chrono::hours(1)) {
+    if (d.read_only.empty() && std::chrono::steady_clock::now() - last_prune > std::chrono::hours(1)) {
       last_prune = std::chrono::steady_clock::now();
       const std::int64_t pruned = d.journal.prune(runtime::unix_now_ms() - d.config.prune_after_days * 86'400'000);
       if (pruned > 0) d.log.info("pruned", "pruned acknowledged journal entries", {{"entries", pruned}});
@@ -224,7 +293,9 @@ void reload(Daemon& d) {
     d.server.set_bearer_token(read_token(d.config));
     d.checkout.set_code_rules(std::move(codes));
     d.checkout.set_clock_tolerance(reloaded.pos_api.clock_tolerance_s);
-    if (auto rules = load_rulebook(d.config, d.keys, d.rulebooks, d.log)) d.checkout.set_rulebook(std::move(*rules));
+    if (auto rules = load_rulebook(d.config, d.keys, d.rulebooks, d.log, d.read_only.empty())) {
+      d.checkout.set_rulebook(std::move(*rules));
+    }
     d.log.info("reloaded", "configuration and rulebook reloaded");
   } catch (const std::exception& error) {
     d.log.error("reload_failed", "reload refused; running on as before", {{"error", error.what()}});
@@ -232,29 +303,49 @@ void reload(Daemon& d) {
   d.systemd.notify("READY=1");
 }
 
-// SIGTERM or SIGINT: stop taking work and let what is in flight finish; io.run() returns when
-// the last request has been answered.
-void stop(Daemon& d, int signal) {
-  d.log.info("stopping", "stopping: finishing requests in flight", {{"signal", signal}});
+// SIGTERM or SIGINT, or space again after a read-only start: stop taking work and let what is
+// in flight finish; io.run() returns when the last request has been answered.
+void stop(Daemon& d) {
   d.systemd.notify("STOPPING=1");
   d.stopping = true;
   d.server.stop();
   d.events.stop();
   for (const auto& scanner : d.scanners) scanner->stop();
   d.housekeeping.cancel();
+  d.space_watch.cancel();
+  d.signals.cancel();  // (a stop for space, not for a signal, leaves a wait for one)
   if (d.uplink) d.uplink->stop();
 }
 
 // Waits for signals until one stops the daemon.
-Task<> handle_signals(Daemon& d, asio::signal_set& signals) {
+Task<> handle_signals(Daemon& d) {
   for (;;) {
-    auto [wait_error, signal] = co_await signals.async_wait(use_tuple);
+    auto [wait_error, signal] = co_await d.signals.async_wait(use_tuple);
     if (wait_error) co_return;
     if (signal != SIGHUP) {
-      stop(d, signal);
+      d.log.info("stopping", "stopping: finishing requests in flight", {{"signal", signal}});
+      stop(d);
       co_return;
     }
     reload(d);
+  }
+}
+
+// After a read-only start: probes the data directory every few seconds and, once it takes
+// writes again, stops the agent with kExitSpaceReturned so that it starts again writable
+// (swapping the journal under a running checkout would be far more code than a restart).
+Task<> wait_for_space(Daemon& d) {
+  while (!d.stopping) {
+    d.space_watch.expires_after(kSpaceProbeEvery);
+    co_await d.space_watch.async_wait(use_tuple);
+    if (d.stopping) co_return;
+    if (storage::probe_space(d.config.data_dir, kSpaceNeededBytes) == 0) {
+      d.log.info("space_returned", "the data directory takes writes again: stopping, to start again writable",
+                 {{"exit_status", kExitSpaceReturned}});
+      d.exit_code = kExitSpaceReturned;
+      stop(d);
+      co_return;
+    }
   }
 }
 
@@ -268,23 +359,17 @@ int run_daemon(const std::filesystem::path& config_path, std::ostream& log_strea
     Config config = load_config(config_path);
     log.set_threshold(config.log_level);
     DataDirLock lock(config.data_dir);
-    storage::Journal journal(config.journal_path(), config.terminal_id,
-                             storage::load_or_create_terminal_key(config.key_path()).key);
-    journal.record_release(LOYALTY_VERSION, runtime::unix_now_ms());
-    if (const std::int64_t signed_now = journal.sign_pending(); signed_now > 0) {
-      log.info("signed_tail", "signed entries left unsigned by the last stop", {{"entries", signed_now}});
-    }
     const storage::IdentifierHasher hasher(read_secret(config.member_secret_file, "member secret"));
-    storage::MemberCache members(config.members_path(), hasher);
-    if (members.opening() == storage::CacheOpening::reset_for_new_secret) {
-      log.warning("member_cache_reset", "the member secret changed: the member cache was emptied");
-    }
+    Storage opened = open_storage(config, hasher, log);
+    const bool writable = opened.read_only.empty();
+    storage::Journal& journal = *opened.journal;
+    storage::MemberCache& members = *opened.members;
     storage::RulebookStore rulebooks(journal.database());
     Checkout checkout(journal, members, hasher, config.phone_country_code, runtime::unix_now_ms);
     checkout.set_code_rules(code_rules(config.codes));
     checkout.set_clock_tolerance(config.pos_api.clock_tolerance_s);
     std::vector<sync::RulebookKey> keys = rulebook_keys(config);
-    if (auto rules = load_rulebook(config, keys, rulebooks, log)) {
+    if (auto rules = load_rulebook(config, keys, rulebooks, log, writable)) {
       checkout.set_rulebook(std::move(*rules));
     } else {
       log.warning("no_rulebook", "no rulebook yet: identify works, quotes and commits are refused");
@@ -292,14 +377,14 @@ int run_daemon(const std::filesystem::path& config_path, std::ostream& log_strea
 
     asio::io_context io(1);
     std::unique_ptr<sync::Uplink> uplink;
-    if (config.ledger) {
+    if (config.ledger && writable) {  // (acknowledgements and member changes would have to be written)
       uplink = std::make_unique<sync::Uplink>(
           io, uplink_settings(config, keys), journal, members, rulebooks,
           [&checkout](domain::Rulebook rules) { checkout.set_rulebook(std::move(rules)); }, log, runtime::unix_now_ms);
     }
     bool sign_queued = false;
     PosApi api(checkout, journal, log, [&] {
-      if (sign_queued) return;
+      if (sign_queued || !writable) return;
       sign_queued = true;
       asio::post(io, [&] {
         sign_queued = false;
@@ -312,6 +397,7 @@ int run_daemon(const std::filesystem::path& config_path, std::ostream& log_strea
       });
     });
     api.set_uplink(uplink.get());
+    api.set_read_only(opened.read_only);
     api.started_at_ms = runtime::unix_now_ms();
     HttpServer server(
         io, http_limits(config), [&api](HttpRequest request) { return api.handle(std::move(request)); }, log);
@@ -334,13 +420,18 @@ int run_daemon(const std::filesystem::path& config_path, std::ostream& log_strea
     if (uplink) uplink->start();
 
     asio::steady_timer housekeeping(io);
+    asio::steady_timer space_watch(io);
     asio::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);
-    Daemon daemon{config_path, config, log,      systemd,      journal, rulebooks,   checkout,
-                  server,      events, scanners, uplink.get(), keys,    housekeeping};
+    Daemon daemon{config_path, config,   log,          systemd, journal,      rulebooks,   checkout, server,
+                  events,      scanners, uplink.get(), keys,    housekeeping, space_watch, signals,  opened.read_only};
     asio::co_spawn(
         io, [&daemon] { return tick(daemon); }, asio::detached);
+    if (!writable) {
+      asio::co_spawn(
+          io, [&daemon] { return wait_for_space(daemon); }, asio::detached);
+    }
     asio::co_spawn(
-        io, [&daemon, &signals] { return handle_signals(daemon, signals); }, asio::detached);
+        io, [&daemon] { return handle_signals(daemon); }, asio::detached);
 
     const double ready_ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
@@ -351,12 +442,13 @@ int run_daemon(const std::filesystem::path& config_path, std::ostream& log_strea
               {"unix_socket", config.pos_api.unix_socket ? config.pos_api.unix_socket->string() : ""},
               {"scanner_ports", scanner_ports},
               {"start_ms", ready_ms},
-              {"pending_entries", journal.pending_count()}});
-    systemd.notify("READY=1");
+              {"pending_entries", journal.pending_count()},
+              {"journal_read_only", writable ? runtime::OrderedJson() : runtime::OrderedJson(opened.read_only)}});
+    systemd.notify(writable ? "READY=1" : "READY=1\nSTATUS=read-only: " + opened.read_only + "; commits are refused");
     io.run();
-    journal.sign_pending();
+    if (writable) journal.sign_pending();
     log.info("stopped", "stopped", {{"pending_entries", journal.pending_count()}});
-    return 0;
+    return daemon.exit_code;
   } catch (const std::exception& error) {
     log.error("start_failed", error.what());
     return 1;

@@ -72,8 +72,11 @@ HttpResponse PosApi::answering(Answer answer) {
   } catch (const storage::ReceiptConflict& error) {
     return error_response(http::status::conflict, "receipt_conflict", error.what());
   } catch (const storage::Error& error) {
-    log_.error("journal_failed", "the journal could not be written", {{"error", error.what()}});
-    const std::string why = error.disk_full() ? "the terminal's disk is full" : "the journal could not be written";
+    std::string why = "the journal is read-only (" + read_only_ + ")";
+    if (read_only_.empty()) {  // (a read-only journal was logged once, at the start)
+      log_.error("journal_failed", "the journal could not be written", {{"error", error.what()}});
+      why = error.disk_full() ? "the terminal's disk is full" : "the journal could not be written";
+    }
     return error_response(http::status::service_unavailable, "journal_unavailable",
                           why + ": nothing was recorded; call store IT, then try again");
   }
@@ -184,7 +187,9 @@ HttpResponse PosApi::health() {
   OrderedJson checks;
   bool healthy = true;
   try {
-    checks["journal"] = {{"ok", true}, {"last_seq", journal_.head().seq}};
+    checks["journal"] = {{"ok", read_only_.empty()}, {"last_seq", journal_.head().seq}};
+    if (!read_only_.empty()) checks["journal"]["error"] = "read-only: " + read_only_;
+    healthy = read_only_.empty();
   } catch (const std::exception& error) {
     checks["journal"] = {{"ok", false}, {"error", error.what()}};
     healthy = false;
@@ -210,13 +215,16 @@ OrderedJson PosApi::status() {
   s["terminal_id"] = journal_.terminal_id();
   const sync::UplinkStatus* link = uplink_ ? &uplink_->status() : nullptr;
   s["connectivity"] = link && link->online ? "online" : "offline";
-  if (!link) {
+  if (!read_only_.empty()) {
+    s["offline_reason"] = "the journal is read-only (" + read_only_ + "): nothing is uploaded until it takes writes";
+  } else if (!link) {
     s["offline_reason"] = "no ledger link configured: offline limits apply to every redemption";
   } else if (!link->online) {
     s["offline_reason"] = link->offline_reason + ": offline limits apply to every redemption";
   } else {
     s["offline_reason"] = nullptr;
   }
+  s["journal_read_only"] = read_only_.empty() ? OrderedJson() : OrderedJson(read_only_);
   s["pending_entries"] = journal_.pending_count();
   s["last_seq"] = journal_.head().seq;
   s["last_sync"] =
@@ -265,6 +273,8 @@ std::string PosApi::metrics() {
   metric("loyalty_agent_refused_total", "counter", "Requests refused with a 4xx answer.", c.refused);
   metric("loyalty_agent_pending_entries", "gauge", "Journal entries the ledger has not acknowledged.",
          journal_.pending_count());
+  metric("loyalty_agent_journal_writable", "gauge", "0 when the journal was opened read-only (a full disk).",
+         read_only_.empty() ? 1 : 0);
   const sync::UplinkStatus* link = uplink_ ? &uplink_->status() : nullptr;
   metric("loyalty_agent_online", "gauge", "1 when the ledger is reachable.", link && link->online ? 1 : 0);
   if (link) {

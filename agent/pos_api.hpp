@@ -78,6 +78,10 @@ class PosApi {
   // The link to the ledger, when one is configured: status reports it, commits ask it to
   // authorize redemptions.
   void set_uplink(sync::Uplink* uplink) { uplink_ = uplink; }
+  // The journal was opened without writing, for `why` ("the disk is full"): commits, voids and
+  // refunds are refused (retries are still answered from the journal), health fails, and
+  // status and metrics say so.
+  void set_read_only(std::string why) { read_only_ = std::move(why); }
   std::int64_t started_at_ms = 0;
   std::filesystem::path data_dir = ".";  // its free space is a health check
   std::int64_t min_free_bytes = 64 * 1024 * 1024;
@@ -108,6 +112,7 @@ class PosApi {
   const Lane* lane_ = nullptr;
   const HttpServer* server_ = nullptr;
   sync::Uplink* uplink_ = nullptr;
+  std::string read_only_;  // empty when the journal takes writes
 };
 
 }  // namespace loyalty::agent

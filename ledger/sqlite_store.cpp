@@ -194,7 +194,7 @@ SqliteStore::SqliteStore(const std::filesystem::path& path, const Options& optio
   open.cache_kib = options.cache_kib;
   open.durability = options.durability;
   db_ = std::make_unique<Database>(path, open);
-  if (options.creation != storage::Creation::read_only) storage::migrate(*db_, kLedgerMigrations, "ledger");
+  if (storage::writable(options.creation)) storage::migrate(*db_, kLedgerMigrations, "ledger");
   if (options.checkpoint_pages != 1000) {
     db_->exec("PRAGMA wal_autocheckpoint=" + std::to_string(options.checkpoint_pages), "set the checkpoint size");
   }

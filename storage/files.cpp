@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -81,6 +82,30 @@ void publish_file(const std::filesystem::path& temporary, const std::filesystem:
   }
   if (replace == Replace::never) ::unlink(temporary.c_str());
   sync_directory(path.parent_path());
+}
+
+int probe_space(const std::filesystem::path& directory, off_t bytes) {
+  // Where unnamed files or fallocate are not supported, the filesystem is asked what is free.
+  auto free_space = [&] {
+    struct statvfs stats {};
+    if (::statvfs(directory.c_str(), &stats) != 0) return errno;
+    if ((stats.f_flag & ST_RDONLY) != 0) return EROFS;
+    return static_cast<off_t>(stats.f_bavail * stats.f_frsize) >= bytes ? 0 : ENOSPC;
+  };
+  Descriptor fd(::open(directory.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600));
+  if (fd.get() < 0) return errno == EOPNOTSUPP || errno == EISDIR ? free_space() : errno;
+  if (::fallocate(fd.get(), 0, 0, bytes) == 0) return 0;
+  return errno == EOPNOTSUPP ? free_space() : errno;
+}
+
+std::string space_problem(int error_number) {
+  switch (error_number) {
+    case 0: return "";
+    case ENOSPC: return "the disk is full";
+    case EDQUOT: return "the disk quota is used up";
+    case EROFS: return "the filesystem is mounted read-only";
+    default: return std::string("the disk refuses writes (") + std::strerror(error_number) + ")";
+  }
 }
 
 std::string read_file(const std::filesystem::path& path) {

@@ -42,6 +42,15 @@ void publish_file(const std::filesystem::path& temporary, const std::filesystem:
 // Makes a rename or creation inside `directory` durable.
 void sync_directory(const std::filesystem::path& directory);
 
+// Whether `directory` can take `bytes` more: 0 when it can, else the error that refused them
+// (ENOSPC for a full disk, EDQUOT over a quota, EROFS on a filesystem mounted read-only). The
+// space is reserved for a moment in an unnamed file (fallocate, no data written) and given
+// back: nothing is left behind, however the process ends.
+int probe_space(const std::filesystem::path& directory, off_t bytes);
+
+// What probe_space's error means for a terminal's data: "the disk is full", ...
+std::string space_problem(int error_number);
+
 // The whole content of a file.
 std::string read_file(const std::filesystem::path& path);
 

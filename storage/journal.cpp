@@ -96,7 +96,7 @@ std::unique_ptr<Database> open_journal_database(const std::filesystem::path& pat
                 "the file is damaged (" + problems.front() +
                     "); it was left untouched: keep it, it still holds the terminal's entries");
   }
-  if (creation != Creation::read_only) migrate(*db, journal_schema(), "journal");
+  if (writable(creation)) migrate(*db, journal_schema(), "journal");
   return db;
 }
 
@@ -156,6 +156,10 @@ Journal::Journal(const std::filesystem::path& path, std::string terminal_id, Pri
                                to_hex(identity->public_key) + "); the terminal key file does not belong to it");
     }
     return;
+  }
+  if (!writable(creation)) {
+    throw Error(SQLITE_READONLY, "open journal " + path.string(),
+                "it has no terminal identity yet, and may not be written");
   }
   Transaction transaction(*db_, "record journal identity");
   StatementUse insert(db_->cached("INSERT INTO journal_meta (key, value) VALUES (?, ?)"));

@@ -1,5 +1,7 @@
 #include "storage/member_cache.hpp"
 
+#include <sqlite3.h>
+
 #include <stdexcept>
 
 #include "storage/journal_entry.hpp"
@@ -81,18 +83,25 @@ MemberCache::MemberCache(const std::filesystem::path& path, const IdentifierHash
   options.creation = creation;
   options.durability = Durability::normal;
   db_ = std::make_unique<Database>(path, options);
-  migrate(*db_, member_cache_schema(), "member cache");
+  if (writable(creation)) migrate(*db_, member_cache_schema(), "member cache");
   const Digest fingerprint = hasher.fingerprint();
-  Transaction transaction(*db_, "check member cache secret");
-  bool known = false;
-  bool same = false;
-  {
+  // Whether the cache was keyed by this secret; nullopt when it records none.
+  auto same_secret = [&]() -> std::optional<bool> {
     StatementUse stored(db_->cached("SELECT value FROM member_meta WHERE key = 'secret_fingerprint'"));
-    known = stored->step();
-    same = known && equal_constant_time(stored->blob_view(0), fingerprint);
+    if (!stored->step()) return std::nullopt;
+    return equal_constant_time(stored->blob_view(0), fingerprint);
+  };
+  if (!writable(creation)) {
+    if (same_secret() != true) {
+      throw Error(SQLITE_READONLY, "open member cache " + path.string(),
+                  "it was not filled under this member secret, and may not be emptied (opened without writing)");
+    }
+    return;
   }
-  if (!same) {
-    if (known) {
+  Transaction transaction(*db_, "check member cache secret");
+  const std::optional<bool> same = same_secret();
+  if (same != true) {
+    if (same) {
       db_->exec("DELETE FROM member_keys; DELETE FROM members; DELETE FROM member_meta", "reset member cache");
       opening_ = CacheOpening::reset_for_new_secret;
     }

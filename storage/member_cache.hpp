@@ -68,7 +68,8 @@ class MemberCache {
  public:
   // Opens (creating when missing) the cache at `path` for identifiers keyed by `hasher`. A
   // cache built with another secret cannot answer lookups: it is emptied and its cursor reset,
-  // and opening() says so.
+  // and opening() says so. Opened without writing (Creation::read_only or no_writes), such a
+  // cache throws Error instead.
   MemberCache(const std::filesystem::path& path, const IdentifierHasher& hasher,
               Creation creation = Creation::create_if_missing);
 

@@ -1,7 +1,12 @@
 #include "storage/sqlite.hpp"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <limits>
 
 namespace loyalty::storage {
@@ -18,6 +23,38 @@ std::string describe(int code, std::string_view operation, std::string_view deta
     message += ")";
   }
   return message;
+}
+
+// The URI that opens `path` with Creation::no_writes (see there). Throws when the write-ahead
+// log holds transactions that cannot be read without a shared-memory file that cannot be made.
+std::string no_writes_uri(const std::filesystem::path& path) {
+  std::string uri = "file:";
+  for (const char c : std::filesystem::absolute(path).lexically_normal().string()) {
+    if (c == '%' || c == '?' || c == '#') {
+      static constexpr char kHex[] = "0123456789ABCDEF";
+      uri += '%';
+      uri += kHex[static_cast<unsigned char>(c) >> 4];
+      uri += kHex[static_cast<unsigned char>(c) & 0xf];
+    } else {
+      uri += c;
+    }
+  }
+  std::error_code error;
+  const std::uintmax_t log_size = std::filesystem::file_size(path.string() + "-wal", error);
+  if (error || log_size == 0) return uri + "?immutable=1";
+  const std::string shm = path.string() + "-shm";
+  struct stat file {};
+  const mode_t mode = ::stat(path.c_str(), &file) == 0 ? (file.st_mode & 0777) : 0600;
+  const int fd = ::open(shm.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  if (fd >= 0) {
+    ::close(fd);
+  } else if (errno != EEXIST) {
+    throw Error(SQLITE_CANTOPEN, "open " + path.string() + " without writing",
+                "its write-ahead log holds transactions, and the shared-memory file to read them with cannot be "
+                "created: " +
+                    std::string(std::strerror(errno)));
+  }
+  return uri + "?mode=ro&readonly_shm=1";
 }
 
 int to_int(std::size_t size, std::string_view what) {
@@ -124,8 +161,10 @@ Database::Database(const std::filesystem::path& path, const OpenOptions& options
     case Creation::create_if_missing: flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE; break;
     case Creation::must_exist: flags |= SQLITE_OPEN_READWRITE; break;
     case Creation::read_only: flags |= SQLITE_OPEN_READONLY; break;
+    case Creation::no_writes: flags |= SQLITE_OPEN_READONLY | SQLITE_OPEN_URI; break;
   }
-  const int rc = sqlite3_open_v2(path.c_str(), &db_, flags, nullptr);
+  const std::string name = options.creation == Creation::no_writes ? no_writes_uri(path) : path.string();
+  const int rc = sqlite3_open_v2(name.c_str(), &db_, flags, nullptr);
   if (rc != SQLITE_OK) {
     const std::string detail = db_ != nullptr ? sqlite3_errmsg(db_) : "cannot open";
     sqlite3_close_v2(db_);
@@ -138,7 +177,7 @@ Database::Database(const std::filesystem::path& path, const OpenOptions& options
     // Reading the schema reads the file header: a file that is not a database, or whose
     // header is damaged, fails here, before anything could write to it.
     query_integer("PRAGMA schema_version");
-    if (options.creation != Creation::read_only) {
+    if (writable(options.creation)) {
       exec("PRAGMA journal_mode=WAL", "enable WAL on " + path.string());
     }
     set_durability(options.durability);

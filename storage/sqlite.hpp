@@ -48,8 +48,17 @@ class Error : public std::runtime_error {
 // (never on a process crash) and suits caches that can be rebuilt.
 enum class Durability { full, normal };
 
-// Whether opening may create the file.
-enum class Creation { create_if_missing, must_exist, read_only };
+// Whether opening may create the file, and whether the connection may write.
+//   read_only   reads, as SQLite's read-only connections do: it may still create the
+//               write-ahead log and the shared-memory index beside the file.
+//   no_writes   reads from a disk that takes no writes (full, or mounted read-only), adding
+//               nothing to it: the file alone when its write-ahead log is missing or empty,
+//               otherwise the log read into memory through a read-only shared-memory file
+//               (created empty when missing: an empty file takes an inode, no data blocks).
+enum class Creation { create_if_missing, must_exist, read_only, no_writes };
+
+// Whether a connection opened so may write.
+inline bool writable(Creation creation) { return creation != Creation::read_only && creation != Creation::no_writes; }
 
 struct OpenOptions {
   Durability durability = Durability::full;

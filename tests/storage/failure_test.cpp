@@ -1,22 +1,27 @@
 // What the journal does when the disk is full or the file is damaged: a clear error, nothing
 // partial, nothing overwritten or deleted.
 #include <doctest/doctest.h>
+
 #include <sys/mount.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <functional>
+#include <vector>
 
 #include "storage/files.hpp"
 #include "storage/journal.hpp"
 #include "storage/journal_check.hpp"
 #include "tests/storage/fixtures.hpp"
+#include "tests/storage/small_disk.hpp"
 
 using namespace loyalty::storage;
 using loyalty::storage::testing::kNow;
 using loyalty::storage::testing::sale;
+using loyalty::storage::testing::SmallDisk;
 using loyalty::storage::testing::TempDir;
 
 namespace {
@@ -104,30 +109,85 @@ TEST_CASE("on a full database the append fails clearly, writes nothing, and work
 
 TEST_CASE("on a full filesystem the append fails clearly, writes nothing, and works once space returns") {
   TempDir dir;
-  const auto mount_point = dir / "small";
-  std::filesystem::create_directory(mount_point);
-  if (::mount("tmpfs", mount_point.c_str(), "tmpfs", 0, "size=4m") != 0) {
-    // Needs root with CAP_SYS_ADMIN; the max_page_count case above covers the same path in
-    // SQLite without it.
-    MESSAGE("cannot mount a small tmpfs here (" << std::strerror(errno) << "); filesystem case not run");
-    return;
-  }
-  struct Unmount {
-    std::filesystem::path path;
-    ~Unmount() { ::umount2(path.c_str(), MNT_DETACH); }
-  } unmount{mount_point};
-  {
-    Journal journal(mount_point / "journal.db", "lane-1", PrivateKey::generate());
-    int next = 1;
-    journal.append(big_sale(next++), kNow);
-    // Leave about 1 MiB free so that the journal, not the filler, hits the limit.
-    {
-      std::ofstream filler(mount_point / "filler", std::ios::binary);
-      const std::string block(64 * 1024, 'x');
-      for (int i = 0; i < 40; ++i) filler.write(block.data(), static_cast<std::streamsize>(block.size()));
+  SmallDisk disk(dir / "small", 4);
+  Journal journal(disk.path() / "journal.db", "lane-1", PrivateKey::generate());
+  int next = 1;
+  journal.append(big_sale(next++), kNow);
+  // Leave about 1 MiB free so that the journal's log, not the first write, hits the limit.
+  disk.fill(1 << 20);
+  check_full_and_recovery(journal, next, [&] { disk.make_room(); });
+}
+
+// The files in `dir`, by name.
+std::vector<std::string> listing(const std::filesystem::path& dir) {
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) names.push_back(entry.path().filename());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+TEST_CASE("a journal opened without writing reads every committed entry and writes nothing") {
+  TempDir dir;
+  const auto path = dir / "journal.db";
+  const PrivateKey key = PrivateKey::generate();
+  SUBCASE("from the file alone, after a clean close") {
+    { Journal(path, "lane-1", key).append(sale("R1", "M1", 10, 0), kNow); }
+    REQUIRE_FALSE(std::filesystem::exists(dir / "journal.db-wal"));
+    const auto before = listing(dir.path());
+    Journal journal(path, "lane-1", key, Creation::no_writes);
+    CHECK(journal.head().seq == 1);
+    CHECK(journal.find_receipt("R1"));
+    // A write is refused, and the refusal names the append.
+    try {
+      journal.append(sale("R2", "M1", 10, 0), kNow);
+      FAIL("a journal opened without writing took an append");
+    } catch (const Error& error) {
+      CHECK(error.primary_code() == 8);  // SQLITE_READONLY
+      CHECK(std::string(error.what()).find("append journal entry for receipt 'R2'") == 0);
     }
-    check_full_and_recovery(journal, next, [&] { std::filesystem::remove(mount_point / "filler"); });
+    CHECK(listing(dir.path()) == before);
   }
+  SUBCASE("with committed entries still in the write-ahead log, as a killed process leaves it") {
+    TempDir crashed;
+    {
+      Journal journal(path, "lane-1", key);
+      journal.append(sale("R1", "M1", 10, 0), kNow);
+      journal.append(sale("R2", "M1", 20, 0), kNow);
+      // The files as they are at this moment, before the close checkpoints the log: what a
+      // SIGKILL leaves on disk, without a shared-memory file.
+      for (const char* name : {"journal.db", "journal.db-wal"}) std::filesystem::copy_file(dir / name, crashed / name);
+    }
+    REQUIRE(std::filesystem::file_size(crashed / "journal.db-wal") > 0);
+    Journal journal(crashed / "journal.db", "lane-1", key, Creation::no_writes);
+    CHECK(journal.head().seq == 2);  // the file alone would say 0: both entries are in the log
+    CHECK(journal.find_receipt("R2"));
+    CHECK(journal.pending_count() == 2);
+    CHECK(listing(crashed.path()) == std::vector<std::string>{"journal.db", "journal.db-shm", "journal.db-wal"});
+    CHECK(std::filesystem::file_size(crashed / "journal.db-shm") == 0);
+  }
+  SUBCASE("a journal that was never written is refused") {
+    open_journal_database(path, Creation::create_if_missing);  // migrated, no identity
+    CHECK_THROWS_WITH_AS(Journal(path, "lane-1", key, Creation::no_writes),
+                         doctest::Contains("has no terminal identity yet"), Error);
+  }
+}
+
+TEST_CASE("a full disk and a read-only filesystem are told apart from other failures by a probe") {
+  TempDir dir;
+  CHECK(probe_space(dir.path(), 1 << 20) == 0);
+  CHECK(probe_space(dir / "missing", 1 << 20) == ENOENT);
+  SmallDisk disk(dir / "small", 4);
+  CHECK(probe_space(disk.path(), 1 << 20) == 0);
+  CHECK(listing(disk.path()).empty());  // the probe leaves nothing behind
+  disk.fill(512 * 1024);
+  CHECK(probe_space(disk.path(), 1 << 20) == ENOSPC);
+  CHECK(probe_space(disk.path(), 64 * 1024) == 0);
+  CHECK(space_problem(ENOSPC) == "the disk is full");
+  disk.make_room();
+  CHECK(probe_space(disk.path(), 1 << 20) == 0);
+  REQUIRE(::mount(nullptr, disk.path().c_str(), nullptr, MS_REMOUNT | MS_RDONLY, nullptr) == 0);
+  CHECK(probe_space(disk.path(), 1 << 20) == EROFS);
+  CHECK(space_problem(EROFS) == "the filesystem is mounted read-only");
 }
 
 TEST_CASE("a file that is not a database is refused at open and left untouched") {

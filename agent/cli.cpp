@@ -39,6 +39,9 @@ constexpr std::string_view kUsage =
     "commands:\n"
     "  run --config FILE\n"
     "         Runs the agent daemon: the POS API on loopback, logs as JSON lines on stderr.\n"
+    "  check-config --config FILE\n"
+    "         Checks the configuration and the files it names (secrets, keys, rulebook) as run\n"
+    "         would, without starting: exit status 0 when run would start, 78 when not.\n"
     "  quote  --rulebook FILE --basket FILE [--member FILE] [--at TIME] [--compact | --text]\n"
     "         Prints the quote for a basket: points earned, redemption per line, VAT.\n"
     "  refund --rulebook FILE --sale FILE --return FILE [--compact | --text]\n"
@@ -57,7 +60,8 @@ constexpr std::string_view kUsage =
     "  version\n"
     "\n"
     "TIME is RFC 3339, e.g. 2026-11-27T10:15:00+03:00; it overrides the basket's \"at\".\n"
-    "Exit status: 0 done, 1 bad input (the message names the file and the field), 2 usage.\n";
+    "Exit status: 0 done, 1 bad input (the message names the file and the field), 2 usage;\n"
+    "run: 78 for a configuration that is wrong, 75 to be started again (docs/deploy.md).\n";
 
 // A failure to report: which file, and what is wrong with it.
 struct InputError {
@@ -281,6 +285,11 @@ int run_cli(std::span<const std::string_view> args, std::ostream& out, std::ostr
       const auto options = parse_options(rest, {"--config"}, {}, kUsage, err);
       if (!options || !require(*options, {"--config"}, kUsage, err)) return exit_usage;
       return run_daemon(options->value("--config"), err);
+    }
+    if (command == "check-config") {
+      const auto options = parse_options(rest, {"--config"}, {}, kUsage, err);
+      if (!options || !require(*options, {"--config"}, kUsage, err)) return exit_usage;
+      return check_config(options->value("--config"), out, err);
     }
     if (command == "enroll") {
       const auto options = parse_options(rest, {"--config", "--out"}, {}, kUsage, err);

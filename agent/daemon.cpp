@@ -18,6 +18,7 @@
 #include "agent/pos_api.hpp"
 #include "runtime/clock.hpp"
 #include "runtime/log.hpp"
+#include "runtime/options.hpp"
 #include "runtime/systemd.hpp"
 #include "storage/files.hpp"
 #include "storage/journal.hpp"
@@ -177,20 +178,39 @@ std::optional<std::string> read_token(const Config& config) {
   return read_secret(*config.pos_api.token_file, "POS API token");
 }
 
+// Everything the daemon reads before it opens the data directory: the configuration and the
+// files it names. What is wrong here stays wrong until someone edits a file, so `run` exits
+// with exit_config for it (the unit's RestartPreventExitStatus) and `check-config` reports it.
+struct Settings {
+  Config config;
+  storage::IdentifierHasher hasher;
+  std::vector<sync::RulebookKey> rulebook_keys;
+  drivers::CodeRules code_rules;
+  std::optional<std::string> pos_token;
+};
+
+Settings read_settings(const std::filesystem::path& config_path) {
+  Config config = load_config(config_path);
+  storage::IdentifierHasher hasher(read_secret(config.member_secret_file, "member secret"));
+  std::vector<sync::RulebookKey> keys = rulebook_keys(config);
+  drivers::CodeRules codes = code_rules(config.codes);
+  std::optional<std::string> token = read_token(config);
+  return {std::move(config), std::move(hasher), std::move(keys), std::move(codes), std::move(token)};
+}
+
 HttpLimits http_limits(const Config& config) {
   HttpLimits limits;
   limits.max_request_bytes = config.pos_api.max_request_bytes;
   limits.read_timeout = std::chrono::milliseconds(config.pos_api.request_timeout_ms);
   limits.requests_per_second = config.pos_api.requests_per_second;
-  limits.bearer_token = read_token(config);
   limits.allowed_hosts = config.pos_api.allowed_hosts;
   limits.max_connections = config.pos_api.max_connections;
   return limits;
 }
 
-// The exit status after a read-only start once the disk takes writes again (EX_TEMPFAIL):
-// systemd's Restart=on-failure starts the agent again, writable.
-constexpr int kExitSpaceReturned = 75;
+// The exit status after a read-only start once the disk takes writes again: systemd's
+// Restart=on-failure starts the agent again, writable.
+constexpr int kExitSpaceReturned = runtime::exit_tempfail;
 // What the data directory must take for the agent to run writable: the journal's shared-memory
 // index (32 KiB), the growth of its log between checkpoints, and room to spare.
 constexpr off_t kSpaceNeededBytes = 1 << 20;
@@ -285,14 +305,13 @@ Task<> tick(Daemon& d) {
 void reload(Daemon& d) {
   d.systemd.notify("RELOADING=1");
   try {
-    const Config reloaded = load_config(d.config_path);
-    drivers::CodeRules codes = code_rules(reloaded.codes);
-    d.log.set_threshold(reloaded.log_level);
-    d.config.rulebook_file = reloaded.rulebook_file;
-    d.config.pos_api.token_file = reloaded.pos_api.token_file;
-    d.server.set_bearer_token(read_token(d.config));
-    d.checkout.set_code_rules(std::move(codes));
-    d.checkout.set_clock_tolerance(reloaded.pos_api.clock_tolerance_s);
+    Settings reloaded = read_settings(d.config_path);
+    d.log.set_threshold(reloaded.config.log_level);
+    d.config.rulebook_file = reloaded.config.rulebook_file;
+    d.config.pos_api.token_file = reloaded.config.pos_api.token_file;
+    d.server.set_bearer_token(std::move(reloaded.pos_token));
+    d.checkout.set_code_rules(std::move(reloaded.code_rules));
+    d.checkout.set_clock_tolerance(reloaded.config.pos_api.clock_tolerance_s);
     if (auto rules = load_rulebook(d.config, d.keys, d.rulebooks, d.log, d.read_only.empty())) {
       d.checkout.set_rulebook(std::move(*rules));
     }
@@ -355,20 +374,28 @@ int run_daemon(const std::filesystem::path& config_path, std::ostream& log_strea
   runtime::Log log(log_stream);
   const runtime::SystemdNotifier systemd = runtime::SystemdNotifier::from_environment();
   const auto started = std::chrono::steady_clock::now();
+  std::optional<Settings> settings;
   try {
-    Config config = load_config(config_path);
+    settings.emplace(read_settings(config_path));
+  } catch (const std::exception& error) {
+    log.error("config_invalid", error.what(),
+              {{"config", config_path.string()}, {"exit_status", runtime::exit_config}});
+    return runtime::exit_config;
+  }
+  try {
+    Config& config = settings->config;
     log.set_threshold(config.log_level);
     DataDirLock lock(config.data_dir);
-    const storage::IdentifierHasher hasher(read_secret(config.member_secret_file, "member secret"));
+    const storage::IdentifierHasher& hasher = settings->hasher;
     Storage opened = open_storage(config, hasher, log);
     const bool writable = opened.read_only.empty();
     storage::Journal& journal = *opened.journal;
     storage::MemberCache& members = *opened.members;
     storage::RulebookStore rulebooks(journal.database());
     Checkout checkout(journal, members, hasher, config.phone_country_code, runtime::unix_now_ms);
-    checkout.set_code_rules(code_rules(config.codes));
+    checkout.set_code_rules(std::move(settings->code_rules));
     checkout.set_clock_tolerance(config.pos_api.clock_tolerance_s);
-    std::vector<sync::RulebookKey> keys = rulebook_keys(config);
+    const std::vector<sync::RulebookKey>& keys = settings->rulebook_keys;
     if (auto rules = load_rulebook(config, keys, rulebooks, log, writable)) {
       checkout.set_rulebook(std::move(*rules));
     } else {
@@ -399,8 +426,10 @@ int run_daemon(const std::filesystem::path& config_path, std::ostream& log_strea
     api.set_uplink(uplink.get());
     api.set_read_only(opened.read_only);
     api.started_at_ms = runtime::unix_now_ms();
+    HttpLimits limits = http_limits(config);
+    limits.bearer_token = settings->pos_token;
     HttpServer server(
-        io, http_limits(config), [&api](HttpRequest request) { return api.handle(std::move(request)); }, log);
+        io, limits, [&api](HttpRequest request) { return api.handle(std::move(request)); }, log);
     api.set_server(&server);
     api.data_dir = config.data_dir;
     LaneEvents events(io.get_executor(), runtime::unix_now_ms);
@@ -453,6 +482,32 @@ int run_daemon(const std::filesystem::path& config_path, std::ostream& log_strea
     log.error("start_failed", error.what());
     return 1;
   }
+}
+
+int check_config(const std::filesystem::path& config_path, std::ostream& out, std::ostream& err) {
+  std::optional<Settings> settings;
+  try {
+    settings.emplace(read_settings(config_path));
+  } catch (const std::exception& error) {
+    err << "loyalty-agent: " << config_path.string() << ": " << error.what() << "\n";
+    return runtime::exit_config;
+  }
+  const Config& config = settings->config;
+  // A rulebook file that would be refused does not stop the agent (it keeps the stored one).
+  if (std::filesystem::exists(config.rulebook_file)) {
+    try {
+      domain::Rulebook parsed;
+      rulebook_from_file(config, settings->rulebook_keys, parsed);
+      out << "loyalty-agent: rulebook " << config.rulebook_file.string() << ": " << parsed.id << " version "
+          << parsed.version << "\n";
+    } catch (const std::exception& error) {
+      err << "loyalty-agent: warning: rulebook " << config.rulebook_file.string()
+          << " would be refused, the stored rulebook kept: " << error.what() << "\n";
+    }
+  }
+  out << "loyalty-agent: configuration " << config_path.string() << " is valid (terminal " << config.terminal_id
+      << " of store " << config.store_id << ")\n";
+  return runtime::exit_ok;
 }
 
 }  // namespace loyalty::agent

@@ -17,8 +17,15 @@
 namespace loyalty::agent {
 
 // Runs the daemon with the configuration at `config_path`, logging to `log_stream`. Returns
-// the process exit status: 0 after SIGTERM, 1 when it cannot start (the log says why).
+// the process exit status: 0 after SIGTERM; 78 (EX_CONFIG) when the configuration or a file it
+// names is wrong, which a restart cannot mend; 75 (EX_TEMPFAIL) once a disk that made it start
+// read-only takes writes again; 1 when it cannot start for another reason (the log says why).
 int run_daemon(const std::filesystem::path& config_path, std::ostream& log_stream);
+
+// Checks the configuration and the files it names as `run` would, without opening the data
+// directory or listening: prints what it found to `out` and returns 0, or prints what is wrong
+// to `err` and returns 78. A rulebook file that `run` would refuse is a warning.
+int check_config(const std::filesystem::path& config_path, std::ostream& out, std::ostream& err);
 
 }  // namespace loyalty::agent
 

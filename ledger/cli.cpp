@@ -36,6 +36,9 @@ const std::string_view kUsage =
     "         hashes of their cards and phones are kept.\n"
     "  serve --config FILE\n"
     "         Runs the ledger service: HTTPS with mutual TLS for terminals (docs/operations.md).\n"
+    "         Exit status 78 when the configuration or its TLS files are wrong.\n"
+    "  check-config --config FILE\n"
+    "         Checks the configuration and its TLS files as serve would: 0 when valid, 78 when not.\n"
     "  pki init --dir DIR --name NAME [--days N]\n"
     "         Creates the chain's CA in DIR: ca.key, ca.crt, an empty revocation list.\n"
     "  pki server --dir DIR --name HOST[,HOST...] --key-out FILE --cert-out FILE [--days N]\n"
@@ -75,9 +78,11 @@ int run_cli(std::span<const std::string_view> args, std::ostream& out, std::ostr
   using namespace cli;
   using Family = int (*)(std::span<const std::string_view>, std::ostream&, std::ostream&);
   static constexpr std::pair<std::string_view, Family> kFamilies[] = {
-      {"replay", replay_command}, {"report", report_command},     {"audit", audit_command},
-      {"expire", expire_command}, {"terminal", terminal_command}, {"members", members_command},
-      {"pki", pki_command},       {"rulebook", rulebook_command}, {"serve", serve_command},
+      {"replay", replay_command},     {"report", report_command},
+      {"audit", audit_command},       {"expire", expire_command},
+      {"terminal", terminal_command}, {"members", members_command},
+      {"pki", pki_command},           {"rulebook", rulebook_command},
+      {"serve", serve_command},       {"check-config", check_config_command},
   };
   if (args.empty() || args[0] == "help" || args[0] == "--help" || args[0] == "-h") {
     (args.empty() ? err : out) << kUsage;

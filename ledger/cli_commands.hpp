@@ -18,6 +18,7 @@
 
 namespace loyalty::ledger::cli {
 
+using runtime::exit_config;
 using runtime::exit_failed;
 using runtime::exit_ok;
 using runtime::exit_usage;
@@ -49,6 +50,7 @@ int report_command(std::span<const std::string_view> args, std::ostream& out, st
 int audit_command(std::span<const std::string_view> args, std::ostream& out, std::ostream& err);
 int expire_command(std::span<const std::string_view> args, std::ostream& out, std::ostream& err);
 int serve_command(std::span<const std::string_view> args, std::ostream& out, std::ostream& err);
+int check_config_command(std::span<const std::string_view> args, std::ostream& out, std::ostream& err);
 
 }  // namespace loyalty::ledger::cli
 

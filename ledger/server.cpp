@@ -5,6 +5,7 @@
 #include "ledger/audit.hpp"
 #include "ledger/sqlite_store.hpp"
 #include "runtime/clock.hpp"
+#include "runtime/options.hpp"
 #include "runtime/systemd.hpp"
 
 namespace loyalty::ledger {
@@ -149,12 +150,18 @@ Task<> LedgerServer::serve_requests(Stream& stream, const Peer* peer) {
 
 int run_server(const ServerConfig& config, std::ostream& err) {
   runtime::Log log(err, config.log_level);
+  std::shared_ptr<sync::ssl::context> tls;
+  try {  // the certificate, key, CA and revocation list the configuration names
+    tls = std::make_shared<sync::ssl::context>(sync::make_context(sync::ssl::context::tls_server, config.tls));
+  } catch (const std::exception& error) {
+    log.error("config_invalid", error.what(), {{"exit_status", runtime::exit_config}});
+    return runtime::exit_config;
+  }
   try {
     SqliteStore store(config.db);
     Ledger ledger(store, config.settings);
     LedgerService service(ledger, log, runtime::unix_now_ms);
     asio::io_context io;
-    auto tls = std::make_shared<sync::ssl::context>(sync::make_context(sync::ssl::context::tls_server, config.tls));
     LedgerServer server(io, tls, service, log, config.max_batch_bytes,
                         std::chrono::milliseconds(config.read_timeout_ms));
     const std::uint16_t port = server.listen_tls(config.listen);

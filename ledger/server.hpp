@@ -58,7 +58,8 @@ class LedgerServer {
 
 // Runs `loyalty-ledger serve`: opens the store, listens, expires points and audits sales
 // periodically, reloads the TLS files (a new revocation list) on SIGHUP, and stops on SIGTERM or
-// SIGINT. Logs go to `err`. Returns the exit status.
+// SIGINT. Logs go to `err`. Returns the exit status: 0 after a signal, 78 (EX_CONFIG) when the
+// TLS files the configuration names cannot be used, 1 for any other failure.
 int run_server(const ServerConfig& config, std::ostream& err);
 
 }  // namespace loyalty::ledger

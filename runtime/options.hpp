@@ -18,8 +18,10 @@
 namespace loyalty::runtime {
 
 // Exit statuses of every subcommand of loyalty-agent and loyalty-ledger: 1 when the input was
-// bad or the task failed (the message says which), 2 when the command line was wrong.
-enum ExitStatus : int { exit_ok = 0, exit_failed = 1, exit_usage = 2 };
+// bad or the task failed (the message says which), 2 when the command line was wrong. The
+// daemons add sysexits(3)'s EX_TEMPFAIL (try again: systemd restarts them) and EX_CONFIG (a
+// configuration that is wrong: their units do not restart them until it is mended).
+enum ExitStatus : int { exit_ok = 0, exit_failed = 1, exit_usage = 2, exit_tempfail = 75, exit_config = 78 };
 
 struct Options {
   std::map<std::string, std::string, std::less<>> values;

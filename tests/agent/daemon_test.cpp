@@ -159,6 +159,49 @@ TEST_CASE("the agent refuses to listen beyond loopback and to share a data direc
   CHECK(second.output().find("is in use by another agent") != std::string::npos);
 }
 
+// `run` on a configuration that is wrong: exit status 78 (the unit does not restart it) and the
+// message; `check-config` says the same before any start.
+void check_refused_config(Agent& agent, const std::string& problem) {
+  CHECK_FALSE(agent.start());
+  const int status = agent.child->wait_exit(in_seconds(10));
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 78);
+  CHECK(agent.child->output().find("\"event\":\"config_invalid\"") != std::string::npos);
+  CHECK(agent.child->output().find(problem) != std::string::npos);
+  Child check({LOYALTY_AGENT_BINARY, "check-config", "--config", (agent.dir / "agent.json").string()}, STDERR_FILENO);
+  const int checked = check.wait_exit(in_seconds(10));
+  CHECK(WIFEXITED(checked));
+  CHECK(WEXITSTATUS(checked) == 78);
+  CHECK(check.output().find("loyalty-agent: " + (agent.dir / "agent.json").string() + ": ") == 0);
+  CHECK(check.output().find(problem) != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(agent.dir / "data" / "journal.db"));  // nothing was opened
+}
+
+TEST_CASE("a configuration that is wrong stops the agent with exit status 78, as check-config says first") {
+  SUBCASE("a misspelt key") {
+    Agent agent(R"({"listen": "127.0.0.1:0", "request_timout_ms": 5000})");
+    check_refused_config(agent, "request_timout_ms");
+  }
+  SUBCASE("a member secret that is not there") {
+    Agent agent;
+    std::filesystem::remove(agent.dir / "secret");
+    check_refused_config(agent, "secret: No such file or directory");
+  }
+  SUBCASE("a POS token file that is empty") {
+    Agent agent(R"({"listen": "127.0.0.1:0", "token_file": "token"})");
+    write(agent.dir / "token", "\n");
+    check_refused_config(agent, "the POS API token file is empty");
+  }
+  SUBCASE("a valid configuration passes, and names the rulebook file it would install") {
+    Agent agent;
+    Child check({LOYALTY_AGENT_BINARY, "check-config", "--config", (agent.dir / "agent.json").string()}, STDOUT_FILENO);
+    const int checked = check.wait_exit(in_seconds(10));
+    CHECK(WEXITSTATUS(checked) == 0);
+    CHECK(check.output().find("rulebook " + (agent.dir / "rulebook.json").string() + ": ") != std::string::npos);
+    CHECK(check.output().find("is valid (terminal store-1-lane-2 of store store-1)") != std::string::npos);
+  }
+}
+
 TEST_CASE("under systemd the agent reports ready, keeps the watchdog fed, reloads and stops") {
   Agent agent;
   loyalty::testing::NotifySocket systemd(agent.dir / "notify");

@@ -109,6 +109,44 @@ TEST_CASE("under systemd the ledger reports ready, keeps the watchdog fed, reloa
   CHECK(WEXITSTATUS(status) == 0);
 }
 
+TEST_CASE("a ledger configuration that is wrong stops serve with exit status 78, as check-config says first") {
+  LinkFixture f;
+  const std::string config = (f.dir / "ledger.json").string();
+  {
+    LedgerProcess ledger(f.dir.path(), f.chain, f.dir / "ledger.db");  // writes ledger.json
+    ledger.child().signal_and_wait(SIGTERM, within(std::chrono::seconds(10)));
+  }
+  // Runs `command` on ledger.json; returns its exit status, its output in `output`.
+  auto run = [&](const char* command, std::string& output) {
+    loyalty::testing::Child child({LOYALTY_LEDGER_BINARY, command, "--config", config}, STDERR_FILENO);
+    const int status = child.wait_exit(within(std::chrono::seconds(10)));
+    output = child.output();
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  };
+  std::string output;
+  {
+    loyalty::testing::Child check({LOYALTY_LEDGER_BINARY, "check-config", "--config", config}, STDOUT_FILENO);
+    CHECK(WEXITSTATUS(check.wait_exit(within(std::chrono::seconds(10)))) == 0);
+    CHECK(check.output().find("configuration " + config + " is valid") != std::string::npos);
+  }
+  SUBCASE("a key file that is not there") {
+    std::filesystem::remove(f.chain.pki / "server.key");
+    CHECK(run("check-config", output) == 78);
+    CHECK(output.find("server.key") != std::string::npos);
+    CHECK(run("serve", output) == 78);
+    CHECK(output.find("\"event\":\"config_invalid\"") != std::string::npos);
+  }
+  SUBCASE("a misspelt key") {
+    std::string text = storage::read_file(config);
+    text.insert(text.find("\"listen\""), R"("expiry_dayz": 30, )");
+    storage::write_file_atomically(config, text, 0644);
+    CHECK(run("check-config", output) == 78);
+    CHECK(output.find("expiry_dayz") != std::string::npos);
+    CHECK(run("serve", output) == 78);
+    CHECK(output.find("expiry_dayz") != std::string::npos);
+  }
+}
+
 TEST_CASE("over HTTPS a terminal uploads only its own intact, signed journal, and a retry is harmless") {
   LinkFixture f;
   LedgerProcess ledger(f.dir.path(), f.chain, f.dir / "ledger.db");

@@ -371,7 +371,7 @@ Task<> wait_for_space(Daemon& d) {
 }  // namespace
 
 int run_daemon(const std::filesystem::path& config_path, std::ostream& log_stream) {
-  runtime::Log log(log_stream);
+  runtime::Log log(log_stream, runtime::LogLevel::info, runtime::stderr_log_prefix());
   const runtime::SystemdNotifier systemd = runtime::SystemdNotifier::from_environment();
   const auto started = std::chrono::steady_clock::now();
   std::optional<Settings> settings;

@@ -8,6 +8,7 @@
 #include "ledger/config.hpp"
 #include "ledger/server.hpp"
 #include "runtime/json_reader.hpp"
+#include "runtime/log.hpp"
 
 namespace loyalty::ledger::cli {
 
@@ -18,7 +19,8 @@ int serve_command(std::span<const std::string_view> args, std::ostream& /*out*/,
   try {
     config = load_server_config(options->value("--config"));
   } catch (const std::exception& error) {
-    err << "loyalty-ledger: " << options->value("--config") << ": " << error.what() << "\n";
+    runtime::Log log(err, runtime::LogLevel::info, runtime::stderr_log_prefix());
+    log.error("config_invalid", options->value("--config") + ": " + error.what(), {{"exit_status", exit_config}});
     return exit_config;
   }
   return run_server(config, err);

@@ -149,7 +149,7 @@ Task<> LedgerServer::serve_requests(Stream& stream, const Peer* peer) {
 }
 
 int run_server(const ServerConfig& config, std::ostream& err) {
-  runtime::Log log(err, config.log_level);
+  runtime::Log log(err, config.log_level, runtime::stderr_log_prefix());
   std::shared_ptr<sync::ssl::context> tls;
   try {  // the certificate, key, CA and revocation list the configuration names
     tls = std::make_shared<sync::ssl::context>(sync::make_context(sync::ssl::context::tls_server, config.tls));

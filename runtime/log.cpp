@@ -1,8 +1,12 @@
 #include "runtime/log.hpp"
 
+#include <unistd.h>
+
 #include <chrono>
 #include <ctime>
 #include <ostream>
+
+#include "runtime/systemd.hpp"
 
 namespace loyalty::runtime {
 namespace {
@@ -15,6 +19,17 @@ std::string_view name(LogLevel level) {
     case LogLevel::error: break;
   }
   return "error";
+}
+
+// syslog(3)'s priorities: LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG.
+std::string_view priority(LogLevel level) {
+  switch (level) {
+    case LogLevel::debug: return "<7>";
+    case LogLevel::info: return "<6>";
+    case LogLevel::warning: return "<4>";
+    case LogLevel::error: break;
+  }
+  return "<3>";
 }
 
 std::string timestamp() {
@@ -43,7 +58,14 @@ void Log::write(LogLevel level, std::string_view event, std::string_view message
     for (auto& [key, value] : fields.items()) line[key] = std::move(value);
   }
   // One write per line, so that lines from one process never interleave.
-  out_ << line.dump(-1, ' ', false, OrderedJson::error_handler_t::replace) + "\n" << std::flush;
+  std::string text(prefix_ == LogPrefix::syslog_priority ? priority(level) : "");
+  text += line.dump(-1, ' ', false, OrderedJson::error_handler_t::replace);
+  text += '\n';
+  out_ << text << std::flush;
+}
+
+LogPrefix stderr_log_prefix() {
+  return is_journal_stream(STDERR_FILENO) ? LogPrefix::syslog_priority : LogPrefix::none;
 }
 
 }  // namespace loyalty::runtime

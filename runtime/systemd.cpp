@@ -1,9 +1,11 @@
 #include "runtime/systemd.hpp"
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
@@ -36,6 +38,19 @@ bool SystemdNotifier::notify(std::string_view state) const {
       ::sendto(fd, state.data(), state.size(), MSG_NOSIGNAL, reinterpret_cast<const sockaddr*>(&address), length);
   ::close(fd);
   return sent == static_cast<ssize_t>(state.size());
+}
+
+bool is_journal_stream(int fd) {
+  const char* stream = std::getenv("JOURNAL_STREAM");
+  if (!stream || !*stream) return false;
+  unsigned long long device = 0;
+  unsigned long long inode = 0;
+  char rest = 0;
+  if (std::sscanf(stream, "%llu:%llu%c", &device, &inode, &rest) != 2) return false;
+  struct stat file {};
+  if (::fstat(fd, &file) != 0) return false;
+  return static_cast<unsigned long long>(file.st_dev) == device &&
+         static_cast<unsigned long long>(file.st_ino) == inode;
 }
 
 }  // namespace loyalty::runtime

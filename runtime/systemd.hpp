@@ -30,6 +30,11 @@ class SystemdNotifier {
   std::optional<std::chrono::microseconds> watchdog_interval_;
 };
 
+// Whether `fd` is the connection to the systemd journal that $JOURNAL_STREAM names
+// ("DEVICE:INODE", set by systemd for a unit whose stderr or stdout goes to the journal). A
+// descriptor redirected elsewhere by the unit's command line compares unequal.
+bool is_journal_stream(int fd);
+
 }  // namespace loyalty::runtime
 
 #endif  // LOYALTY_RUNTIME_SYSTEMD_HPP_

@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -25,11 +26,17 @@ namespace loyalty::testing {
 // A running child process with its stdout (or stderr) on a pipe.
 class Child {
  public:
-  // `env` adds NAME=VALUE settings to the environment the child inherits.
+  // `env` adds NAME=VALUE settings to the environment the child inherits; a value of
+  // kCapturePipe is replaced by the capturing pipe's DEVICE:INODE (what systemd puts in
+  // JOURNAL_STREAM for the journal's connection).
+  static constexpr std::string_view kCapturePipe = "{capture-pipe}";
   explicit Child(const std::vector<std::string>& args, int captured_fd = STDOUT_FILENO,
                  const std::vector<std::string>& env = {}) {
     int fds[2];
     REQUIRE(::pipe(fds) == 0);
+    struct stat pipe_file {};
+    REQUIRE(::fstat(fds[1], &pipe_file) == 0);
+    const std::string pipe_identity = std::to_string(pipe_file.st_dev) + ":" + std::to_string(pipe_file.st_ino);
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, fds[1], captured_fd);
@@ -44,6 +51,10 @@ class Child {
     for (auto& arg : command) argv.push_back(arg.data());
     argv.push_back(nullptr);
     std::vector<std::string> settings(env);
+    for (std::string& setting : settings) {
+      if (setting.ends_with(kCapturePipe))
+        setting.replace(setting.size() - kCapturePipe.size(), kCapturePipe.size(), pipe_identity);
+    }
     for (char** at = environ; *at; ++at) settings.emplace_back(*at);
     std::vector<char*> envp;
     for (auto& setting : settings) envp.push_back(setting.data());

@@ -5,6 +5,7 @@
 
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
 
 #include "runtime/asio.hpp"
@@ -200,6 +201,29 @@ TEST_CASE("a configuration that is wrong stops the agent with exit status 78, as
     CHECK(check.output().find("rulebook " + (agent.dir / "rulebook.json").string() + ": ") != std::string::npos);
     CHECK(check.output().find("is valid (terminal store-1-lane-2 of store store-1)") != std::string::npos);
   }
+}
+
+TEST_CASE("when stderr is the journal, every line of the agent's log starts with its syslog priority") {
+  // The agent's stderr is the test's pipe; JOURNAL_STREAM names it, as systemd names its socket.
+  auto run = [](Agent& agent) {
+    return std::make_unique<Child>(
+        std::vector<std::string>{LOYALTY_AGENT_BINARY, "run", "--config", (agent.dir / "agent.json").string()},
+        STDERR_FILENO, std::vector<std::string>{"JOURNAL_STREAM=" + std::string(Child::kCapturePipe)});
+  };
+  Agent agent;
+  auto child = run(agent);
+  REQUIRE_MESSAGE(child->wait_for_text("<6>{\"time\":", in_seconds(10)), child->output());
+  REQUIRE_MESSAGE(child->wait_for_text("\"event\":\"ready\"", in_seconds(10)), child->output());
+  CHECK(child->signal_and_wait(SIGTERM, in_seconds(10)) == 0);
+  std::istringstream lines(child->output());
+  std::string line;
+  while (std::getline(lines, line)) CHECK_MESSAGE(line.rfind("<6>{", 0) == 0, line);
+
+  Agent wrong(R"({"listen": "127.0.0.1:0", "request_timout_ms": 5000})");
+  child = run(wrong);
+  CHECK(child->wait_exit(in_seconds(10)) != -1);
+  CHECK(child->output().rfind("<3>{", 0) == 0);
+  CHECK(child->output().find("\"event\":\"config_invalid\"") != std::string::npos);
 }
 
 TEST_CASE("under systemd the agent reports ready, keeps the watchdog fed, reloads and stops") {

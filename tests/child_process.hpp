@@ -30,8 +30,10 @@ class Child {
   // kCapturePipe is replaced by the capturing pipe's DEVICE:INODE (what systemd puts in
   // JOURNAL_STREAM for the journal's connection).
   static constexpr std::string_view kCapturePipe = "{capture-pipe}";
+  // A `host_tool` (python3, say) runs as it is in a cross build, not under the emulator that
+  // runs the project's own programs.
   explicit Child(const std::vector<std::string>& args, int captured_fd = STDOUT_FILENO,
-                 const std::vector<std::string>& env = {}) {
+                 const std::vector<std::string>& env = {}, bool host_tool = false) {
     int fds[2];
     REQUIRE(::pipe(fds) == 0);
     struct stat pipe_file {};
@@ -44,7 +46,9 @@ class Child {
     posix_spawn_file_actions_addclose(&actions, fds[1]);
     std::vector<std::string> command;
 #ifdef LOYALTY_TEST_EMULATOR
-    command.emplace_back(LOYALTY_TEST_EMULATOR);  // cross-built: the child runs under qemu too
+    if (!host_tool) command.emplace_back(LOYALTY_TEST_EMULATOR);  // cross-built: the child runs under qemu too
+#else
+    (void)host_tool;
 #endif
     command.insert(command.end(), args.begin(), args.end());
     std::vector<char*> argv;

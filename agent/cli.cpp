@@ -304,6 +304,9 @@ int run_cli(std::span<const std::string_view> args, std::ostream& out, std::ostr
   } catch (const InputError& e) {
     err << "loyalty-agent: " << e.file << ": " << e.message << "\n";
     return exit_failed;
+  } catch (const std::exception& e) {  // a file that cannot be read or written, names and all
+    err << "loyalty-agent: " << e.what() << "\n";
+    return exit_failed;
   }
   err << "loyalty-agent: unknown command '" << command << "'\n" << kUsage;
   return exit_usage;

@@ -164,6 +164,13 @@ Config load_config(const std::filesystem::path& path) {
     fail(top.path_of("terminal_id"), error.what());
   }
   config.store_id = top.string("store_id", 64);
+  if (!config.store_id.empty()) {  // (enroll requires one; a lane without a ledger may have none)
+    try {
+      storage::validate_store_id(config.store_id);
+    } catch (const std::exception& error) {
+      fail(top.path_of("store_id"), error.what());
+    }
+  }
   config.data_dir = runtime::resolve_path(base, top.string("data_dir", 4096));
   config.rulebook_file = runtime::resolve_path(base, top.string("rulebook_file", 4096));
   config.member_secret_file = runtime::resolve_path(base, top.string("member_secret_file", 4096));

@@ -75,7 +75,11 @@ Terminal Ledger::enroll(std::string_view terminal_id, std::string_view store_id,
   } catch (const storage::InvalidEntry& error) {
     throw Refusal("terminal_id_invalid", error.what());
   }
-  if (store_id.empty() || store_id.size() > 64) throw Refusal("store_id_invalid", "a store id is 1 to 64 characters");
+  try {
+    storage::validate_store_id(store_id);
+  } catch (const storage::InvalidEntry& error) {
+    throw Refusal("store_id_invalid", error.what());
+  }
   Terminal result;
   store_.transaction([&] {
     auto existing = store_.terminal(terminal_id);

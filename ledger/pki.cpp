@@ -149,8 +149,13 @@ IssuedCertificate CertificateAuthority::issue_terminal(std::string_view csr_pem,
   } catch (const storage::InvalidEntry& error) {
     throw std::invalid_argument(std::string("the CSR's common name is not a terminal id: ") + error.what());
   }
-  if (issued.info.organizational_unit.empty() || issued.info.organizational_unit.size() > 64) {
+  if (issued.info.organizational_unit.empty()) {
     throw std::invalid_argument("the CSR names no store (OU): make it with loyalty-agent enroll");
+  }
+  try {
+    storage::validate_store_id(issued.info.organizational_unit);
+  } catch (const storage::InvalidEntry& error) {
+    throw std::invalid_argument(std::string("the CSR's store (OU) is not a store id: ") + error.what());
   }
   return keep(std::move(issued));
 }

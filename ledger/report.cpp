@@ -165,15 +165,30 @@ std::string report_table(const Report& report) {
   return out.str();
 }
 
+std::string csv_field(std::string_view text) {
+  // A spreadsheet runs a cell that starts with = + - @ (or a tab or carriage return before
+  // one) as a formula: such text gets a leading apostrophe, which shows as text.
+  const bool formula = !text.empty() && std::string_view("=+-@\t\r").find(text.front()) != std::string_view::npos;
+  const bool quoted = formula || text.find_first_of(",\"\r\n") != std::string_view::npos;
+  if (!quoted) return std::string(text);
+  std::string field = formula ? "\"'" : "\"";
+  for (const char c : text) {
+    if (c == '"') field += '"';
+    field += c;
+  }
+  field += '"';
+  return field;
+}
+
 std::string report_csv(const Report& report) {
   std::ostringstream out;
   out << "store_id,terminal_id,entries,acknowledged_through,issued,redeemed,expired,liability_points,"
-         "liability_money,currency,conflicts,mismatches,held\n";
+         "liability_money,currency,conflicts,mismatches,held\r\n";
   const auto row = [&](const ReportLine& line) {
-    out << line.store_id << ',' << line.terminal_id << ',' << line.entries << ',' << line.acknowledged_through << ','
-        << line.issued << ',' << line.redeemed << ',' << line.expired << ',' << line.liability_points << ','
-        << money_text(line.liability_minor, report.exponent) << ',' << report.currency << ',' << line.conflicts << ','
-        << line.mismatches << ',' << line.held << "\n";
+    out << csv_field(line.store_id) << ',' << csv_field(line.terminal_id) << ',' << line.entries << ','
+        << line.acknowledged_through << ',' << line.issued << ',' << line.redeemed << ',' << line.expired << ','
+        << line.liability_points << ',' << money_text(line.liability_minor, report.exponent) << ','
+        << csv_field(report.currency) << ',' << line.conflicts << ',' << line.mismatches << ',' << line.held << "\r\n";
   };
   for (const ReportLine& line : report.terminals) row(line);
   for (const ReportLine& line : report.stores) row(line);

@@ -53,6 +53,10 @@ Report build_report(LedgerStore& store);
 
 std::string report_table(const Report& report);
 std::string report_csv(const Report& report);
+// One CSV field as RFC 4180 writes it: quoted when it holds a comma, a quote or a line break,
+// quotes doubled; text a spreadsheet would run as a formula (starting with = + - @, a tab or a
+// carriage return) quoted behind an apostrophe, so that it shows as the text it is.
+std::string csv_field(std::string_view text);
 runtime::OrderedJson report_json(const Report& report);
 
 }  // namespace loyalty::ledger

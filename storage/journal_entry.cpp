@@ -86,6 +86,12 @@ void validate_terminal_id(std::string_view terminal_id) {
   }
 }
 
+void validate_store_id(std::string_view store_id) {
+  if (store_id.empty() || store_id.size() > kMaxTerminalIdBytes || !printable_ascii(store_id)) {
+    throw InvalidEntry("store id must be 1 to 64 printable ASCII characters without spaces");
+  }
+}
+
 void validate(const EntryDraft& draft) {
   if (!parse_entry_kind(to_string(draft.kind))) throw InvalidEntry("kind is not one of sale, refund, void, adjustment");
   if (draft.receipt_id.empty() || draft.receipt_id.size() > kMaxReceiptIdBytes || !printable_ascii(draft.receipt_id)) {

@@ -87,6 +87,9 @@ inline constexpr std::int64_t kMaxEntryPoints = 1'000'000'000'000'000;
 void validate(const EntryDraft& draft);
 // Throws InvalidEntry unless the terminal id is 1 to 64 printable ASCII characters.
 void validate_terminal_id(std::string_view terminal_id);
+// A store id follows the same rule: 1 to 64 printable ASCII characters without spaces, so that
+// it goes into a certificate, a log line and a finance CSV as it is. Throws InvalidEntry.
+void validate_store_id(std::string_view store_id);
 
 std::string canonical_bytes(std::string_view terminal_id, std::int64_t seq, const Digest& prev_hash,
                             const EntryDraft& draft);

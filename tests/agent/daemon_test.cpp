@@ -9,6 +9,7 @@
 #include <string>
 
 #include "runtime/asio.hpp"
+#include "storage/files.hpp"
 #include "storage/journal.hpp"
 #include "storage/journal_check.hpp"
 #include "storage/member_cache.hpp"
@@ -182,6 +183,13 @@ TEST_CASE("a configuration that is wrong stops the agent with exit status 78, as
   SUBCASE("a misspelt key") {
     Agent agent(R"({"listen": "127.0.0.1:0", "request_timout_ms": 5000})");
     check_refused_config(agent, "request_timout_ms");
+  }
+  SUBCASE("a store id that a certificate and the finance CSV could not carry as it is") {
+    Agent agent;
+    std::string config = loyalty::storage::read_file(agent.dir / "agent.json");
+    config.replace(config.find("\"store-1\""), 9, "\"Store 12, Moscow\"");
+    write(agent.dir / "agent.json", config);
+    check_refused_config(agent, "config.store_id: store id must be 1 to 64 printable ASCII characters");
   }
   SUBCASE("a member secret that is not there") {
     Agent agent;

@@ -70,6 +70,21 @@ TEST_CASE("the ledger accepts only terminals with a valid certificate from the c
   }
 }
 
+TEST_CASE("the CA issues a terminal certificate only for a terminal id and a store id as the ledger takes them") {
+  storage::testing::TempDir dir;
+  Chain chain(dir.path(), "chain");
+  CertificateAuthority ca(chain.pki);
+  const storage::PrivateKey key = storage::PrivateKey::generate();
+  const auto issue = [&](const std::string& terminal, const std::string& store) {
+    return ca.issue_terminal(sync::make_terminal_csr(key, terminal, store), Validity::days_from(now_s(), 1));
+  };
+  CHECK(issue("store-12-lane-1", "store-12").info.organizational_unit == "store-12");
+  CHECK_THROWS_WITH_AS(issue("store-12-lane-1", "Store 12, Moscow"),
+                       doctest::Contains("the CSR's store (OU) is not a store id"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(issue("lane 1", "store-12"), doctest::Contains("the CSR's common name is not a terminal id"),
+                       std::invalid_argument);
+}
+
 TEST_CASE("certificate and revocation dates after 2038 and after 2050 are kept to the second") {
   // On 32-bit ARM time_t ends in January 2038; these dates must never pass through it.
   LedgerFixture f;

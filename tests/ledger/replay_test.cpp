@@ -1,6 +1,8 @@
 #include <doctest/doctest.h>
 
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include "ledger/cli.hpp"
 #include "ledger/replay.hpp"
@@ -186,11 +188,71 @@ TEST_CASE(
   CHECK(table.find("S1 / T1") != std::string::npos);
   CHECK(table.find("-550.00") != std::string::npos);
   const std::string csv = run({"report", "--db", db, "--format", "csv"});
-  CHECK(csv.find("S1,T1,26,26,250,800,0,-550,-550.00,RUB,0,0,0\n") != std::string::npos);
+  CHECK(csv.find("\r\nS1,T1,26,26,250,800,0,-550,-550.00,RUB,0,0,0\r\n") != std::string::npos);
   const auto json = nlohmann::json::parse(run({"report", "--db", db, "--format", "json"}));
   CHECK(json["total"]["liability_minor"] == -17500);
   CHECK(run({"report", "--db", db, "--format", "xml"}, 1).find("--format must be table, csv or json") !=
         std::string::npos);
+}
+
+// The records of an RFC 4180 text, each a list of fields, quotes undone.
+std::vector<std::vector<std::string>> parse_csv(const std::string& text) {
+  std::vector<std::vector<std::string>> records(1, std::vector<std::string>(1));
+  bool quoted = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (quoted) {
+      if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') {
+        records.back().back() += '"';
+        ++i;
+      } else if (c == '"') {
+        quoted = false;
+      } else {
+        records.back().back() += c;
+      }
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == ',') {
+      records.back().emplace_back();
+    } else if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') {
+      records.emplace_back(1);
+      ++i;
+    } else {
+      records.back().back() += c;
+    }
+  }
+  if (records.back() == std::vector<std::string>(1)) records.pop_back();
+  return records;
+}
+
+TEST_CASE("the finance CSV quotes as RFC 4180 says and keeps spreadsheet formulas as text") {
+  CHECK(csv_field("S1") == "S1");
+  CHECK(csv_field("Store 12, Moscow") == "\"Store 12, Moscow\"");
+  CHECK(csv_field("a \"quoted\" name") == "\"a \"\"quoted\"\" name\"");
+  CHECK(csv_field("two\nlines") == "\"two\nlines\"");
+  CHECK(csv_field("=HYPERLINK(\"http://x\")") == "\"'=HYPERLINK(\"\"http://x\"\")\"");
+  for (const char* formula : {"+1", "-1+2", "@SUM(A1)", "\t=1", "\r=1"}) {
+    CHECK(csv_field(formula) == "\"'" + std::string(formula) + "\"");
+  }
+
+  // Store ids are checked like terminal ids now; a ledger enrolled before kept what it had.
+  LedgerFixture f;
+  Lane& lane = f.lane("T1");
+  CHECK_THROWS_WITH_AS(f.ledger.enroll("T2", "Store 12, Moscow", lane.key.public_key().raw(), kNow),
+                       doctest::Contains("store id must be 1 to 64 printable ASCII characters"), Refusal);
+  lane.sale("M1", 10, 0);
+  f.upload(lane, 1, 1);
+  for (const std::string& store : {std::string("Store 12, Moscow"), std::string("two\nlines"),
+                                   std::string("=HYPERLINK(\"http://x\",\"click\")")}) {
+    Terminal terminal = *f.store.terminal("T1");
+    terminal.store_id = store;
+    f.store.save_terminal(terminal);
+    const auto records = parse_csv(report_csv(build_report(f.store)));
+    REQUIRE(records.size() == 4);  // header, the terminal, its store, the total
+    for (const auto& record : records) CHECK(record.size() == 13);
+    CHECK(records[1][0] == (store[0] == '=' ? "'" + store : store));
+    CHECK(records[1][1] == "T1");
+  }
 }
 
 TEST_CASE("loyalty-ledger replay prints a summary and fails when a file is refused") {

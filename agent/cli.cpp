@@ -59,6 +59,7 @@ constexpr std::string_view kUsage =
     "         terminal and its store, for the central team's loyalty-ledger pki issue.\n"
     "  version\n"
     "\n"
+    "Options take their value as --name VALUE or --name=VALUE; COMMAND --help describes one.\n"
     "TIME is RFC 3339, e.g. 2026-11-27T10:15:00+03:00; it overrides the basket's \"at\".\n"
     "Exit status: 0 done, 1 bad input (the message names the file and the field), 2 usage;\n"
     "run: 78 for a configuration that is wrong, 75 to be started again (docs/deploy.md).\n";
@@ -115,8 +116,17 @@ void print_text(std::ostream& out, const domain::Rulebook& rules, const domain::
   for (std::size_t i = 0; i < q.lines.size(); ++i) {
     const domain::QuoteLine& l = q.lines[i];
     std::string name = basket.lines[i].name.empty() ? basket.lines[i].sku : basket.lines[i].name;
-    if (name.size() > 27) name.resize(27);
-    out << name << std::string(28 - name.size(), ' ') << column(money(l.gross), 12) << column(money(l.discount), 12)
+    // At most 27 characters, cut and padded by characters, not bytes (names are UTF-8: a
+    // Cyrillic letter is two bytes, and a cut between them is not text).
+    std::size_t characters = 0;
+    std::size_t cut = 0;
+    for (; cut < name.size(); ++cut) {
+      const bool starts = (static_cast<unsigned char>(name[cut]) & 0xC0) != 0x80;
+      if (starts && characters == 27) break;
+      characters += starts ? 1 : 0;
+    }
+    name.resize(cut);
+    out << name << std::string(28 - characters, ' ') << column(money(l.gross), 12) << column(money(l.discount), 12)
         << column(money(l.gross - l.discount), 12) << column(money(l.vat), 10)
         << column(std::to_string(l.points_redeemed), 10) << column(std::to_string(l.points_earned), 8) << "\n";
   }
@@ -269,6 +279,10 @@ int run_cli(std::span<const std::string_view> args, std::ostream& out, std::ostr
   }
   const std::string_view command = args[0];
   const auto rest = args.subspan(1);
+  if (runtime::wants_help(rest)) {
+    out << runtime::command_usage(kUsage, command);
+    return exit_ok;
+  }
   try {
     if (command == "version" || command == "--version") {
       out << "loyalty-agent " << LOYALTY_VERSION << "\n";

@@ -56,6 +56,7 @@ const std::string_view kUsage =
     "         publishes it to terminals (only a newer version than the last published).\n"
     "  version\n"
     "\n"
+    "Options take their value as --name VALUE or --name=VALUE; COMMAND --help describes one.\n"
     "Exit status: 0 done, 1 failed (the message says what and where), 2 usage.\n";
 
 LedgerSettings settings_from(const Options& options) {
@@ -89,6 +90,10 @@ int run_cli(std::span<const std::string_view> args, std::ostream& out, std::ostr
     return args.empty() ? exit_usage : exit_ok;
   }
   const std::string_view command = args[0];
+  if (runtime::wants_help(args.subspan(1))) {
+    out << runtime::command_usage(kUsage, command);
+    return exit_ok;
+  }
   try {
     if (command == "version" || command == "--version") {
       out << "loyalty-ledger " << LOYALTY_VERSION << "\n";

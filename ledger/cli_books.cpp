@@ -187,7 +187,8 @@ int replay_command(std::span<const std::string_view> args, std::ostream& out, st
   // Options first, then the files.
   std::size_t options_end = 0;
   while (options_end < args.size() && args[options_end].starts_with("--")) {
-    options_end += args[options_end] == "--quiet" || args[options_end] == "--json" ? 1U : 2U;
+    const std::string_view arg = args[options_end];
+    options_end += arg == "--quiet" || arg == "--json" || arg.find('=') != std::string_view::npos ? 1U : 2U;
   }
   options_end = std::min(options_end, args.size());
   const auto options =

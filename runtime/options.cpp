@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <ostream>
+#include <string>
 
 namespace loyalty::runtime {
 
@@ -40,22 +41,56 @@ std::optional<Options> parse_options(std::span<const std::string_view> args,
                                      std::ostream& err) {
   Options options;
   for (std::size_t i = 0; i < args.size(); ++i) {
-    const std::string_view arg = args[i];
-    if (std::find(flags.begin(), flags.end(), arg) != flags.end()) {
+    std::string_view arg = args[i];
+    std::optional<std::string_view> inline_value;  // --name=value
+    if (const std::size_t equals = arg.find('='); arg.starts_with("--") && equals != std::string_view::npos) {
+      inline_value = arg.substr(equals + 1);
+      arg = arg.substr(0, equals);
+    }
+    if (!inline_value && std::find(flags.begin(), flags.end(), arg) != flags.end()) {
       options.flags.emplace(arg);
       continue;
     }
     if (std::find(valued.begin(), valued.end(), arg) == valued.end()) {
-      err << program_of(usage) << ": unknown option '" << arg << "'\n" << usage;
+      const bool flag = std::find(flags.begin(), flags.end(), arg) != flags.end();
+      err << program_of(usage) << ": " << (flag ? "option '" : "unknown option '") << arg
+          << (flag ? "' takes no value" : "'") << "\n"
+          << usage;
       return std::nullopt;
     }
-    if (i + 1 >= args.size()) {
+    if (!inline_value && i + 1 >= args.size()) {
       err << program_of(usage) << ": option '" << arg << "' needs a value\n";
       return std::nullopt;
     }
-    options.values[std::string(arg)] = std::string(args[++i]);
+    options.values[std::string(arg)] = std::string(inline_value ? *inline_value : args[++i]);
   }
   return options;
+}
+
+bool wants_help(std::span<const std::string_view> args) {
+  return std::any_of(args.begin(), args.end(), [](std::string_view arg) { return arg == "--help" || arg == "-h"; });
+}
+
+std::string command_usage(std::string_view usage, std::string_view command) {
+  std::string block;
+  bool inside = false;
+  std::size_t at = 0;
+  while (at < usage.size()) {
+    const std::size_t end = std::min(usage.find('\n', at), usage.size());
+    const std::string_view line = usage.substr(at, end - at);
+    at = end + 1;
+    const bool names_command = line.starts_with("  ") && !line.starts_with("   ") &&
+                               line.substr(2).starts_with(command) &&
+                               (line.size() == 2 + command.size() || line[2 + command.size()] == ' ');
+    if (names_command) {
+      inside = true;
+    } else if (!line.starts_with("   ")) {
+      inside = false;
+    }
+    if (inside) block.append(line).append("\n");
+  }
+  if (block.empty()) return std::string(usage);
+  return "usage: " + std::string(program_of(usage)) + "\n" + block;
 }
 
 bool require(const Options& options, std::initializer_list<std::string_view> names, std::string_view usage,

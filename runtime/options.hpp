@@ -37,14 +37,21 @@ struct Options {
                                       std::int64_t high) const;
 };
 
-// Parses `args`; an unknown option or a missing value prints the problem and `usage` to `err`
-// and returns nullopt.
+// Parses `args` ("--name VALUE", "--name=VALUE", "--flag"); an unknown option or a missing
+// value prints the problem and `usage` to `err` and returns nullopt.
 std::optional<Options> parse_options(std::span<const std::string_view> args,
                                      std::initializer_list<std::string_view> valued,
                                      std::initializer_list<std::string_view> flags, std::string_view usage,
                                      std::ostream& err);
 
 // True when every name has a value; otherwise prints which is missing and `usage`.
+// Whether `args` asks for help: --help or -h anywhere in them.
+bool wants_help(std::span<const std::string_view> args);
+
+// What `usage` says about `command`: its lines ("  COMMAND ..." and the indented text after
+// them) under "usage: PROGRAM"; all of `usage` when no line names it.
+std::string command_usage(std::string_view usage, std::string_view command);
+
 bool require(const Options& options, std::initializer_list<std::string_view> names, std::string_view usage,
              std::ostream& err);
 

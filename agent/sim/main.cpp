@@ -38,7 +38,9 @@ constexpr std::string_view kUsage =
     "\n"
     "  get --agent ADDRESS [--token-file FILE] PATH\n"
     "         Prints the agent's answer to GET PATH (/v1/status, /v1/health, /metrics).\n"
+    "  version\n"
     "\n"
+    "Options take their value as --name VALUE or --name=VALUE; COMMAND --help describes one.\n"
     "Exit status: 0 done and the agent got nothing wrong, 1 problems (listed), 2 usage.\n";
 
 std::optional<std::int64_t> number(const runtime::Options& options, std::string_view name, std::int64_t fallback,
@@ -161,11 +163,19 @@ int get(const runtime::Options& options, const std::string& path) {
 
 int main(int argc, char** argv) {
   const std::vector<std::string_view> args(argv + 1, argv + argc);
-  if (args.empty() || args[0] == "--help" || args[0] == "help") {
-    std::cout << kUsage;
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    (args.empty() ? std::cerr : std::cout) << kUsage;
     return args.empty() ? 2 : 0;
   }
+  if (args[0] == "version" || args[0] == "--version") {
+    std::cout << "loyalty-lane-sim " << LOYALTY_VERSION << "\n";
+    return 0;
+  }
   const std::span<const std::string_view> rest(args.begin() + 1, args.end());
+  if (runtime::wants_help(rest)) {
+    std::cout << runtime::command_usage(kUsage, args[0]);
+    return 0;
+  }
   try {
     if (args[0] == "members") {
       const auto options = runtime::parse_options(rest, {"--config", "--out", "--count"}, {}, kUsage, std::cerr);

@@ -1,6 +1,7 @@
 // The loyalty-agent command line, run in process with the real readers and the domain.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -185,4 +186,31 @@ TEST_CASE("quote --text prints a receipt-like summary with the binding limit") {
   CHECK(r.out.find("points: requested 300, redeemed 300 (300.00), limited by request; earned 71\n") !=
         std::string::npos);
   CHECK(r.out.find("total 1729.11, payable 1429.11\n") != std::string::npos);
+}
+
+TEST_CASE("quote --text cuts and pads names by characters, so Cyrillic names stay text and line up") {
+  std::ifstream in(example("basket-ru.json"));
+  nlohmann::json basket = nlohmann::json::parse(in);
+  basket["lines"][0]["name"] = "Молоко пастеризованное 3,2 % жирности, 1 литр";  // 45 characters, 80 bytes
+  basket["lines"][1]["name"] = "Хлеб";
+  const TempFile file(basket.dump());
+  const Run r = run({"quote", "--rulebook", example("rulebook-ru.json"), "--basket", file.path(), "--text"});
+  REQUIRE(r.status == exit_ok);
+  // Its first 27 characters and one of padding; "Хлеб" and 24.
+  CHECK(r.out.find("\nМолоко пастеризованное 3,2  ") != std::string::npos);
+  CHECK(r.out.find("3,2 %") == std::string::npos);
+  CHECK(r.out.find("\nХлеб" + std::string(24, ' ')) != std::string::npos);
+  // Whole UTF-8 (a strict dump throws on a cut letter), and the columns line up: every line of
+  // a sale line is 28 + 64 characters wide.
+  CHECK_NOTHROW(nlohmann::json(r.out).dump(-1, ' ', false, nlohmann::json::error_handler_t::strict));
+  std::istringstream lines(r.out);
+  int rows = 0;
+  for (std::string line; std::getline(lines, line);) {
+    if (!line.starts_with("Молоко") && !line.starts_with("Хлеб")) continue;
+    ++rows;
+    const auto characters =
+        std::count_if(line.begin(), line.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; });
+    CHECK(characters == 28 + 64);
+  }
+  CHECK(rows == 2);
 }

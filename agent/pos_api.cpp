@@ -1,5 +1,7 @@
 #include "agent/pos_api.hpp"
 
+#include <array>
+#include <chrono>
 #include <limits>
 
 #include "storage/sqlite.hpp"
@@ -24,6 +26,28 @@ runtime::Json json_body(const HttpRequest& request) {
   return body;
 }
 
+// The routes whose latency is measured, by their label; any other target counts as "other".
+constexpr std::array<std::pair<std::string_view, std::string_view>, 9> kRoutes = {{
+    {"/v1/identify", "identify"},
+    {"/v1/quote", "quote"},
+    {"/v1/commit", "commit"},
+    {"/v1/void", "void"},
+    {"/v1/refund", "refund"},
+    {"/v1/events", "events"},
+    {"/v1/status", "status"},
+    {"/v1/health", "health"},
+    {"/metrics", "metrics"},
+}};
+
+std::size_t route_index(std::string_view target) {
+  static_assert(kRoutes.size() + 1 == PosApi::kMeasuredRoutes);
+  const std::string_view path = target.substr(0, target.find('?'));
+  for (std::size_t i = 0; i < kRoutes.size(); ++i) {
+    if (kRoutes[i].first == path) return i;
+  }
+  return kRoutes.size();
+}
+
 }  // namespace
 
 http::status status_of(Refusal refusal) {
@@ -43,7 +67,9 @@ PosApi::PosApi(Checkout& checkout, storage::Journal& journal, runtime::Log& log,
     : checkout_(checkout), journal_(journal), log_(log), after_commit_(std::move(after_commit)) {}
 
 Task<HttpResponse> PosApi::handle(HttpRequest request) {
+  const auto began = std::chrono::steady_clock::now();
   const std::string_view target = request.target();
+  const std::size_t measured = route_index(target);
   HttpResponse response;
   // (Not a conditional expression: GCC 12 miscompiles co_await inside one.)
   if (target == "/v1/events" || target.starts_with("/v1/events?")) {
@@ -54,6 +80,7 @@ Task<HttpResponse> PosApi::handle(HttpRequest request) {
     response = route(request);
   }
   if (response.result_int() >= 400 && response.result_int() < 500) checkout_.count_refusal();
+  latency_[measured].observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count());
   co_return response;
 }
 
@@ -295,6 +322,14 @@ std::string PosApi::metrics() {
     metric("loyalty_agent_event_polls_waiting", "gauge", "POS long-polls waiting for a lane event.",
            events_->waiting());
   }
+  out +=
+      "# HELP loyalty_agent_http_request_duration_seconds Time to answer a POS API request, by route "
+      "(events: the long-poll's wait included).\n# TYPE loyalty_agent_http_request_duration_seconds histogram\n";
+  for (std::size_t i = 0; i < latency_.size(); ++i) {
+    const std::string_view label = i < kRoutes.size() ? kRoutes[i].second : "other";
+    latency_[i].write(out, "loyalty_agent_http_request_duration_seconds", "route=\"" + std::string(label) + "\"");
+  }
+  runtime::write_process_metrics(out, "loyalty_agent", LOYALTY_VERSION);
   return out;
 }
 

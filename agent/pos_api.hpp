@@ -14,6 +14,7 @@
 #ifndef LOYALTY_AGENT_POS_API_HPP_
 #define LOYALTY_AGENT_POS_API_HPP_
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <stdexcept>
@@ -23,6 +24,7 @@
 #include "agent/http_server.hpp"
 #include "agent/lane.hpp"
 #include "runtime/log.hpp"
+#include "runtime/metrics.hpp"
 #include "sync/uplink.hpp"
 
 namespace loyalty::agent {
@@ -85,6 +87,8 @@ class PosApi {
   std::int64_t started_at_ms = 0;
   std::filesystem::path data_dir = ".";  // its free space is a health check
   std::int64_t min_free_bytes = 64 * 1024 * 1024;
+  // The routes whose latency /metrics reports (the nine endpoints, then "other").
+  static constexpr std::size_t kMeasuredRoutes = 10;
 
  private:
   // Every request but a commit's POST and the events' GET.
@@ -113,6 +117,9 @@ class PosApi {
   const HttpServer* server_ = nullptr;
   sync::Uplink* uplink_ = nullptr;
   std::string read_only_;  // empty when the journal takes writes
+  // How long each route took to answer, from the request read to the answer ready; indexed as
+  // kRoutes in pos_api.cpp, the last one for any other target.
+  std::array<runtime::Histogram, kMeasuredRoutes> latency_;
 };
 
 }  // namespace loyalty::agent

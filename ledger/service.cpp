@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "runtime/json_reader.hpp"
+#include "runtime/metrics.hpp"
 #include "sync/journal_wire.hpp"
 #include "sync/member_feed.hpp"
 
@@ -17,6 +18,12 @@ using sync::json_response;
 
 constexpr std::int64_t kDefaultMemberPage = 1000;
 
+// The refusals an upload can get, exported at 0 from the start, so that an alert on the
+// counter's increase() sees the first broken chain too.
+constexpr std::string_view kUploadRefusals[] = {"batch_invalid",    "wrong_terminal", "terminal_unknown",
+                                                "terminal_revoked", "broken_chain",   "bad_signature",
+                                                "unsigned_entry",   "entry_differs"};
+
 http::status status_of(const Refusal& refusal) {
   const std::string& code = refusal.code();
   if (code == "terminal_unknown" || code == "terminal_revoked" || code == "wrong_terminal") {
@@ -28,7 +35,13 @@ http::status status_of(const Refusal& refusal) {
 }  // namespace
 
 LedgerService::LedgerService(Ledger& ledger, runtime::Log& log, runtime::Clock clock)
-    : ledger_(ledger), log_(log), clock_(std::move(clock)) {}
+    : ledger_(ledger), log_(log), clock_(std::move(clock)) {
+  for (std::string_view code : kUploadRefusals) counters_.refusals[std::string(code)] = 0;
+  for (const auto outcome : {Authorization::Outcome::approved, Authorization::Outcome::declined,
+                             Authorization::Outcome::member_unknown, Authorization::Outcome::member_blocked}) {
+    counters_.authorizations[std::string(to_string(outcome))] = 0;
+  }
+}
 
 HttpResponse LedgerService::handle(const sync::HttpRequest& request, const Peer* peer) {
   ++counters_.requests;
@@ -204,6 +217,9 @@ HttpResponse LedgerService::metrics() {
   out << "# HELP loyalty_ledger_member_cursor Position of the member change feed.\n"
          "# TYPE loyalty_ledger_member_cursor gauge\nloyalty_ledger_member_cursor "
       << ledger_.store().member_cursor() << "\n";
+  std::string process;
+  runtime::write_process_metrics(process, "loyalty_ledger", LOYALTY_VERSION);
+  out << process;
   HttpResponse response{http::status::ok, 11};
   response.set(http::field::content_type, "text/plain; version=0.0.4");
   response.body() = out.str();

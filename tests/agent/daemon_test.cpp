@@ -135,6 +135,30 @@ TEST_CASE("every class of bad request gets a JSON 4xx and journals nothing") {
   CHECK(db->query_integer("SELECT count(*) FROM journal") == 0);
 }
 
+TEST_CASE("metrics export every route's latency and the process from the start, and count what happened") {
+  Agent agent;
+  REQUIRE_MESSAGE(agent.start(), agent.child->output());
+  auto metrics = [&] { return call(agent.port, loyalty::http::verb::get, "/metrics").body.get<std::string>(); };
+  const std::string fresh = metrics();
+  for (const char* route : {"identify", "quote", "commit", "void", "refund", "events", "status", "health", "other"}) {
+    CAPTURE(route);
+    CHECK(fresh.find("loyalty_agent_http_request_duration_seconds_count{route=\"" + std::string(route) + "\"} 0\n") !=
+          std::string::npos);
+  }
+  CHECK(fresh.find("# TYPE loyalty_agent_http_request_duration_seconds histogram\n") != std::string::npos);
+  CHECK(fresh.find("loyalty_agent_build_info{version=\"" LOYALTY_VERSION "\"} 1\n") != std::string::npos);
+  const auto resident = fresh.find("\nloyalty_agent_resident_memory_bytes ");
+  REQUIRE(resident != std::string::npos);
+  CHECK(std::stoll(fresh.substr(resident + 37)) > 1024 * 1024);
+
+  REQUIRE(agent.post("/v1/quote", {{"basket", basket("Q-1", 0)}}).status == 200);
+  const std::string after = metrics();
+  CHECK(after.find("loyalty_agent_http_request_duration_seconds_count{route=\"quote\"} 1\n") != std::string::npos);
+  CHECK(after.find("loyalty_agent_http_request_duration_seconds_bucket{route=\"quote\",le=\"+Inf\"} 1\n") !=
+        std::string::npos);
+  CHECK(after.find("loyalty_agent_http_request_duration_seconds_count{route=\"metrics\"} 1\n") != std::string::npos);
+}
+
 TEST_CASE("a bearer token, when configured, is required") {
   Agent agent(R"({"listen": "127.0.0.1:0", "token_file": "token"})");
   write(agent.dir / "token", "s3cret-token\n");

@@ -123,6 +123,9 @@ TEST_CASE("two simulated lanes against the real agent: nothing wrong, one entry 
   CHECK(call(agent.port, loyalty::http::verb::get, "/v1/status").body["last_seq"] == entries);
   const auto metrics = call(agent.port, loyalty::http::verb::get, "/metrics").body.get<std::string>();
   CHECK(metrics.find("loyalty_agent_commits_total 160\n") != std::string::npos);
+  CHECK(metrics.find("loyalty_agent_http_request_duration_seconds_count{route=\"commit\"} " +
+                     std::to_string(report["latency"]["commit"]["calls"].get<std::int64_t>()) + "\n") !=
+        std::string::npos);
 }
 
 TEST_CASE("a simulated lane faster than the agent's rate limit waits out the 429s and loses no sale") {

@@ -162,6 +162,24 @@ TEST_CASE("a ledger configuration that is wrong stops serve with exit status 78,
   }
 }
 
+TEST_CASE("the ledger's metrics export every upload refusal and authorization outcome at 0 from the start") {
+  LinkFixture f;
+  LedgerProcess ledger(f.dir.path(), f.chain, f.dir / "ledger.db");
+  const std::string metrics = https(ledger.port(), f.files, http::verb::get, "/metrics").body;
+  for (const char* code : {"batch_invalid", "wrong_terminal", "terminal_unknown", "terminal_revoked", "broken_chain",
+                           "bad_signature", "unsigned_entry", "entry_differs"}) {
+    CAPTURE(code);
+    CHECK(metrics.find("loyalty_ledger_refusals_total{code=\"" + std::string(code) + "\"} 0\n") != std::string::npos);
+  }
+  for (const char* outcome : {"approved", "declined", "member_unknown", "member_blocked"}) {
+    CAPTURE(outcome);
+    CHECK(metrics.find("loyalty_ledger_authorizations_total{outcome=\"" + std::string(outcome) + "\"} 0\n") !=
+          std::string::npos);
+  }
+  CHECK(metrics.find("loyalty_ledger_build_info{version=") != std::string::npos);
+  CHECK(metrics.find("\nloyalty_ledger_resident_memory_bytes ") != std::string::npos);
+}
+
 TEST_CASE("over HTTPS a terminal uploads only its own intact, signed journal, and a retry is harmless") {
   LinkFixture f;
   LedgerProcess ledger(f.dir.path(), f.chain, f.dir / "ledger.db");

@@ -1,5 +1,6 @@
 #include "agent/config.hpp"
 
+#include <algorithm>
 #include <tuple>
 
 #include "runtime/config_values.hpp"
@@ -152,9 +153,29 @@ LedgerLinkConfig read_ledger(Reader in, const std::filesystem::path& base) {
 
 }  // namespace
 
-Config load_config(const std::filesystem::path& path) {
-  const runtime::Json document = runtime::parse_json(storage::read_file(path), path.string());
-  const std::filesystem::path base = path.parent_path().empty() ? "." : path.parent_path();
+std::filesystem::path drop_in_directory(const std::filesystem::path& path) {
+  std::filesystem::path dir = path;
+  return dir.replace_extension(".d");
+}
+
+std::vector<std::filesystem::path> drop_in_files(const std::filesystem::path& path) {
+  std::vector<std::filesystem::path> files;
+  const std::filesystem::path dir = drop_in_directory(path);
+  std::error_code error;
+  if (!std::filesystem::is_directory(dir, error)) return files;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    const std::string name = entry.path().filename().string();
+    if (name.starts_with(".") || !name.ends_with(".json") || entry.is_directory()) continue;
+    files.push_back(entry.path());
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+namespace {
+
+// The configuration in `document`, relative paths taken from `base`.
+Config read_config(const runtime::Json& document, const std::filesystem::path& base) {
   Config config;
   Reader top(document, "config");
   config.terminal_id = top.string("terminal_id", storage::kMaxTerminalIdBytes);
@@ -224,6 +245,31 @@ Config load_config(const std::filesystem::path& path) {
   }
   top.finish();
   return config;
+}
+
+}  // namespace
+
+Config load_config(const std::filesystem::path& path) {
+  runtime::Json document = runtime::parse_json(storage::read_file(path), path.string());
+  const std::vector<std::filesystem::path> drop_ins = drop_in_files(path);
+  std::string merged;  // the drop-ins' names, for messages
+  for (const std::filesystem::path& file : drop_ins) {
+    const runtime::Json patch = runtime::parse_json(storage::read_file(file), file.string());
+    if (!document.is_object()) throw runtime::JsonError(path.string(), "must be a JSON object");
+    if (!patch.is_object()) throw runtime::JsonError(file.string(), "a drop-in must be a JSON object");
+    document.merge_patch(patch);
+    merged += (merged.empty() ? "" : ", ") + file.filename().string();
+  }
+  const std::filesystem::path base = path.parent_path().empty() ? "." : path.parent_path();
+  try {
+    Config config = read_config(document, base);
+    config.drop_ins = drop_ins;
+    return config;
+  } catch (const runtime::JsonError& error) {
+    if (drop_ins.empty()) throw;
+    throw runtime::JsonError(error.path(), error.problem() + " (" + path.filename().string() + " with " +
+                                               drop_in_directory(path).filename().string() + "/" + merged + ")");
+  }
 }
 
 }  // namespace loyalty::agent

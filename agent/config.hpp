@@ -1,5 +1,12 @@
 // The agent's configuration file (JSON), read and checked whole at start and on SIGHUP.
 //
+// Drop-ins: the *.json files of the directory beside it named after it (agent.json's is
+// agent.d/), in name order, are merged over it as JSON merge patches (RFC 7386: an object
+// merges key by key, any other value replaces, null removes), so that a fleet keeps the packaged
+// file as it is and puts each terminal's identity and each rollout's settings in files of their
+// own. Files whose names start with a dot or do not end in .json are skipped (editor and dpkg
+// leftovers).
+//
 // Every key is known: a misspelt one is an error, and every error names the key, as in
 // "config.pos_api.listen: must be a loopback address (127.0.0.0/8 or ::1) ...".
 // docs/pos-api.md lists the keys with an example.
@@ -95,16 +102,23 @@ struct Config {
   std::vector<ScannerConfig> scanners;
   runtime::LogLevel log_level = runtime::LogLevel::info;
   std::int64_t prune_after_days = 90;
+  std::vector<std::filesystem::path> drop_ins;  // merged over the file, in this order
 
   std::filesystem::path journal_path() const { return data_dir / "journal.db"; }
   std::filesystem::path members_path() const { return data_dir / "members.db"; }
   std::filesystem::path key_path() const { return data_dir / "terminal.key"; }
 };
 
-// Reads and checks the configuration at `path`. Relative paths inside it are taken relative
-// to the file's directory. Throws runtime::JsonError (path "config.key") or
-// std::runtime_error (the file cannot be read).
+// Reads and checks the configuration at `path` with its drop-ins. Relative paths inside them
+// are taken relative to the directory of `path`. Throws runtime::JsonError (path "config.key",
+// or the drop-in's file name for what is wrong with the file itself) or std::runtime_error (a
+// file cannot be read).
 Config load_config(const std::filesystem::path& path);
+
+// The drop-in directory of the configuration at `path` (agent.json: agent.d) and its files,
+// in the order they are merged.
+std::filesystem::path drop_in_directory(const std::filesystem::path& path);
+std::vector<std::filesystem::path> drop_in_files(const std::filesystem::path& path);
 
 using storage::read_secret;
 

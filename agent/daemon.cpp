@@ -259,6 +259,13 @@ Storage open_storage(const Config& config, const storage::IdentifierHasher& hash
   return opened;
 }
 
+// The drop-ins merged into the configuration, by file name, for the ready line.
+runtime::OrderedJson drop_in_names(const Config& config) {
+  runtime::OrderedJson names = runtime::OrderedJson::array();
+  for (const std::filesystem::path& drop_in : config.drop_ins) names.push_back(drop_in.filename().string());
+  return names;
+}
+
 // What run_daemon builds, for the daemon's own coroutines. It lives on run_daemon's frame until
 // io.run() returns, so every coroutine given it by reference ends before it does.
 struct Daemon {
@@ -472,6 +479,7 @@ int run_daemon(const std::filesystem::path& config_path, std::ostream& log_strea
               {"scanner_ports", scanner_ports},
               {"start_ms", ready_ms},
               {"pending_entries", journal.pending_count()},
+              {"drop_ins", drop_in_names(config)},
               {"journal_read_only", writable ? runtime::OrderedJson() : runtime::OrderedJson(opened.read_only)}});
     systemd.notify(writable ? "READY=1" : "READY=1\nSTATUS=read-only: " + opened.read_only + "; commits are refused");
     io.run();
@@ -504,6 +512,9 @@ int check_config(const std::filesystem::path& config_path, std::ostream& out, st
       err << "loyalty-agent: warning: rulebook " << config.rulebook_file.string()
           << " would be refused, the stored rulebook kept: " << error.what() << "\n";
     }
+  }
+  for (const std::filesystem::path& drop_in : config.drop_ins) {
+    out << "loyalty-agent: merged drop-in " << drop_in.string() << "\n";
   }
   out << "loyalty-agent: configuration " << config_path.string() << " is valid (terminal " << config.terminal_id
       << " of store " << config.store_id << ")\n";

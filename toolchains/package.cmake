@@ -6,8 +6,15 @@
 # One component per package: NAME is the component, PACKAGE the package and service name,
 # CONFIG the file under /etc/PACKAGE. The maintainer scripts get @PACKAGE@, @CONFIG@ and
 # @SUMMARY@ (the system user's comment).
+# `out` (in the build tree) is `source` compressed as Debian wants its man pages and changelogs:
+# gzip -9n, no name and no time stamp in the header, so that a build repeats byte for byte.
+function(loyalty_gzip source out)
+  add_custom_command(OUTPUT ${out} COMMAND sh -c "gzip -9n -c \"$1\" >\"$2\"" gzip ${source} ${out} DEPENDS ${source}
+                     VERBATIM)
+endfunction()
+
 function(loyalty_package name)
-  cmake_parse_arguments(ARG "" "PACKAGE;CONFIG;DESCRIPTION;SUMMARY" "DOCS" ${ARGN})
+  cmake_parse_arguments(ARG "" "PACKAGE;CONFIG;DESCRIPTION;SUMMARY" "DOCS;MANPAGES" ${ARGN})
   set(PACKAGE ${ARG_PACKAGE})
   set(CONFIG ${ARG_CONFIG})
   set(SUMMARY ${ARG_SUMMARY})
@@ -23,28 +30,47 @@ function(loyalty_package name)
           COMPONENT ${name})
   install(FILES ${PROJECT_SOURCE_DIR}/${name}/deploy/${ARG_CONFIG} DESTINATION /etc/${ARG_PACKAGE} COMPONENT ${name})
   install(FILES ${ARG_DOCS} DESTINATION share/doc/${ARG_PACKAGE} COMPONENT ${name})
+  install(FILES ${PROJECT_SOURCE_DIR}/${name}/deploy/bash-completion DESTINATION share/bash-completion/completions
+          RENAME ${ARG_PACKAGE} COMPONENT ${name})
+  set(compressed ${control}/changelog.gz)
+  loyalty_gzip(${PROJECT_SOURCE_DIR}/toolchains/deb/changelog ${control}/changelog.gz)
+  install(FILES ${control}/changelog.gz DESTINATION share/doc/${ARG_PACKAGE} COMPONENT ${name})
+  foreach(page ${ARG_MANPAGES})
+    string(REGEX MATCH "[0-9]$" section ${page})
+    loyalty_gzip(${PROJECT_SOURCE_DIR}/docs/man/${page} ${control}/${page}.gz)
+    list(APPEND compressed ${control}/${page}.gz)
+    install(FILES ${control}/${page}.gz DESTINATION share/man/man${section} COMPONENT ${name})
+  endforeach()
+  add_custom_target(${ARG_PACKAGE}-docs ALL DEPENDS ${compressed})
 
   string(TOUPPER ${name} upper)
   set(CPACK_DEBIAN_${upper}_PACKAGE_NAME ${ARG_PACKAGE} PARENT_SCOPE)
   set(CPACK_DEBIAN_${upper}_FILE_NAME DEB-DEFAULT PARENT_SCOPE)
-  # useradd (passwd) in the postinst, kill (procps) for the units' ExecReload.
+  # useradd (passwd) in the postinst, kill (procps) for the units' ExecReload; deb-systemd-invoke
+  # in the maintainer scripts is init-system-helpers', which is essential.
   set(CPACK_DEBIAN_${upper}_PACKAGE_DEPENDS "passwd, procps" PARENT_SCOPE)
   set(CPACK_DEBIAN_${upper}_PACKAGE_SECTION misc PARENT_SCOPE)
   set(CPACK_DEBIAN_${upper}_PACKAGE_CONTROL_EXTRA "${control}/postinst;${control}/prerm;${control}/postrm;${control}/conffiles"
       PARENT_SCOPE)
+  # The synopsis, then the long description (its lines at most 80 characters, as Debian policy
+  # has them: the DESCRIPTION arguments break their own lines).
   set(CPACK_DEBIAN_${upper}_DESCRIPTION "${ARG_SUMMARY}\n${ARG_DESCRIPTION}" PARENT_SCOPE)
 endfunction()
 
 loyalty_package(agent PACKAGE loyalty-agent CONFIG agent.json
   SUMMARY "Loyalty terminal agent"
-  DESCRIPTION "Runs beside the POS application on a checkout terminal: identifies members, prices points and VAT-aware redemptions against a signed rulebook, journals every transaction durably in SQLite and syncs with the central ledger."
-  DOCS ${PROJECT_SOURCE_DIR}/docs/deploy.md ${PROJECT_SOURCE_DIR}/docs/pos-api.md)
+  DESCRIPTION "Runs beside the POS application on a checkout terminal: identifies members,\nprices points and VAT-aware redemptions against a signed rulebook, journals\nevery transaction durably in SQLite and syncs with the central ledger."
+  DOCS ${PROJECT_SOURCE_DIR}/docs/deploy.md ${PROJECT_SOURCE_DIR}/docs/pos-api.md
+  MANPAGES loyalty-agent.8 loyalty-agent.json.5)
 loyalty_package(ledger PACKAGE loyalty-ledger CONFIG ledger.json
   SUMMARY "Loyalty central ledger"
-  DESCRIPTION "Applies the terminals' journals exactly once over mutual TLS, replays offline journals, signs rulebooks and reports the programme's liability for finance."
-  DOCS ${PROJECT_SOURCE_DIR}/docs/deploy.md ${PROJECT_SOURCE_DIR}/docs/operations.md)
+  DESCRIPTION "Applies the terminals' journals exactly once over mutual TLS, replays offline\njournals, signs rulebooks and reports the programme's liability for finance."
+  DOCS ${PROJECT_SOURCE_DIR}/docs/deploy.md ${PROJECT_SOURCE_DIR}/docs/operations.md
+  MANPAGES loyalty-ledger.8)
 
 set(CPACK_PACKAGE_NAME loyalty)
+# Each package has its own synopsis (the SUMMARY above): none for the whole project.
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "")
 set(CPACK_PACKAGE_VENDOR "loyalty")
 set(CPACK_PACKAGE_CONTACT "Loyalty maintainers <loyalty@localhost>")
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})

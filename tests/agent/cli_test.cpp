@@ -214,3 +214,23 @@ TEST_CASE("quote --text cuts and pads names by characters, so Cyrillic names sta
   }
   CHECK(rows == 2);
 }
+
+TEST_CASE("the man page describes every command the usage text lists") {
+  const Run help = run({"help"});
+  std::ifstream in(std::string(LOYALTY_SOURCE_DIR) + "/docs/man/loyalty-agent.8");
+  const std::string page((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  REQUIRE_FALSE(page.empty());
+  std::istringstream lines(help.out);
+  int commands = 0;
+  for (std::string line; std::getline(lines, line);) {
+    if (!line.starts_with("  ") || line.starts_with("   ")) continue;
+    // "  journal verify --journal FILE ..." names the command "journal verify".
+    std::string command =
+        line.substr(2, line.find(" --") == std::string::npos ? std::string::npos : line.find(" --") - 2);
+    while (!command.empty() && command.back() == ' ') command.pop_back();
+    CAPTURE(command);
+    CHECK(page.find(".B " + command) != std::string::npos);
+    ++commands;
+  }
+  CHECK(commands >= 10);
+}

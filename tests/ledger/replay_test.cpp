@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -189,8 +190,8 @@ TEST_CASE(
   CHECK(table.find("-550.00") != std::string::npos);
   const std::string csv = run({"report", "--db", db, "--format", "csv"});
   CHECK(csv.find("\r\nS1,T1,26,26,250,800,0,-550,-550.00,RUB,0,0,0\r\n") != std::string::npos);
-  const auto json = nlohmann::json::parse(run({"report", "--db", db, "--format", "json"}));
-  CHECK(json["total"]["liability_minor"] == -17500);
+  const auto as_json = nlohmann::json::parse(run({"report", "--db", db, "--format", "json"}));
+  CHECK(as_json["total"]["liability_minor"] == -17500);
   CHECK(run({"report", "--db", db, "--format", "xml"}, 1).find("--format must be table, csv or json") !=
         std::string::npos);
 }
@@ -267,4 +268,21 @@ TEST_CASE("loyalty-ledger replay prints a summary and fails when a file is refus
   CHECK(again["duplicates"] == 52);
   const std::string missing = run({"replay", "--db", db, "--quiet", (f.dir / "nope.db").string()}, 1);
   CHECK(missing.find("nope.db: file_missing: no such file") != std::string::npos);
+}
+
+TEST_CASE("the man page describes every command family the usage text lists") {
+  const std::string help = run({"help"});
+  std::ifstream in(std::string(LOYALTY_SOURCE_DIR) + "/docs/man/loyalty-ledger.8");
+  const std::string page((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  REQUIRE_FALSE(page.empty());
+  std::istringstream lines(help);
+  int families = 0;
+  for (std::string line; std::getline(lines, line);) {
+    if (!line.starts_with("  ") || line.starts_with("   ")) continue;
+    const std::string family = line.substr(2, line.find(' ', 2) - 2);  // "pki" of "  pki init --dir ..."
+    CAPTURE(family);
+    CHECK(page.find(".B " + family) != std::string::npos);
+    ++families;
+  }
+  CHECK(families >= 10);
 }

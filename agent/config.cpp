@@ -252,10 +252,10 @@ Config read_config(const runtime::Json& document, const std::filesystem::path& b
 Config load_config(const std::filesystem::path& path) {
   runtime::Json document = runtime::parse_json(storage::read_file(path), path.string());
   const std::vector<std::filesystem::path> drop_ins = drop_in_files(path);
+  if (!drop_ins.empty() && !document.is_object()) throw runtime::JsonError(path.string(), "must be a JSON object");
   std::string merged;  // the drop-ins' names, for messages
   for (const std::filesystem::path& file : drop_ins) {
     const runtime::Json patch = runtime::parse_json(storage::read_file(file), file.string());
-    if (!document.is_object()) throw runtime::JsonError(path.string(), "must be a JSON object");
     if (!patch.is_object()) throw runtime::JsonError(file.string(), "a drop-in must be a JSON object");
     document.merge_patch(patch);
     merged += (merged.empty() ? "" : ", ") + file.filename().string();

@@ -102,16 +102,14 @@ std::optional<domain::Rulebook> load_rulebook(const Config& config, const std::v
     domain::Rulebook parsed;
     try {
       storage::StoredRulebook from_file = rulebook_from_file(config, keys, parsed);
-      if (!writable) {
-        const auto active = store.active();
-        if (!active || active->version < parsed.version) {
-          log.warning("rulebook_not_stored", "the rulebook file is newer than the stored one: used, but not stored",
-                      {{"id", parsed.id}, {"version", parsed.version}});
-          return parsed;
-        }
+      const auto active = writable ? std::nullopt : store.active();
+      if (!writable && (!active || active->version < parsed.version)) {
+        log.warning("rulebook_not_stored", "the rulebook file is newer than the stored one: used, but not stored",
+                    {{"id", parsed.id}, {"version", parsed.version}});
+        return parsed;
       }
-      const auto result = writable ? store.install(from_file)
-                                   : storage::InstallResult{storage::Installed::not_newer, store.active()->version};
+      const auto result =
+          writable ? store.install(from_file) : storage::InstallResult{storage::Installed::not_newer, active->version};
       if (result.outcome == storage::Installed::installed) {
         log.info("rulebook_installed", "rulebook installed from the rulebook file",
                  {{"id", parsed.id}, {"version", parsed.version}});

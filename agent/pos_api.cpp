@@ -99,8 +99,10 @@ HttpResponse PosApi::answering(Answer answer) {
   } catch (const storage::ReceiptConflict& error) {
     return error_response(http::status::conflict, "receipt_conflict", error.what());
   } catch (const storage::Error& error) {
-    std::string why = "the journal is read-only (" + read_only_ + ")";
-    if (read_only_.empty()) {  // (a read-only journal was logged once, at the start)
+    std::string why;
+    if (!read_only_.empty()) {  // (logged once, at the start)
+      why = "the journal is read-only (" + read_only_ + ")";
+    } else {
       log_.error("journal_failed", "the journal could not be written", {{"error", error.what()}});
       why = error.disk_full() ? "the terminal's disk is full" : "the journal could not be written";
     }

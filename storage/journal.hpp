@@ -48,8 +48,8 @@ namespace loyalty::storage {
 std::span<const Migration> journal_schema();
 
 // Opens a journal database and brings its schema up to date (a read-only opening leaves it as
-// it is). Creation::must_exist, read_only and no_writes refuse a missing file. A damaged file throws Error with
-// damaged() true and is never modified.
+// it is). Creation::must_exist, read_only and no_writes refuse a missing file. A damaged file
+// throws Error with damaged() true and is never modified.
 std::unique_ptr<Database> open_journal_database(const std::filesystem::path& path, Creation creation,
                                                 Durability durability = Durability::full);
 

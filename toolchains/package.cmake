@@ -32,8 +32,9 @@ function(loyalty_package name)
   install(FILES ${ARG_DOCS} DESTINATION share/doc/${ARG_PACKAGE} COMPONENT ${name})
   install(FILES ${PROJECT_SOURCE_DIR}/${name}/deploy/bash-completion DESTINATION share/bash-completion/completions
           RENAME ${ARG_PACKAGE} COMPONENT ${name})
+  install(FILES ${PROJECT_SOURCE_DIR}/toolchains/deb/copyright DESTINATION share/doc/${ARG_PACKAGE} COMPONENT ${name})
   set(compressed ${control}/changelog.gz)
-  loyalty_gzip(${PROJECT_SOURCE_DIR}/toolchains/deb/changelog ${control}/changelog.gz)
+  loyalty_gzip(${PROJECT_BINARY_DIR}/deb/changelog ${control}/changelog.gz)
   install(FILES ${control}/changelog.gz DESTINATION share/doc/${ARG_PACKAGE} COMPONENT ${name})
   foreach(page ${ARG_MANPAGES})
     string(REGEX MATCH "[0-9]$" section ${page})
@@ -57,6 +58,13 @@ function(loyalty_package name)
   set(CPACK_DEBIAN_${upper}_DESCRIPTION "${ARG_SUMMARY}\n${ARG_DESCRIPTION}" PARENT_SCOPE)
 endfunction()
 
+# Who supports the packages: their Maintainer field and the changelog's sign-offs. That is
+# whoever builds and ships them to the terminals (a chain's store IT, a POS vendor), so it is a
+# setting of the build (or of the environment's LOYALTY_PACKAGE_CONTACT at the first configure),
+# with no made-up default: cpack refuses to build packages without it.
+set(LOYALTY_PACKAGE_CONTACT "$ENV{LOYALTY_PACKAGE_CONTACT}" CACHE STRING "The packages' maintainer, \"Name <address>\"")
+configure_file(${PROJECT_SOURCE_DIR}/toolchains/deb/changelog.in ${PROJECT_BINARY_DIR}/deb/changelog @ONLY)
+
 loyalty_package(agent PACKAGE loyalty-agent CONFIG agent.json
   SUMMARY "Loyalty terminal agent"
   DESCRIPTION "Runs beside the POS application on a checkout terminal: identifies members,\nprices points and VAT-aware redemptions against a signed rulebook, journals\nevery transaction durably in SQLite and syncs with the central ledger."
@@ -72,7 +80,8 @@ set(CPACK_PACKAGE_NAME loyalty)
 # Each package has its own synopsis (the SUMMARY above): none for the whole project.
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "")
 set(CPACK_PACKAGE_VENDOR "loyalty")
-set(CPACK_PACKAGE_CONTACT "Loyalty maintainers <loyalty@localhost>")
+set(CPACK_PACKAGE_CONTACT "${LOYALTY_PACKAGE_CONTACT}")
+set(CPACK_PROJECT_CONFIG_FILE ${PROJECT_SOURCE_DIR}/toolchains/deb/check-contact.cmake)
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_GENERATOR DEB)
 set(CPACK_DEB_COMPONENT_INSTALL ON)

@@ -13,10 +13,12 @@ deploy_tools() {
   fi
 }
 
-# Builds the Debian packages of a source tree into OUT_DIR.
+# Builds the Debian packages of a source tree into OUT_DIR, maintained by LOYALTY_PACKAGE_CONTACT
+# (the tests' own address, in the reserved .test domain, unless the environment names one).
 package() {  # SOURCE_DIR BUILD_DIR OUT_DIR
   cmake -S "$1" -B "$2" -G Ninja -DCMAKE_BUILD_TYPE=Release -DLOYALTY_BUILD_TESTS=OFF \
-    -DLOYALTY_BUILD_BENCH=OFF >/dev/null
+    -DLOYALTY_BUILD_BENCH=OFF \
+    -DLOYALTY_PACKAGE_CONTACT="${LOYALTY_PACKAGE_CONTACT:-Loyalty deploy tests <deploy-tests@loyalty.test>}" >/dev/null
   cmake --build "$2" >/dev/null
   rm -rf "$3" && mkdir -p "$3"
   (cd "$2" && cpack -G DEB -B "$3" >/dev/null)

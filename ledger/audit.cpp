@@ -145,7 +145,7 @@ AuditSummary audit(LedgerStore& store) {
           previous_at = entry.draft.recorded_at_ms;
         }
         // Re-read: an upload may have moved the head meanwhile; only the audit mark changes.
-        auto current = store.terminal(terminal.terminal_id);
+        auto current = store.lock_terminal(terminal.terminal_id);
         current->audited_through = terminal.audited_through;
         store.save_terminal(*current);
       });

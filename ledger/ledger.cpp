@@ -1,6 +1,7 @@
 #include "ledger/ledger.hpp"
 
 #include <algorithm>
+#include <tuple>
 
 #include "ledger/members.hpp"
 
@@ -54,7 +55,59 @@ void verify_batch(const Terminal& terminal, std::span<const sync::WireEntry> ent
   }
 }
 
+// The members of these entries, sorted, without repeats: the order lock_accounts takes them in.
+std::vector<std::string> members_of(std::initializer_list<std::span<const sync::WireEntry>> runs) {
+  std::vector<std::string> members;
+  for (const auto run : runs) {
+    for (const sync::WireEntry& wire : run) {
+      if (!wire.entry.draft.member_id.empty()) members.push_back(wire.entry.draft.member_id);
+    }
+  }
+  std::sort(members.begin(), members.end());
+  members.erase(std::unique(members.begin(), members.end()), members.end());
+  return members;
+}
+
 }  // namespace
+
+void MemberState::add_lot(Lot lot) {
+  const auto order = [](const Lot& a, const Lot& b) {
+    return std::tie(a.expires_at_ms, a.terminal_id, a.seq) < std::tie(b.expires_at_ms, b.terminal_id, b.seq);
+  };
+  const auto at =
+      std::upper_bound(lots.begin(), lots.end(), lot, [&](const Lot& l, const OpenLot& o) { return order(l, o.lot); });
+  lots.insert(at, OpenLot{std::move(lot), true});
+}
+
+WorkingSet::WorkingSet(LedgerStore& store, std::vector<std::string> member_ids) {
+  for (Account& account : store.lock_accounts(member_ids)) {
+    std::string id = account.member_id;
+    members_[std::move(id)].account = std::move(account);
+  }
+  for (Lot& lot : store.open_lots(member_ids)) {
+    const std::string id = lot.member_id;
+    members_[id].lots.push_back(OpenLot{std::move(lot), false});
+  }
+  for (std::string& id : member_ids) {
+    MemberState& member = members_[id];
+    if (member.account.member_id.empty()) member.account.member_id = std::move(id);
+  }
+}
+
+MemberState& WorkingSet::member(const std::string& member_id) {
+  const auto found = members_.find(member_id);
+  if (found == members_.end()) throw std::logic_error("member " + member_id + " was not locked for this batch");
+  return found->second;
+}
+
+void WorkingSet::collect(StoreChanges& changes) {
+  for (auto& [id, member] : members_) {
+    if (member.dirty) changes.accounts.push_back(member.account);
+    for (const OpenLot& open : member.lots) {
+      if (open.dirty) changes.lots.push_back(open.lot);
+    }
+  }
+}
 
 std::string_view to_string(Authorization::Outcome outcome) {
   switch (outcome) {
@@ -82,7 +135,7 @@ Terminal Ledger::enroll(std::string_view terminal_id, std::string_view store_id,
   }
   Terminal result;
   store_.transaction([&] {
-    auto existing = store_.terminal(terminal_id);
+    auto existing = store_.lock_terminal(terminal_id);
     if (existing && existing->public_key != key && existing->head_seq > 0) {
       throw Refusal("key_mismatch", "terminal " + std::string(terminal_id) +
                                         " is enrolled with another key and the ledger holds " +
@@ -104,7 +157,7 @@ Terminal Ledger::enroll(std::string_view terminal_id, std::string_view store_id,
 
 void Ledger::revoke(std::string_view terminal_id, std::int64_t now_ms) {
   store_.transaction([&] {
-    auto terminal = store_.terminal(terminal_id);
+    auto terminal = store_.lock_terminal(terminal_id);
     if (!terminal) throw Refusal("terminal_unknown", "terminal " + std::string(terminal_id) + " is not enrolled");
     if (!terminal->revoked_at_ms) terminal->revoked_at_ms = now_ms;
     store_.save_terminal(*terminal);
@@ -116,20 +169,27 @@ std::pair<std::int64_t, std::int64_t> Ledger::import_members(std::span<const Mem
   std::int64_t created = 0;
   std::int64_t updated = 0;
   store_.transaction([&] {
+    std::vector<std::string> ids;
+    for (const MemberRecord& record : members) ids.push_back(record.member_id);
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    WorkingSet working(store_, std::move(ids));
+    StoreChanges changes;
     for (const MemberRecord& record : members) {
-      auto existing = store_.account(record.member_id);
-      Account account = existing.value_or(Account{});
-      account.member_id = record.member_id;
-      account.tier = record.tier;
-      account.status = record.status;
+      MemberState& member = working.member(record.member_id);
+      const bool existing = member.account.cursor != 0;
+      member.account.tier = record.tier;
+      member.account.status = record.status;
       if (!existing && record.balance > 0) {
-        account.balance = record.balance;
-        add_lot(record.member_id, "", 0, record.balance, record.balance, now_ms);
+        member.account.balance = record.balance;
+        add_lot(member, "", 0, record.balance, record.balance, now_ms);
       }
-      store_.save_account(account);
-      store_.set_member_keys(record.member_id, record.keys);
+      member.dirty = true;
+      changes.member_keys.emplace_back(record.member_id, record.keys);
       ++(existing ? updated : created);
     }
+    working.collect(changes);
+    store_.write(changes);
   });
   return {created, updated};
 }
@@ -138,7 +198,7 @@ sync::Ack Ledger::ingest(std::string_view terminal_id, std::span<const sync::Wir
   sync::Ack ack;
   ack.terminal_id = terminal_id;
   store_.transaction([&] {
-    auto terminal = store_.terminal(terminal_id);
+    auto terminal = store_.lock_terminal(terminal_id);
     if (!terminal) {
       throw Refusal("terminal_unknown", "terminal " + std::string(terminal_id) + " is not enrolled at this ledger");
     }
@@ -148,18 +208,25 @@ sync::Ack Ledger::ingest(std::string_view terminal_id, std::span<const sync::Wir
     if (!entries.empty()) verify_batch(*terminal, entries);
 
     std::size_t fresh = 0;  // the first entry above the head
-    while (fresh < entries.size() && entries[fresh].entry.seq <= terminal->head_seq) {
-      const storage::JournalEntry& e = entries[fresh].entry;
-      if (store_.entry_hash(terminal_id, e.seq) != e.hash) {
-        throw Refusal("entry_differs", "entry " + entry_name(terminal_id, e.seq) +
-                                           " differs from the entry with that sequence the ledger applied before");
+    while (fresh < entries.size() && entries[fresh].entry.seq <= terminal->head_seq) ++fresh;
+    if (fresh > 0) {
+      const auto stored = store_.entry_hashes(terminal_id, entries.front().entry.seq, entries[fresh - 1].entry.seq);
+      for (std::size_t i = 0; i < fresh; ++i) {
+        const storage::JournalEntry& e = entries[i].entry;
+        if (i >= stored.size() || stored[i].first != e.seq || stored[i].second != e.hash) {
+          throw Refusal("entry_differs", "entry " + entry_name(terminal_id, e.seq) +
+                                             " differs from the entry with that sequence the ledger applied before");
+        }
       }
-      ++ack.duplicates;
-      ++fresh;
+      ack.duplicates = static_cast<std::int64_t>(fresh);
     }
+    StoreChanges changes;
+    changes.applied_at_ms = now_ms;
     const auto rest = entries.subspan(fresh);
+    // Entries held back after a gap this batch fills, applied with it.
+    std::vector<sync::WireEntry> held;
     if (!rest.empty() && rest.front().entry.seq > terminal->head_seq + 1) {
-      for (const sync::WireEntry& wire : rest) store_.hold_back(wire);
+      for (const sync::WireEntry& wire : rest) changes.held.push_back(&wire);
       ack.held_back = static_cast<std::int64_t>(rest.size());
     } else if (!rest.empty()) {
       if (rest.front().entry.prev_hash != terminal->head_hash) {
@@ -167,107 +234,109 @@ sync::Ack Ledger::ingest(std::string_view terminal_id, std::span<const sync::Wir
                                           " does not link to entry " + std::to_string(terminal->head_seq) +
                                           " the ledger holds");
       }
-      apply_run(*terminal, rest, now_ms);
-      ack.applied = static_cast<std::int64_t>(rest.size());
-      // Entries held back after the gap this batch filled.
-      for (;;) {
-        const auto run = store_.held_run(terminal_id, terminal->head_seq + 1);
-        if (run.empty()) break;
-        store_.drop_held(terminal_id, run.back().entry.seq);
-        if (run.front().entry.prev_hash != terminal->head_hash) break;  // another chain: the terminal resends
-        apply_run(*terminal, run, now_ms);
+      held = store_.held_run(terminal_id, rest.back().entry.seq + 1);
+      if (!held.empty()) {
+        changes.drop_held_terminal = terminal_id;
+        changes.drop_held_through = held.back().entry.seq;
+        if (held.front().entry.prev_hash != rest.back().entry.hash)
+          held.clear();  // another chain: the terminal resends
       }
+      WorkingSet members(store_, members_of({rest, held}));
+      apply_run(*terminal, rest, members, changes);
+      if (!held.empty()) apply_run(*terminal, held, members, changes);
+      members.collect(changes);
+      ack.applied = static_cast<std::int64_t>(rest.size());
     }
     terminal->last_upload_ms = now_ms;
-    store_.save_terminal(*terminal);
+    changes.terminal = *terminal;
+    store_.write(changes);
     ack.acknowledged_through = terminal->head_seq;
     ack.member_cursor = store_.member_cursor();
   });
   return ack;
 }
 
-void Ledger::apply_run(Terminal& terminal, std::span<const sync::WireEntry> run, std::int64_t now_ms) {
-  for (const sync::WireEntry& wire : run) apply(wire, now_ms);
+void Ledger::apply_run(Terminal& terminal, std::span<const sync::WireEntry> run, WorkingSet& members,
+                       StoreChanges& changes) {
+  for (const sync::WireEntry& wire : run) apply(wire, members, changes);
   terminal.head_seq = run.back().entry.seq;
   terminal.head_hash = run.back().entry.hash;
 }
 
-void Ledger::apply(const sync::WireEntry& wire, std::int64_t now_ms) {
-  store_.insert_entry(wire, now_ms);
+void Ledger::apply(const sync::WireEntry& wire, WorkingSet& members, StoreChanges& changes) {
+  changes.entries.push_back(&wire);
   const storage::JournalEntry& entry = wire.entry;
   const storage::EntryDraft& d = entry.draft;
   if (d.member_id.empty()) return;
-  store_.consume_hold(entry.terminal_id, d.receipt_id);
-  Account account = account_of(d.member_id);
+  changes.consumed_holds.emplace_back(entry.terminal_id, d.receipt_id);
+  MemberState& member = members.member(d.member_id);
+  Account& account = member.account;
   const std::int64_t spent = std::max<std::int64_t>(d.points_redeemed, 0) + std::max<std::int64_t>(-d.points_earned, 0);
   if (spent > 0) {
-    std::vector<Lot> lots = store_.open_lots(d.member_id);
     // Points whose time had come when the entry was recorded could not be spent by it.
-    for (Lot& lot : lots) {
-      if (lot.expires_at_ms > d.recorded_at_ms) break;
-      expire_lot(account, lot);
-      store_.save_lot(lot);
+    for (OpenLot& open : member.lots) {
+      if (open.lot.expires_at_ms > d.recorded_at_ms) break;
+      if (open.lot.remaining == 0) continue;
+      expire_lot(account, open.lot);
+      open.dirty = true;
     }
     if (d.points_redeemed > 0) {
       const std::int64_t available = std::max<std::int64_t>(account.balance, 0);
       if (d.points_redeemed > available) {
-        store_.add_conflict({d.member_id, entry.terminal_id, entry.seq, d.receipt_id, d.points_redeemed, available,
-                             account.last_redeem_terminal, account.last_redeem_seq, d.recorded_at_ms});
+        changes.conflicts.push_back({d.member_id, entry.terminal_id, entry.seq, d.receipt_id, d.points_redeemed,
+                                     available, account.last_redeem_terminal, account.last_redeem_seq,
+                                     d.recorded_at_ms});
       }
       account.last_redeem_terminal = entry.terminal_id;
       account.last_redeem_seq = entry.seq;
     }
-    spend(account, lots, spent);
+    spend(member, spent);
   }
   const std::int64_t credited =
       std::max<std::int64_t>(d.points_earned, 0) + std::max<std::int64_t>(-d.points_redeemed, 0);
-  if (credited > 0) credit(account, entry, credited);
-  if (spent > 0 || credited > 0 || account.cursor == 0) store_.save_account(account);
+  if (credited > 0) credit(member, entry, credited);
+  if (spent > 0 || credited > 0 || account.cursor == 0) member.dirty = true;
 }
 
-Account Ledger::account_of(std::string_view member_id) {
-  if (auto found = store_.account(member_id)) return std::move(*found);
-  Account fresh;
-  fresh.member_id = member_id;
-  return fresh;
-}
-
-void Ledger::spend(Account& account, std::vector<Lot>& lots, std::int64_t points) {
-  account.balance -= points;
-  for (Lot& lot : lots) {
+void Ledger::spend(MemberState& member, std::int64_t points) {
+  member.account.balance -= points;
+  for (OpenLot& open : member.lots) {
     if (points == 0) break;
-    if (lot.remaining == 0) continue;
-    const std::int64_t taken = std::min(points, lot.remaining);
-    lot.remaining -= taken;
+    if (open.lot.remaining == 0) continue;
+    const std::int64_t taken = std::min(points, open.lot.remaining);
+    open.lot.remaining -= taken;
+    open.dirty = true;
     points -= taken;
-    store_.save_lot(lot);
   }
 }
 
-void Ledger::credit(Account& account, const storage::JournalEntry& entry, std::int64_t points) {
-  const std::int64_t debt = std::max<std::int64_t>(-account.balance, 0);
-  account.balance += points;
+void Ledger::credit(MemberState& member, const storage::JournalEntry& entry, std::int64_t points) {
+  const std::int64_t debt = std::max<std::int64_t>(-member.account.balance, 0);
+  member.account.balance += points;
   const std::int64_t left = points - std::min(points, debt);
-  if (left > 0) add_lot(account.member_id, entry.terminal_id, entry.seq, points, left, entry.draft.recorded_at_ms);
+  if (left > 0) add_lot(member, entry.terminal_id, entry.seq, points, left, entry.draft.recorded_at_ms);
 }
 
-void Ledger::add_lot(const std::string& member_id, const std::string& terminal_id, std::int64_t seq,
-                     std::int64_t points, std::int64_t remaining, std::int64_t earned_at_ms) {
+void Ledger::add_lot(MemberState& member, const std::string& terminal_id, std::int64_t seq, std::int64_t points,
+                     std::int64_t remaining, std::int64_t earned_at_ms) {
   Lot lot;
-  lot.member_id = member_id;
+  lot.member_id = member.account.member_id;
   lot.terminal_id = terminal_id;
   lot.seq = seq;
   lot.points = points;
   lot.remaining = remaining;
   lot.earned_at_ms = earned_at_ms;
   lot.expires_at_ms = earned_at_ms + settings_.expiry_days * kDayMs;
-  store_.save_lot(lot);
+  member.add_lot(std::move(lot));
 }
 
 Authorization Ledger::authorize(std::string_view terminal_id, const AuthorizeRequest& request, std::int64_t now_ms) {
   Authorization result;
   store_.transaction([&] {
-    const auto account = store_.account(request.member_id);
+    // Locked: two authorizations for one member, on two ledger processes, wait for each other.
+    const std::string ids[] = {request.member_id};
+    const auto locked = store_.lock_accounts(ids);
+    const std::optional<Account> account = locked.empty() ? std::nullopt : std::optional(locked.front());
     store_.consume_hold(terminal_id, request.receipt_id);
     if (!account) {
       result.outcome = Authorization::Outcome::member_unknown;
@@ -300,15 +369,27 @@ std::int64_t Ledger::expire(std::int64_t now_ms) {
   for (;;) {
     std::size_t found = 0;
     store_.transaction([&] {
-      std::vector<Lot> lots = store_.expiring_lots(now_ms, kExpiryChunk);
-      found = lots.size();
-      for (Lot& lot : lots) {
-        Account account = account_of(lot.member_id);
-        expired += lot.remaining;
-        expire_lot(account, lot);
-        store_.save_lot(lot);
-        store_.save_account(account);
-      }
+      const std::vector<Lot> due = store_.expiring_lots(now_ms, kExpiryChunk);
+      found = due.size();
+      std::vector<std::string> ids;
+      for (const Lot& lot : due) ids.push_back(lot.member_id);
+      std::sort(ids.begin(), ids.end());
+      ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+      // Read again under the members' locks: an upload may have spent some of them meanwhile.
+      WorkingSet working(store_, std::move(ids));
+      working.for_each([&](MemberState& member) {
+        for (OpenLot& open : member.lots) {
+          if (open.lot.expires_at_ms > now_ms) break;
+          if (open.lot.remaining == 0) continue;
+          expired += open.lot.remaining;
+          expire_lot(member.account, open.lot);
+          open.dirty = true;
+          member.dirty = true;
+        }
+      });
+      StoreChanges changes;
+      working.collect(changes);
+      store_.write(changes);
       if (found < kExpiryChunk) store_.drop_expired_holds(now_ms);
     });
     if (found < kExpiryChunk) break;

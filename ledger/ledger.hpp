@@ -31,6 +31,8 @@
 #define LOYALTY_LEDGER_LEDGER_HPP_
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -77,6 +79,41 @@ std::string_view to_string(Authorization::Outcome outcome);
 
 struct MemberRecord;  // ledger/members.hpp
 
+// A lot of a member in a batch, and whether the batch changed it.
+struct OpenLot {
+  Lot lot;
+  bool dirty = false;
+};
+
+// A member's account and open lots as a batch changes them.
+struct MemberState {
+  Account account;  // cursor 0: a member the ledger has not seen
+  bool dirty = false;
+  std::vector<OpenLot> lots;  // oldest first
+
+  // Adds a new lot in its place among the others.
+  void add_lot(Lot lot);
+};
+
+// The members one batch touches: read from the store once, under their locks, changed in
+// memory by the accounting, and written with the batch's other changes.
+class WorkingSet {
+ public:
+  // `member_ids` sorted, without repeats.
+  WorkingSet(LedgerStore& store, std::vector<std::string> member_ids);
+  // One of the members it was made with (std::logic_error for any other).
+  MemberState& member(const std::string& member_id);
+  template <class F>
+  void for_each(F&& f) {
+    for (auto& [id, member] : members_) f(member);
+  }
+  // Adds the changed accounts and lots to `changes`.
+  void collect(StoreChanges& changes);
+
+ private:
+  std::map<std::string, MemberState, std::less<>> members_;
+};
+
 class Ledger {
  public:
   // `store` must outlive the Ledger.
@@ -115,15 +152,13 @@ class Ledger {
 
  private:
   // Applies linked entries that continue `terminal`'s head, and moves the head past them.
-  void apply_run(Terminal& terminal, std::span<const sync::WireEntry> run, std::int64_t now_ms);
-  void apply(const sync::WireEntry& wire, std::int64_t now_ms);
-  // The member's account, or a new one at zero for a member the ledger has not seen.
-  Account account_of(std::string_view member_id);
+  void apply_run(Terminal& terminal, std::span<const sync::WireEntry> run, WorkingSet& members, StoreChanges& changes);
+  void apply(const sync::WireEntry& wire, WorkingSet& members, StoreChanges& changes);
   // Takes `points` from the member's lots, oldest first.
-  void spend(Account& account, std::vector<Lot>& lots, std::int64_t points);
-  void credit(Account& account, const storage::JournalEntry& entry, std::int64_t points);
+  void spend(MemberState& member, std::int64_t points);
+  void credit(MemberState& member, const storage::JournalEntry& entry, std::int64_t points);
   // A lot of `points` earned at `earned_at_ms` with `remaining` left, expiring expiry_days later.
-  void add_lot(const std::string& member_id, const std::string& terminal_id, std::int64_t seq, std::int64_t points,
+  void add_lot(MemberState& member, const std::string& terminal_id, std::int64_t seq, std::int64_t points,
                std::int64_t remaining, std::int64_t earned_at_ms);
 
   LedgerStore& store_;

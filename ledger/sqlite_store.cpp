@@ -227,6 +227,30 @@ void SqliteStore::transaction(const std::function<void()>& work) {
   db_->exec("RELEASE " + name, "release a savepoint");
 }
 
+void SqliteStore::write(const StoreChanges& changes) {
+  for (const sync::WireEntry* wire : changes.entries) insert_entry(*wire, changes.applied_at_ms);
+  for (const sync::WireEntry* wire : changes.held) hold_back(*wire);
+  if (changes.drop_held_through > 0) {
+    StatementUse drop(db_->cached("DELETE FROM held WHERE terminal_id = ? AND seq <= ?"));
+    drop->bind(1, changes.drop_held_terminal).bind(2, changes.drop_held_through);
+    drop->run();
+  }
+  if (!changes.consumed_holds.empty()) {
+    StatementUse drop(db_->cached("DELETE FROM holds WHERE terminal_id = ? AND receipt_id = ?"));
+    for (const auto& [terminal_id, receipt_id] : changes.consumed_holds) {
+      drop->bind(1, terminal_id).bind(2, receipt_id);
+      drop->run();
+      drop->reset();
+    }
+  }
+  std::int64_t cursor = changes.accounts.empty() ? 0 : member_cursor();
+  for (Account account : changes.accounts) save_account(account, ++cursor);
+  for (const auto& [member_id, keys] : changes.member_keys) set_member_keys(member_id, keys);
+  for (const Lot& lot : changes.lots) save_lot(lot);
+  for (const Conflict& conflict : changes.conflicts) add_conflict(conflict);
+  if (changes.terminal) save_terminal(*changes.terminal);
+}
+
 std::optional<Terminal> SqliteStore::terminal(std::string_view terminal_id) {
   static const std::string sql = "SELECT " + std::string(kTerminalColumns) + " FROM terminals WHERE terminal_id = ?";
   StatementUse row(db_->cached(sql));
@@ -257,11 +281,16 @@ std::vector<Terminal> SqliteStore::terminals() {
   return out;
 }
 
-std::optional<storage::Digest> SqliteStore::entry_hash(std::string_view terminal_id, std::int64_t seq) {
-  StatementUse row(db_->cached("SELECT hash FROM entries WHERE terminal_id = ? AND seq = ?"));
-  row->bind(1, terminal_id).bind(2, seq);
-  if (!row->step()) return std::nullopt;
-  return storage::stored_bytes<32>(row->blob_view(0), "ledger entry hash");
+std::vector<std::pair<std::int64_t, storage::Digest>> SqliteStore::entry_hashes(std::string_view terminal_id,
+                                                                                std::int64_t first, std::int64_t last) {
+  StatementUse rows(
+      db_->cached("SELECT seq, hash FROM entries WHERE terminal_id = ? AND seq BETWEEN ? AND ? ORDER BY seq"));
+  rows->bind(1, terminal_id).bind(2, first).bind(3, last);
+  std::vector<std::pair<std::int64_t, storage::Digest>> out;
+  while (rows->step()) {
+    out.emplace_back(rows->integer(0), storage::stored_bytes<32>(rows->blob_view(1), "ledger entry hash"));
+  }
+  return out;
 }
 
 void SqliteStore::insert_entry(const sync::WireEntry& wire, std::int64_t applied_at_ms) {
@@ -332,12 +361,6 @@ std::vector<sync::WireEntry> SqliteStore::held_run(std::string_view terminal_id,
   return all;
 }
 
-void SqliteStore::drop_held(std::string_view terminal_id, std::int64_t through) {
-  StatementUse drop(db_->cached("DELETE FROM held WHERE terminal_id = ? AND seq <= ?"));
-  drop->bind(1, terminal_id).bind(2, through);
-  drop->run();
-}
-
 std::optional<Account> SqliteStore::account(std::string_view member_id) {
   StatementUse row(db_->cached(
       "SELECT member_id, balance, tier, status, cursor, last_redeem_terminal, last_redeem_seq FROM accounts "
@@ -347,8 +370,16 @@ std::optional<Account> SqliteStore::account(std::string_view member_id) {
   return read_account(*row);
 }
 
-void SqliteStore::save_account(Account& a) {
-  a.cursor = member_cursor() + 1;
+std::vector<Account> SqliteStore::lock_accounts(std::span<const std::string> member_ids) {
+  std::vector<Account> out;
+  for (const std::string& id : member_ids) {
+    if (auto found = account(id)) out.push_back(std::move(*found));
+  }
+  return out;
+}
+
+void SqliteStore::save_account(Account& a, std::int64_t cursor) {
+  a.cursor = cursor;
   StatementUse put(db_->cached(
       "INSERT INTO accounts (member_id, balance, tier, status, cursor, last_redeem_terminal, last_redeem_seq) "
       "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (member_id) DO UPDATE SET balance = excluded.balance, "
@@ -407,12 +438,17 @@ constexpr std::string_view kLotColumns =
     "SELECT member_id, expires_at, terminal_id, seq, points, remaining, expired, earned_at FROM lots ";
 }
 
-std::vector<Lot> SqliteStore::open_lots(std::string_view member_id) {
+std::vector<Lot> SqliteStore::open_lots(std::span<const std::string> member_ids) {
   static const std::string sql =
       std::string(kLotColumns) + "WHERE member_id = ? AND remaining > 0 ORDER BY expires_at, terminal_id, seq";
   StatementUse rows(db_->cached(sql));
-  rows->bind(1, member_id);
-  return read_lots(*rows);
+  std::vector<Lot> out;
+  for (const std::string& id : member_ids) {
+    rows->bind(1, id);
+    while (rows->step()) out.push_back(read_lot(*rows));
+    rows->reset();
+  }
+  return out;
 }
 
 std::vector<Lot> SqliteStore::expiring_lots(std::int64_t now_ms, std::size_t limit) {
@@ -430,7 +466,7 @@ std::vector<Lot> SqliteStore::lots(std::string_view member_id) {
   return read_lots(*rows);
 }
 
-void SqliteStore::save_lot(Lot& lot) {
+void SqliteStore::save_lot(const Lot& lot) {
   StatementUse put(
       db_->cached("INSERT INTO lots (member_id, expires_at, terminal_id, seq, points, remaining, expired, earned_at) "
                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET remaining = excluded.remaining, "

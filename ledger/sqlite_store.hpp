@@ -43,32 +43,31 @@ class SqliteStore final : public LedgerStore {
 
   void transaction(const std::function<void()>& work) override;
 
+  void write(const StoreChanges& changes) override;
+
   std::optional<Terminal> terminal(std::string_view terminal_id) override;
+  std::optional<Terminal> lock_terminal(std::string_view terminal_id) override { return terminal(terminal_id); }
   void save_terminal(const Terminal& terminal) override;
   std::vector<Terminal> terminals() override;
 
-  std::optional<storage::Digest> entry_hash(std::string_view terminal_id, std::int64_t seq) override;
-  void insert_entry(const sync::WireEntry& wire, std::int64_t applied_at_ms) override;
+  std::vector<std::pair<std::int64_t, storage::Digest>> entry_hashes(std::string_view terminal_id, std::int64_t first,
+                                                                     std::int64_t last) override;
   std::vector<sync::WireEntry> entries(std::string_view terminal_id, std::int64_t first, std::size_t limit) override;
   std::int64_t entry_count() override;
 
-  void hold_back(const sync::WireEntry& wire) override;
   std::vector<sync::WireEntry> held_run(std::string_view terminal_id, std::int64_t first) override;
-  void drop_held(std::string_view terminal_id, std::int64_t through) override;
 
   std::optional<Account> account(std::string_view member_id) override;
-  void save_account(Account& account) override;
-  void set_member_keys(std::string_view member_id, const std::vector<storage::Digest>& keys) override;
+  // One writer at a time (the transaction is BEGIN IMMEDIATE): nothing more to lock.
+  std::vector<Account> lock_accounts(std::span<const std::string> member_ids) override;
   std::vector<MemberChange> member_changes(std::int64_t cursor, std::size_t limit) override;
   std::int64_t member_cursor() override;
   std::vector<Account> accounts() override;
 
-  std::vector<Lot> open_lots(std::string_view member_id) override;
+  std::vector<Lot> open_lots(std::span<const std::string> member_ids) override;
   std::vector<Lot> expiring_lots(std::int64_t now_ms, std::size_t limit) override;
   std::vector<Lot> lots(std::string_view member_id) override;
-  void save_lot(Lot& lot) override;
 
-  void add_conflict(const Conflict& conflict) override;
   std::vector<Conflict> conflicts() override;
   void add_mismatch(const Mismatch& mismatch) override;
   std::vector<Mismatch> mismatches() override;
@@ -89,6 +88,12 @@ class SqliteStore final : public LedgerStore {
 
  private:
   std::vector<sync::WireEntry> read_wire(storage::Statement& rows, std::string_view terminal_id);
+  void insert_entry(const sync::WireEntry& wire, std::int64_t applied_at_ms);
+  void hold_back(const sync::WireEntry& wire);
+  void save_account(Account& account, std::int64_t cursor);
+  void set_member_keys(std::string_view member_id, const std::vector<storage::Digest>& keys);
+  void save_lot(const Lot& lot);
+  void add_conflict(const Conflict& conflict);
 
   std::unique_ptr<storage::Database> db_;
   int depth_ = 0;  // transactions open, the outermost first

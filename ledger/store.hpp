@@ -1,7 +1,18 @@
 // The ledger's state behind one interface, so that the accounting (ledger/ledger.hpp) is written
 // once and the storage can be SQLite on one machine (ledger/sqlite_store.hpp, the default) or a
-// PostgreSQL server at chain scale. Every method is one small step, called by the Ledger inside
-// transaction(); a store keeps no accounting rules of its own.
+// PostgreSQL server at chain scale (ledger/postgres_store.hpp). A store keeps no accounting rules
+// of its own.
+//
+// The seam is shaped for a store across a network: a terminal's batch is read in a few calls
+// (its terminal, the accounts and lots of its members, each for all of them at once) and
+// written in one, write(), which a store turns into a few statements (entries, accounts, lots,
+// conflicts, the terminal's head), whatever the size of the batch.
+//
+// Locks. Several ledger processes may share one store (PostgreSQL). What a batch reads with
+// lock_terminal() and lock_accounts() stays locked until its transaction ends, and every
+// transaction takes the terminal first, then its members in one fixed order (lock_accounts
+// takes a sorted list), so that two batches never wait for each other in a cycle. A store with
+// one writer at a time (SQLite) has nothing more to lock.
 //
 // What it holds:
 //   terminals   the enrolled terminals: store, public key, revocation, and the head of the
@@ -22,6 +33,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -57,7 +69,6 @@ struct Account {
 
 // Points earned (or given back) at one time, spent oldest first, expiring as a whole.
 struct Lot {
-  std::int64_t id = 0;  // 0: not stored yet
   std::string member_id;
   std::string terminal_id;  // where the points were earned; "" for imported balances
   std::int64_t seq = 0;
@@ -135,6 +146,29 @@ struct TerminalTotals {
   std::int64_t mismatches = 0;
 };
 
+// Everything one batch (an upload, a replayed run, an expiry chunk, an import) changes, written
+// at once by LedgerStore::write().
+struct StoreChanges {
+  std::int64_t applied_at_ms = 0;
+  std::vector<const sync::WireEntry*> entries;  // applied: new (terminal, seq) each, in order
+  std::vector<const sync::WireEntry*> held;     // kept aside after a gap (replacing the same seq)
+  std::string drop_held_terminal;               // forget that terminal's held entries ...
+  std::int64_t drop_held_through = 0;           // ... up to this sequence (0: none)
+  // Saved (inserted or updated) and moved to the end of the member feed, in this order; the
+  // store sets each one's cursor.
+  std::vector<Account> accounts;
+  std::vector<std::pair<std::string, std::vector<storage::Digest>>> member_keys;  // replace a member's keys
+  std::vector<Lot> lots;  // inserted, or updated (remaining, expired), by (member, expiry, terminal, seq)
+  std::vector<Conflict> conflicts;
+  std::vector<std::pair<std::string, std::string>> consumed_holds;  // (terminal, receipt)
+  std::optional<Terminal> terminal;                                 // saved last
+
+  bool empty() const {
+    return entries.empty() && held.empty() && drop_held_through == 0 && accounts.empty() && member_keys.empty() &&
+           lots.empty() && conflicts.empty() && consumed_holds.empty() && !terminal;
+  }
+};
+
 class LedgerStore {
  public:
   virtual ~LedgerStore() = default;
@@ -144,42 +178,40 @@ class LedgerStore {
   // wrote is undone, and the outer transaction goes on (a replay groups files this way).
   virtual void transaction(const std::function<void()>& work) = 0;
 
+  // Writes what a batch changed, in a few statements.
+  virtual void write(const StoreChanges& changes) = 0;
+
   virtual std::optional<Terminal> terminal(std::string_view terminal_id) = 0;
+  // The terminal, locked until the transaction ends (its batch, its enrolment, its audit mark).
+  virtual std::optional<Terminal> lock_terminal(std::string_view terminal_id) = 0;
   virtual void save_terminal(const Terminal& terminal) = 0;
   virtual std::vector<Terminal> terminals() = 0;
 
-  // The stored hash of an applied entry.
-  virtual std::optional<storage::Digest> entry_hash(std::string_view terminal_id, std::int64_t seq) = 0;
-  virtual void insert_entry(const sync::WireEntry& wire, std::int64_t applied_at_ms) = 0;
+  // The stored hashes of a terminal's applied entries first..last, by sequence.
+  virtual std::vector<std::pair<std::int64_t, storage::Digest>> entry_hashes(std::string_view terminal_id,
+                                                                             std::int64_t first, std::int64_t last) = 0;
   // Applied entries of a terminal from `first`, in order, at most `limit` (audits and exports).
   virtual std::vector<sync::WireEntry> entries(std::string_view terminal_id, std::int64_t first, std::size_t limit) = 0;
   virtual std::int64_t entry_count() = 0;
 
-  // Keeps entries aside (replacing any held with the same sequence).
-  virtual void hold_back(const sync::WireEntry& wire) = 0;
   // The held entries of a terminal from `first` that follow each other without a gap.
   virtual std::vector<sync::WireEntry> held_run(std::string_view terminal_id, std::int64_t first) = 0;
-  // Forgets held entries up to `through`.
-  virtual void drop_held(std::string_view terminal_id, std::int64_t through) = 0;
 
   virtual std::optional<Account> account(std::string_view member_id) = 0;
-  // Inserts or updates the account and moves it to the end of the member feed.
-  virtual void save_account(Account& account) = 0;
-  virtual void set_member_keys(std::string_view member_id, const std::vector<storage::Digest>& keys) = 0;
+  // The accounts of these members (sorted, without repeats) that exist, in that order. Each
+  // member is locked until the transaction ends, whether it has an account yet or not.
+  virtual std::vector<Account> lock_accounts(std::span<const std::string> member_ids) = 0;
   // Changes after `cursor`, in feed order, at most `limit`.
   virtual std::vector<MemberChange> member_changes(std::int64_t cursor, std::size_t limit) = 0;
   virtual std::int64_t member_cursor() = 0;
   virtual std::vector<Account> accounts() = 0;
 
-  // The member's lots with points left, oldest first.
-  virtual std::vector<Lot> open_lots(std::string_view member_id) = 0;
+  // The lots with points left of these members (sorted), by member, each member's oldest first.
+  virtual std::vector<Lot> open_lots(std::span<const std::string> member_ids) = 0;
   // Lots with points left that expire at or before `now_ms`, at most `limit`.
   virtual std::vector<Lot> expiring_lots(std::int64_t now_ms, std::size_t limit) = 0;
   virtual std::vector<Lot> lots(std::string_view member_id) = 0;
-  // Inserts a lot (id 0, and sets its id) or updates remaining and expired.
-  virtual void save_lot(Lot& lot) = 0;
 
-  virtual void add_conflict(const Conflict& conflict) = 0;
   virtual std::vector<Conflict> conflicts() = 0;
   virtual void add_mismatch(const Mismatch& mismatch) = 0;
   virtual std::vector<Mismatch> mismatches() = 0;

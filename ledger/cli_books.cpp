@@ -12,9 +12,9 @@
 #include <vector>
 
 #include "ledger/audit.hpp"
+#include "ledger/open_store.hpp"
 #include "ledger/replay.hpp"
 #include "ledger/report.hpp"
-#include "ledger/sqlite_store.hpp"
 #include "runtime/clock.hpp"
 
 namespace loyalty::ledger::cli {
@@ -90,7 +90,8 @@ int replay_files(const Options& options, std::span<const std::string_view> files
   store_options.durability = storage::Durability::normal;
   store_options.cache_kib = 262144;
   store_options.checkpoint_pages = 20000;
-  SqliteStore store(options.value("--db"), store_options);
+  const auto opened = open_store(options.value("--db"), store_options);
+  LedgerStore& store = *opened;
   Ledger ledger(store, settings_from(options));
   ProgressBar bar(err, files.size(), options.has("--quiet"));
   const std::vector<std::filesystem::path> paths(files.begin(), files.end());
@@ -200,7 +201,8 @@ int replay_command(std::span<const std::string_view> args, std::ostream& out, st
 int report_command(std::span<const std::string_view> args, std::ostream& out, std::ostream& err) {
   const auto options = parse_options(args, {"--db", "--format"}, {}, kUsage, err);
   if (!options || !require(*options, {"--db"}, kUsage, err)) return exit_usage;
-  SqliteStore store(options->value("--db"), storage::Creation::must_exist);
+  const auto opened = open_store(options->value("--db"), {storage::Creation::must_exist});
+  LedgerStore& store = *opened;
   const Report report = build_report(store);
   const std::string format = options->find("--format").value_or("table");
   if (format == "table") {
@@ -218,7 +220,8 @@ int report_command(std::span<const std::string_view> args, std::ostream& out, st
 int audit_command(std::span<const std::string_view> args, std::ostream& out, std::ostream& err) {
   const auto options = parse_options(args, {"--db"}, {}, kUsage, err);
   if (!options || !require(*options, {"--db"}, kUsage, err)) return exit_usage;
-  SqliteStore store(options->value("--db"), storage::Creation::must_exist);
+  const auto opened = open_store(options->value("--db"), {storage::Creation::must_exist});
+  LedgerStore& store = *opened;
   const AuditSummary audited = audit(store);
   out << "audited " << audited.sales << " sales: " << audited.mismatches << " mismatches";
   if (audited.clock_problems > 0) out << " (" << audited.clock_problems << " of them in the sale's time)";
@@ -232,7 +235,8 @@ int audit_command(std::span<const std::string_view> args, std::ostream& out, std
 int expire_command(std::span<const std::string_view> args, std::ostream& out, std::ostream& err) {
   const auto options = parse_options(args, {"--db", "--expiry-days"}, {}, kUsage, err);
   if (!options || !require(*options, {"--db"}, kUsage, err)) return exit_usage;
-  SqliteStore store(options->value("--db"), storage::Creation::must_exist);
+  const auto opened = open_store(options->value("--db"), {storage::Creation::must_exist});
+  LedgerStore& store = *opened;
   Ledger ledger(store, settings_from(*options));
   out << "expired " << ledger.expire(runtime::unix_now_ms()) << " points\n";
   return exit_ok;

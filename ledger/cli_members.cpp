@@ -6,7 +6,7 @@
 #include <string>
 
 #include "ledger/members.hpp"
-#include "ledger/sqlite_store.hpp"
+#include "ledger/open_store.hpp"
 #include "runtime/clock.hpp"
 #include "storage/crypto.hpp"
 #include "storage/files.hpp"
@@ -22,7 +22,8 @@ int members_command(std::span<const std::string_view> args, std::ostream& out, s
       parse_options(args.subspan(1), {"--db", "--member-secret", "--file", "--phone-country"}, {}, kUsage, err);
   if (!options || !require(*options, {"--db", "--member-secret", "--file"}, kUsage, err)) return exit_usage;
   const storage::IdentifierHasher hasher(storage::read_secret(options->value("--member-secret"), "member secret"));
-  SqliteStore store(options->value("--db"));
+  const auto opened = open_store(options->value("--db"));
+  LedgerStore& store = *opened;
   Ledger ledger(store, {});
   const ImportSummary summary = import_members(ledger, options->value("--file"), hasher,
                                                options->find("--phone-country").value_or("7"), runtime::unix_now_ms());
@@ -39,7 +40,8 @@ int terminal_command(std::span<const std::string_view> args, std::ostream& out, 
       return exit_usage;
     }
     const auto key = storage::PublicKey::from_pem(storage::read_file(options->value("--public-key")));
-    SqliteStore store(options->value("--db"));
+    const auto opened = open_store(options->value("--db"));
+    LedgerStore& store = *opened;
     Ledger ledger(store, {});
     ledger.enroll(options->value("--terminal"), options->value("--store"), key.raw(), runtime::unix_now_ms());
     out << "enrolled terminal " << options->value("--terminal") << " of store " << options->value("--store") << "\n";
@@ -48,7 +50,8 @@ int terminal_command(std::span<const std::string_view> args, std::ostream& out, 
   if (action == "revoke") {
     const auto options = parse_options(rest, {"--db", "--terminal"}, {}, kUsage, err);
     if (!options || !require(*options, {"--db", "--terminal"}, kUsage, err)) return exit_usage;
-    SqliteStore store(options->value("--db"), storage::Creation::must_exist);
+    const auto opened = open_store(options->value("--db"), {storage::Creation::must_exist});
+    LedgerStore& store = *opened;
     Ledger ledger(store, {});
     ledger.revoke(options->value("--terminal"), runtime::unix_now_ms());
     out << "revoked terminal " << options->value("--terminal") << "\n";
@@ -57,7 +60,8 @@ int terminal_command(std::span<const std::string_view> args, std::ostream& out, 
   if (action == "list") {
     const auto options = parse_options(rest, {"--db"}, {}, kUsage, err);
     if (!options || !require(*options, {"--db"}, kUsage, err)) return exit_usage;
-    SqliteStore store(options->value("--db"), storage::Creation::must_exist);
+    const auto opened = open_store(options->value("--db"), {storage::Creation::must_exist});
+    LedgerStore& store = *opened;
     for (const Terminal& t : store.terminals()) {
       out << t.terminal_id << "  store " << t.store_id << "  through " << t.head_seq
           << (t.revoked_at_ms ? "  revoked" : "") << "\n";

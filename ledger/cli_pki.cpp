@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "ledger/open_store.hpp"
 #include "ledger/pki.hpp"
-#include "ledger/sqlite_store.hpp"
 #include "runtime/clock.hpp"
 #include "storage/files.hpp"
 #include "sync/tls.hpp"
@@ -64,7 +64,8 @@ int pki_command(std::span<const std::string_view> args, std::ostream& out, std::
     const IssuedCertificate issued = ca.issue_terminal(storage::read_file(options->value("--csr")),
                                                        Validity::days_from(now_s, days_option(*options, 825)));
     if (const auto db = options->find("--db")) {
-      SqliteStore store(*db);
+      const auto opened = open_store(*db);
+      LedgerStore& store = *opened;
       Ledger ledger(store, {});
       ledger.enroll(issued.info.common_name, issued.info.organizational_unit, *issued.info.ed25519_key,
                     runtime::unix_now_ms());
@@ -94,7 +95,8 @@ int pki_command(std::span<const std::string_view> args, std::ostream& out, std::
     CertificateAuthority ca(options->value("--dir"));
     const bool fresh = ca.revoke(serial, now_s);
     if (const auto db = options->find("--db")) {
-      SqliteStore store(*db, storage::Creation::must_exist);
+      const auto opened = open_store(*db, {storage::Creation::must_exist});
+      LedgerStore& store = *opened;
       Ledger ledger(store, {});
       ledger.revoke(terminal, runtime::unix_now_ms());
     }

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "ledger/sqlite_store.hpp"
+#include "ledger/open_store.hpp"
 #include "runtime/clock.hpp"
 #include "storage/files.hpp"
 #include "sync/signed_rulebook.hpp"
@@ -61,7 +61,8 @@ int rulebook_command(std::span<const std::string_view> args, std::ostream& out, 
           << signed_rulebook.key_id << ", expires " << signed_rulebook.expires_at_s << " (Unix time)\n";
       return exit_ok;
     }
-    SqliteStore store(options->value("--db"));
+    const auto opened = open_store(options->value("--db"));
+    LedgerStore& store = *opened;
     store.transaction([&] {
       const auto latest = store.latest_rulebook();
       if (latest && latest->version >= rules.version) {

@@ -6,6 +6,7 @@
 #include <ostream>
 
 #include "ledger/config.hpp"
+#include "ledger/open_store.hpp"
 #include "ledger/server.hpp"
 #include "runtime/json_reader.hpp"
 #include "runtime/log.hpp"
@@ -35,7 +36,7 @@ int check_config_command(std::span<const std::string_view> args, std::ostream& o
     sync::make_context(sync::ssl::context::tls_server, config.tls);
     out << "loyalty-ledger: TLS files usable: certificate " << config.tls.certificate.string() << ", CA "
         << config.tls.ca.string() << "\n"
-        << "loyalty-ledger: configuration " << file << " is valid (database " << config.db.string()
+        << "loyalty-ledger: configuration " << file << " is valid (database " << describe_store(config.db)
         << (std::filesystem::exists(config.db) ? "" : ", created at the first start") << ")\n";
     return exit_ok;
   } catch (const std::exception& error) {

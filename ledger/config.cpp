@@ -1,5 +1,6 @@
 #include "ledger/config.hpp"
 
+#include "ledger/open_store.hpp"
 #include "runtime/config_values.hpp"
 #include "runtime/json_reader.hpp"
 #include "storage/files.hpp"
@@ -33,7 +34,8 @@ ServerConfig load_server_config(const std::filesystem::path& path) {
   const std::filesystem::path base = path.parent_path();
   ServerConfig config;
   Reader top(document, "ledger");
-  config.db = runtime::resolve_path(base, top.string("db", 4096));
+  config.db = top.string("db", 4096);
+  if (!names_postgres(config.db)) config.db = runtime::resolve_path(base, config.db).string();
   if (top.has("listen")) config.listen = read_endpoint(top.path_of("listen"), top.string("listen", 64), false);
   if (top.has("admin_listen")) {
     config.admin_listen = read_endpoint(top.path_of("admin_listen"), top.string("admin_listen", 64), true);

@@ -26,7 +26,7 @@ struct Endpoint {
 };
 
 struct ServerConfig {
-  std::filesystem::path db;
+  std::string db;                        // a SQLite file, or a PostgreSQL connection URI (ledger/open_store.hpp)
   Endpoint listen{"0.0.0.0", 8443};      // HTTPS with mutual TLS, for terminals
   std::optional<Endpoint> admin_listen;  // plain HTTP for health and metrics, loopback only
   sync::TlsFiles tls;

@@ -3,7 +3,7 @@
 #include <ostream>
 
 #include "ledger/audit.hpp"
-#include "ledger/sqlite_store.hpp"
+#include "ledger/open_store.hpp"
 #include "runtime/clock.hpp"
 #include "runtime/options.hpp"
 #include "runtime/systemd.hpp"
@@ -158,14 +158,15 @@ int run_server(const ServerConfig& config, std::ostream& err) {
     return runtime::exit_config;
   }
   try {
-    SqliteStore store(config.db);
+    const std::unique_ptr<LedgerStore> opened = open_store(config.db);
+    LedgerStore& store = *opened;
     Ledger ledger(store, config.settings);
     LedgerService service(ledger, log, runtime::unix_now_ms);
     asio::io_context io;
     LedgerServer server(io, tls, service, log, config.max_batch_bytes,
                         std::chrono::milliseconds(config.read_timeout_ms));
     const std::uint16_t port = server.listen_tls(config.listen);
-    runtime::OrderedJson ready{{"port", port}, {"db", config.db.string()}, {"entries", store.entry_count()}};
+    runtime::OrderedJson ready{{"port", port}, {"db", describe_store(config.db)}, {"entries", store.entry_count()}};
     if (config.admin_listen) ready["admin_port"] = server.listen_admin(*config.admin_listen);
 
     // Under systemd: READY=1 once listening, WATCHDOG=1 at half the unit's WatchdogSec from this

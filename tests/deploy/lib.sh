@@ -29,7 +29,7 @@ package() {  # SOURCE_DIR BUILD_DIR OUT_DIR
 # dependencies beyond it (dpkg -i, unlike apt, installs none), and systemd to boot it. It has
 # no udev, as a terminal image built for the purpose may not.
 debian_base() {  # DIR
-  include=libsqlite3-0,libssl3,procps,systemd,systemd-sysv,dbus
+  include=libsqlite3-0,libssl3,libpq5,procps,systemd,systemd-sysv,dbus
   if [ ! -f "$1/.complete-$include" ]; then
     echo "debootstrap of a minimal bookworm into $1" >&2
     rm -rf "$1" "$1-tmp"

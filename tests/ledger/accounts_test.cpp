@@ -27,7 +27,7 @@ void check_lots(LedgerFixture& f, const std::string& member) {
 
 }  // namespace
 
-TEST_CASE("redemptions and clawbacks spend the oldest points first") {
+TEST_CASE("redemptions and clawbacks spend the oldest points first" * doctest::test_suite("store")) {
   LedgerFixture f;
   Lane& lane = f.lane("T1");
   lane.sale("M1", 100, 0, kNow);
@@ -46,7 +46,8 @@ TEST_CASE("redemptions and clawbacks spend the oldest points first") {
   check_lots(f, "M1");
 }
 
-TEST_CASE("points a return gives back become a new lot, and a clawback beyond the balance is a debt new points pay") {
+TEST_CASE("points a return gives back become a new lot, and a clawback beyond the balance is a debt new points pay" *
+          doctest::test_suite("store")) {
   LedgerFixture f;
   Lane& lane = f.lane("T1");
   lane.sale("M1", 100, 0);
@@ -68,7 +69,8 @@ TEST_CASE("points a return gives back become a new lot, and a clawback beyond th
   CHECK(lots_left(f, "M1") == 5);
 }
 
-TEST_CASE("points expire with their lot, and a redemption cannot spend points that had expired when it was made") {
+TEST_CASE("points expire with their lot, and a redemption cannot spend points that had expired when it was made" *
+          doctest::test_suite("store")) {
   LedgerSettings settings;
   settings.expiry_days = 30;
   LedgerFixture f(settings);
@@ -93,7 +95,8 @@ TEST_CASE("points expire with their lot, and a redemption cannot spend points th
   CHECK(f.store.terminal_totals().front().expired == 140);
 }
 
-TEST_CASE("two lanes redeeming the same points offline record one conflict naming both entries") {
+TEST_CASE("two lanes redeeming the same points offline record one conflict naming both entries" *
+          doctest::test_suite("store")) {
   LedgerFixture f;
   Lane& earn = f.lane("T0");
   earn.sale("M1", 1000, 0);
@@ -122,7 +125,8 @@ TEST_CASE("two lanes redeeming the same points offline record one conflict namin
   check_lots(f, "M1");
 }
 
-TEST_CASE("an authorization holds points until its receipt's entry arrives or the hold expires") {
+TEST_CASE("an authorization holds points until its receipt's entry arrives or the hold expires" *
+          doctest::test_suite("store")) {
   LedgerFixture f;
   Lane& lane = f.lane("T1");
   lane.sale("M1", 1000, 0);
@@ -157,8 +161,8 @@ TEST_CASE("an authorization holds points until its receipt's entry arrives or th
   CHECK(f.ledger.authorize("T2", {"M9", "T2-R3", 1}, kNow).outcome == Authorization::Outcome::member_unknown);
 }
 
-TEST_CASE(
-    "the report's issued points are what members' accounts received, not what sales without a member would earn") {
+TEST_CASE("the report's issued points are what members' accounts received, not what sales without a member would earn" *
+          doctest::test_suite("store")) {
   LedgerFixture f;
   Lane& lane = f.lane("T1");
   lane.sale("M1", 100, 0);

@@ -46,7 +46,8 @@ struct AuditFixture : LedgerFixture {
 
 }  // namespace
 
-TEST_CASE("the audit prices each sale again with the rulebook it cites and records those that disagree") {
+TEST_CASE("the audit prices each sale again with the rulebook it cites and records those that disagree" *
+          doctest::test_suite("store")) {
   AuditFixture f;
   const storage::JournalEntry sale = *f.lane_t1.journal.find(1);
   CHECK(sale.draft.points_redeemed == 300);
@@ -75,7 +76,8 @@ TEST_CASE("the audit prices each sale again with the rulebook it cites and recor
   CHECK(f.store.terminal_totals().front().mismatches == 1);
 }
 
-TEST_CASE("the audit waits for a rulebook version that is not published, and continues once it is") {
+TEST_CASE("the audit waits for a rulebook version that is not published, and continues once it is" *
+          doctest::test_suite("store")) {
   AuditFixture f;
   f.lane_t1.sale("M1", 10, 0);  // cites version 1 like the first
   LedgerFixture other;          // a ledger without the rulebook
@@ -90,7 +92,7 @@ TEST_CASE("the audit waits for a rulebook version that is not published, and con
   CHECK(audit(other.store).sales == 2);
 }
 
-TEST_CASE("a sale whose payload cannot be priced again is a mismatch that says why") {
+TEST_CASE("a sale whose payload cannot be priced again is a mismatch that says why" * doctest::test_suite("store")) {
   const domain::Rulebook rules = example_rules();
   storage::JournalEntry entry;
   entry.draft.kind = storage::EntryKind::sale;
@@ -100,7 +102,8 @@ TEST_CASE("a sale whose payload cannot be priced again is a mismatch that says w
   CHECK(audit_sale(entry, rules).starts_with("the sale cannot be priced again: "));
 }
 
-TEST_CASE("the audit flags sales whose time is after the terminal's upload or before the entry journaled before") {
+TEST_CASE("the audit flags sales whose time is after the terminal's upload or before the entry journaled before" *
+          doctest::test_suite("store")) {
   AuditFixture f;
   const storage::JournalEntry sale = *f.lane_t1.journal.find(1);
   const auto copy_at = [&](const std::string& receipt, std::int64_t at_ms) {

@@ -1,5 +1,7 @@
 // Shared helpers of the ledger tests: terminals with real journals, and a ledger on a real
-// SQLite file.
+// store: a SQLite file, or, when LOYALTY_TEST_STORE=postgres (how CTest runs the cases of test
+// suite "store" a second time), a new database on a PostgreSQL server the test process starts
+// (tests/postgres_server.hpp).
 
 #ifndef LOYALTY_TESTS_LEDGER_FIXTURES_HPP_
 #define LOYALTY_TESTS_LEDGER_FIXTURES_HPP_
@@ -10,10 +12,11 @@
 #include <vector>
 
 #include "ledger/ledger.hpp"
-#include "ledger/sqlite_store.hpp"
+#include "ledger/open_store.hpp"
 #include "storage/journal.hpp"
 #include "storage/member_cache.hpp"
 #include "sync/journal_wire.hpp"
+#include "tests/postgres_server.hpp"
 #include "tests/storage/fixtures.hpp"
 
 namespace loyalty::ledger::testing {
@@ -66,8 +69,27 @@ struct Lane {
   int receipts = 0;
 };
 
+// Whether this run puts the ledger on PostgreSQL.
+inline bool on_postgres() {
+  const char* store = std::getenv("LOYALTY_TEST_STORE");
+  return store != nullptr && std::string_view(store) == "postgres";
+}
+
+// The test process's PostgreSQL server, started at its first use.
+inline loyalty::testing::PostgresServer& postgres_server() {
+  static loyalty::testing::PostgresServer server;
+  return server;
+}
+
+// Where a test's ledger lives, as `loyalty-ledger --db` takes it: a new database on PostgreSQL,
+// or `dir`'s ledger.db.
+inline std::string test_db(const TempDir& dir) {
+  return on_postgres() ? postgres_server().create_database() : (dir / "ledger.db").string();
+}
+
 struct LedgerFixture {
-  explicit LedgerFixture(LedgerSettings settings = {}) : store(dir / "ledger.db"), ledger(store, settings) {}
+  explicit LedgerFixture(LedgerSettings settings = {})
+      : db(test_db(dir)), owned_store(open_store(db)), store(*owned_store), ledger(store, settings) {}
 
   Lane& lane(const std::string& id, const std::string& store_id = "S1") {
     auto& slot = lanes[id];
@@ -89,7 +111,9 @@ struct LedgerFixture {
   }
 
   TempDir dir;
-  SqliteStore store;
+  std::string db;  // the store, as --db names it
+  std::unique_ptr<LedgerStore> owned_store;
+  LedgerStore& store;
   Ledger ledger;
   std::map<std::string, std::unique_ptr<Lane>> lanes;
 };

@@ -39,7 +39,7 @@ Snapshot snapshot(LedgerFixture& f, const std::string& terminal) {
 
 }  // namespace
 
-TEST_CASE("each entry is applied once however often it is uploaded") {
+TEST_CASE("each entry is applied once however often it is uploaded" * doctest::test_suite("store")) {
   LedgerFixture f;
   Lane& lane = f.lane("T1");
   for (int i = 0; i < 10; ++i) lane.sale("M1", 10, 0);
@@ -65,7 +65,7 @@ TEST_CASE("each entry is applied once however often it is uploaded") {
   CHECK(f.store.entry_count() == 11);
 }
 
-TEST_CASE("entries after a gap are held back and applied when the gap fills") {
+TEST_CASE("entries after a gap are held back and applied when the gap fills" * doctest::test_suite("store")) {
   LedgerFixture f;
   Lane& lane = f.lane("T1");
   for (int i = 0; i < 9; ++i) lane.sale("M1", 1, 0);
@@ -89,7 +89,8 @@ TEST_CASE("entries after a gap are held back and applied when the gap fills") {
   CHECK(f.store.terminal_totals().front().held == 0);
 }
 
-TEST_CASE("uploads that are not the terminal's own intact, signed journal are refused and change nothing") {
+TEST_CASE("uploads that are not the terminal's own intact, signed journal are refused and change nothing" *
+          doctest::test_suite("store")) {
   LedgerFixture f;
   Lane& lane = f.lane("T1");
   Lane& other = f.lane("T2");
@@ -163,7 +164,8 @@ TEST_CASE("uploads that are not the terminal's own intact, signed journal are re
   CHECK(f.store.held_run("T1", 3).empty());
 }
 
-TEST_CASE("a terminal keeps the key it enrolled with once the ledger holds its entries") {
+TEST_CASE("a terminal keeps the key it enrolled with once the ledger holds its entries" *
+          doctest::test_suite("store")) {
   LedgerFixture f;
   Lane& lane = f.lane("T1");
   const auto other_key = storage::PrivateKey::generate().public_key().raw();
@@ -179,7 +181,8 @@ TEST_CASE("a terminal keeps the key it enrolled with once the ledger holds its e
   CHECK(refusal_of([&] { f.ledger.enroll("T 1", "S2", other_key, kNow); }).starts_with("terminal_id_invalid"));
 }
 
-TEST_CASE("uploads split, reordered and repeated at random end with exactly the union of the journals") {
+TEST_CASE("uploads split, reordered and repeated at random end with exactly the union of the journals" *
+          doctest::test_suite("store")) {
   const auto seed = static_cast<std::uint32_t>(loyalty::testing::env_number("LOYALTY_SEED", std::random_device{}()));
   std::cout << "uploads at random: LOYALTY_SEED=" << seed << "\n";
   std::mt19937 random(seed);

@@ -48,7 +48,7 @@ std::string run(const std::vector<std::string>& args, int expected = 0) {
 
 }  // namespace
 
-TEST_CASE("replaying the same journal files twice changes nothing the second time") {
+TEST_CASE("replaying the same journal files twice changes nothing the second time" * doctest::test_suite("store")) {
   Outage f;
   for (const auto& file : f.files()) {
     const ReplayResult r = replay_file(f.ledger, file, kNow);
@@ -75,7 +75,8 @@ TEST_CASE("replaying the same journal files twice changes nothing the second tim
   CHECK(f.balance("M3") == 175);
 }
 
-TEST_CASE("an exported range replays like the journal it came from, and its overlap counts as already applied") {
+TEST_CASE("an exported range replays like the journal it came from, and its overlap counts as already applied" *
+          doctest::test_suite("store")) {
   Outage f;
   const auto part = f.dir / "T1-part.db";
   storage::export_journal(f.lanes["T1"]->journal.database(), part, storage::ExportSelection::range(10, 26), kNow);
@@ -91,7 +92,8 @@ TEST_CASE("an exported range replays like the journal it came from, and its over
   CHECK(f.store.entry_count() == 1 + 26);
 }
 
-TEST_CASE("a journal file that is not what it claims is refused with the reason, and nothing of it applied") {
+TEST_CASE("a journal file that is not what it claims is refused with the reason, and nothing of it applied" *
+          doctest::test_suite("store")) {
   Outage f;
   SUBCASE("a changed entry") {
     storage::Database db(f.dir / "T1.db");
@@ -124,7 +126,8 @@ TEST_CASE("a journal file that is not what it claims is refused with the reason,
   CHECK(f.balance("M1") == 1000);
 }
 
-TEST_CASE("files replayed in one transaction keep their own outcome: a refused file undoes only its own runs") {
+TEST_CASE("files replayed in one transaction keep their own outcome: a refused file undoes only its own runs" *
+          doctest::test_suite("store")) {
   Outage f;
   storage::Database(f.dir / "T2.db").exec("UPDATE journal SET points_earned = 5000 WHERE seq = 7", "tamper");
   const std::vector<std::filesystem::path> files{f.dir / "T1.db", f.dir / "T2.db", f.dir / "missing.db"};
@@ -144,7 +147,7 @@ TEST_CASE("files replayed in one transaction keep their own outcome: a refused f
   CHECK(f.balance("M2") == 250);
 }
 
-TEST_CASE("entries a terminal never signed are left out of a replay and counted") {
+TEST_CASE("entries a terminal never signed are left out of a replay and counted" * doctest::test_suite("store")) {
   Outage f;
   Lane& t1 = *f.lanes["T1"];
   storage::EntryDraft draft = storage::testing::sale("T1-late", "M2", 5, 0);
@@ -158,7 +161,8 @@ TEST_CASE("entries a terminal never signed are left out of a replay and counted"
 }
 
 TEST_CASE(
-    "the report sums each store and terminal, values the liability by each entry's rulebook, as table, CSV and JSON") {
+    "the report sums each store and terminal, values the liability by each entry's rulebook, as table, CSV and JSON" *
+    doctest::test_suite("store")) {
   Outage f;
   const std::string rulebook =
       storage::read_file(std::filesystem::path(LOYALTY_SOURCE_DIR) / "examples/rulebook-ru.json");
@@ -184,7 +188,7 @@ TEST_CASE(
   CHECK(report.total.redeemed == 1600);
   CHECK(report.total.liability_minor == (1425 - 1600) * 100);
 
-  const std::string db = (f.dir / "ledger.db").string();
+  const std::string db = f.db;
   const std::string table = run({"report", "--db", db});
   CHECK(table.find("S1 / T1") != std::string::npos);
   CHECK(table.find("-550.00") != std::string::npos);
@@ -226,7 +230,8 @@ std::vector<std::vector<std::string>> parse_csv(const std::string& text) {
   return records;
 }
 
-TEST_CASE("the finance CSV quotes as RFC 4180 says and keeps spreadsheet formulas as text") {
+TEST_CASE("the finance CSV quotes as RFC 4180 says and keeps spreadsheet formulas as text" *
+          doctest::test_suite("store")) {
   CHECK(csv_field("S1") == "S1");
   CHECK(csv_field("Store 12, Moscow") == "\"Store 12, Moscow\"");
   CHECK(csv_field("a \"quoted\" name") == "\"a \"\"quoted\"\" name\"");

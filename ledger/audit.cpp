@@ -116,7 +116,17 @@ AuditSummary audit(LedgerStore& store) {
     while (!stopped && terminal.audited_through < terminal.head_seq) {
       const auto run = store.entries(terminal.terminal_id, terminal.audited_through + 1, kAuditRun);
       if (run.empty()) break;
+      // From the same state again when the store runs the transaction again.
+      const AuditSummary summary_before = summary;
+      const std::set<std::int64_t> waiting_before = waiting;
+      const std::int64_t audited_before = terminal.audited_through;
+      const std::optional<std::int64_t> previous_before = previous_at;
       store.transaction([&] {
+        summary = summary_before;
+        waiting = waiting_before;
+        terminal.audited_through = audited_before;
+        previous_at = previous_before;
+        stopped = false;
         for (const sync::WireEntry& wire : run) {
           const storage::JournalEntry& entry = wire.entry;
           if (entry.draft.kind != storage::EntryKind::sale) {

@@ -169,6 +169,7 @@ std::pair<std::int64_t, std::int64_t> Ledger::import_members(std::span<const Mem
   std::int64_t created = 0;
   std::int64_t updated = 0;
   store_.transaction([&] {
+    created = updated = 0;
     std::vector<std::string> ids;
     for (const MemberRecord& record : members) ids.push_back(record.member_id);
     std::sort(ids.begin(), ids.end());
@@ -196,8 +197,9 @@ std::pair<std::int64_t, std::int64_t> Ledger::import_members(std::span<const Mem
 
 sync::Ack Ledger::ingest(std::string_view terminal_id, std::span<const sync::WireEntry> entries, std::int64_t now_ms) {
   sync::Ack ack;
-  ack.terminal_id = terminal_id;
   store_.transaction([&] {
+    ack = sync::Ack{};
+    ack.terminal_id = terminal_id;
     auto terminal = store_.lock_terminal(terminal_id);
     if (!terminal) {
       throw Refusal("terminal_unknown", "terminal " + std::string(terminal_id) + " is not enrolled at this ledger");
@@ -333,6 +335,7 @@ void Ledger::add_lot(MemberState& member, const std::string& terminal_id, std::i
 Authorization Ledger::authorize(std::string_view terminal_id, const AuthorizeRequest& request, std::int64_t now_ms) {
   Authorization result;
   store_.transaction([&] {
+    result = Authorization{};
     // Locked: two authorizations for one member, on two ledger processes, wait for each other.
     const std::string ids[] = {request.member_id};
     const auto locked = store_.lock_accounts(ids);
@@ -368,7 +371,9 @@ std::int64_t Ledger::expire(std::int64_t now_ms) {
   std::int64_t expired = 0;
   for (;;) {
     std::size_t found = 0;
+    std::int64_t chunk_expired = 0;
     store_.transaction([&] {
+      chunk_expired = 0;
       const std::vector<Lot> due = store_.expiring_lots(now_ms, kExpiryChunk);
       found = due.size();
       std::vector<std::string> ids;
@@ -381,7 +386,7 @@ std::int64_t Ledger::expire(std::int64_t now_ms) {
         for (OpenLot& open : member.lots) {
           if (open.lot.expires_at_ms > now_ms) break;
           if (open.lot.remaining == 0) continue;
-          expired += open.lot.remaining;
+          chunk_expired += open.lot.remaining;
           expire_lot(member.account, open.lot);
           open.dirty = true;
           member.dirty = true;
@@ -390,10 +395,13 @@ std::int64_t Ledger::expire(std::int64_t now_ms) {
       StoreChanges changes;
       working.collect(changes);
       store_.write(changes);
-      if (found < kExpiryChunk) store_.drop_expired_holds(now_ms);
     });
+    expired += chunk_expired;
     if (found < kExpiryChunk) break;
   }
+  // Apart from the lots: a transaction that holds the member feed's counter (above) does not
+  // also wait for holds an upload is consuming.
+  store_.transaction([&] { store_.drop_expired_holds(now_ms); });
   return expired;
 }
 

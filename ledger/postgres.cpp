@@ -111,9 +111,11 @@ Result Connection::check(std::string_view operation, pg_result* result) {
   const ExecStatusType status = PQresultStatus(result);
   if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK || status == PGRES_COPY_IN) return owned;
   const char* sqlstate = PQresultErrorField(result, PG_DIAG_SQLSTATE);
-  const char* message = PQresultErrorMessage(result);
-  throw Error(sqlstate != nullptr ? sqlstate : "", operation,
-              message != nullptr && message[0] != '\0' ? message : PQerrorMessage(conn_));
+  const char* primary = PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY);
+  const char* detail = PQresultErrorField(result, PG_DIAG_MESSAGE_DETAIL);
+  std::string message = primary != nullptr ? primary : PQerrorMessage(conn_);
+  if (detail != nullptr) message += std::string(" (") + detail + ")";
+  throw Error(sqlstate != nullptr ? sqlstate : "", operation, message);
 }
 
 Result Connection::exec(std::string_view operation, const std::string& sql) {

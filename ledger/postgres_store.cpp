@@ -143,6 +143,51 @@ BEGIN
 END
 $$;
 )sql"},
+    // Read-only views for the finance team's BI tools, in their own schema so that one grant
+    // (docs/operations.md) gives a reporting role all of them and none of the tables. Times are
+    // timestamps with time zone, points and balances as stored.
+    {2, R"sql(
+CREATE SCHEMA finance;
+
+CREATE VIEW finance.entries AS
+SELECT t.store_id, e.terminal_id, e.seq,
+       CASE e.kind WHEN 1 THEN 'sale' WHEN 2 THEN 'refund' WHEN 3 THEN 'void' WHEN 4 THEN 'adjustment' END AS kind,
+       e.receipt_id, NULLIF(e.member_id, '') AS member_id,
+       to_timestamp(e.recorded_at / 1000.0) AS recorded_at, e.rulebook_version,
+       CASE e.member_id WHEN '' THEN 0 ELSE e.points_earned END AS points_earned,
+       CASE e.member_id WHEN '' THEN 0 ELSE e.points_redeemed END AS points_redeemed,
+       to_timestamp(e.applied_at / 1000.0) AS applied_at
+FROM entries e JOIN terminals t USING (terminal_id);
+
+CREATE VIEW finance.balances AS
+SELECT member_id, balance, tier, CASE status WHEN 2 THEN 'blocked' ELSE 'active' END AS status
+FROM accounts;
+
+CREATE VIEW finance.lots AS
+SELECT member_id, NULLIF(terminal_id, '') AS terminal_id, seq, points, remaining, expired,
+       to_timestamp(earned_at / 1000.0) AS earned_at, to_timestamp(expires_at / 1000.0) AS expires_at
+FROM lots;
+
+CREATE VIEW finance.conflicts AS
+SELECT member_id, terminal_id, seq, receipt_id, redeemed, available, NULLIF(other_terminal, '') AS other_terminal,
+       NULLIF(other_seq, 0) AS other_seq, to_timestamp(recorded_at / 1000.0) AS recorded_at
+FROM conflicts;
+
+CREATE VIEW finance.mismatches AS
+SELECT terminal_id, seq, receipt_id, rulebook_version, problem FROM mismatches;
+
+-- Per store: points issued and redeemed by its entries, and expired from lots earned there.
+-- Outstanding is what is left (imported opening balances belong to no store).
+CREATE VIEW finance.store_totals AS
+SELECT s.store_id, s.entries, s.points_earned, s.points_redeemed, COALESCE(x.points_expired, 0) AS points_expired,
+       s.points_earned - s.points_redeemed - COALESCE(x.points_expired, 0) AS points_outstanding
+FROM (SELECT store_id, count(*) AS entries, sum(points_earned) AS points_earned,
+             sum(points_redeemed) AS points_redeemed
+      FROM finance.entries GROUP BY store_id) s
+LEFT JOIN (SELECT t.store_id, sum(l.expired) AS points_expired
+           FROM lots l JOIN terminals t USING (terminal_id) GROUP BY t.store_id) x USING (store_id);
+)sql",
+     true},
 };
 
 // The advisory lock (two-key form, apart from the members' one-key locks) migrations take.

@@ -64,7 +64,11 @@ std::vector<ReplayResult> replay_files(Ledger& ledger, std::span<const std::file
   std::vector<ReplayResult> results;
   std::size_t next = 0;
   while (next < files.size()) {
+    const std::size_t group_start = next;
     ledger.store().transaction([&] {
+      // From the group's start again when the store runs the transaction again.
+      next = group_start;
+      results.resize(group_start);
       std::int64_t in_group = 0;
       while (next < files.size() && in_group < group_entries) {
         const std::size_t index = next++;

@@ -176,6 +176,8 @@ class LedgerStore {
   // Runs `work` as one transaction: everything it wrote is committed, or nothing when it throws.
   // Called inside another transaction it is a savepoint: when `work` throws, only what it
   // wrote is undone, and the outer transaction goes on (a replay groups files this way).
+  // The outermost `work` may run again from the start (PostgreSQL, after a serialization
+  // failure or a deadlock), so it sets what it computes rather than adding to what was there.
   virtual void transaction(const std::function<void()>& work) = 0;
 
   // Writes what a batch changed, in a few statements.

@@ -96,14 +96,16 @@ class PostgresServer {
     return "postgresql://postgres@127.0.0.1:" + std::to_string(port_) + "/" + database + "?connect_timeout=10";
   }
   // A new empty database; returns its connection URI.
-  std::string create_database() {
+  std::string create_database() { return conninfo(new_database()); }
+  // A new empty database; returns its name.
+  std::string new_database() {
     const std::string name = "test" + std::to_string(++databases_);
     const std::string out = run(
         {bindir_ + "/createdb", "--host=127.0.0.1", "--port=" + std::to_string(port_), "--username=postgres", name});
     const std::string check =
         run({bindir_ + "/psql", "--no-psqlrc", "--tuples-only", "--no-align", "--command=SELECT 1", conninfo(name)});
     REQUIRE_MESSAGE(check.find('1') != std::string::npos, "createdb " << name << " failed:\n" << out << check);
-    return conninfo(name);
+    return name;
   }
   // Runs SQL with psql as the superuser; returns what it printed (unaligned, tuples only).
   std::string psql(const std::string& database, const std::string& sql) const {

@@ -37,7 +37,10 @@ int check_config_command(std::span<const std::string_view> args, std::ostream& o
     out << "loyalty-ledger: TLS files usable: certificate " << config.tls.certificate.string() << ", CA "
         << config.tls.ca.string() << "\n"
         << "loyalty-ledger: configuration " << file << " is valid (database " << describe_store(config.db)
-        << (std::filesystem::exists(config.db) ? "" : ", created at the first start") << ")\n";
+        << (names_postgres(config.db)            ? ", not connected to by this check"
+            : std::filesystem::exists(config.db) ? ""
+                                                 : ", created at the first start")
+        << ")\n";
     return exit_ok;
   } catch (const std::exception& error) {
     err << "loyalty-ledger: " << file << ": " << error.what() << "\n";

@@ -36,6 +36,11 @@ ServerConfig load_server_config(const std::filesystem::path& path) {
   Reader top(document, "ledger");
   config.db = top.string("db", 4096);
   if (!names_postgres(config.db)) config.db = runtime::resolve_path(base, config.db).string();
+  if (names_postgres(config.db)) {
+    config.db_connections = static_cast<std::size_t>(top.integer_or("db_connections", 4, 1, 64));
+  } else if (top.has("db_connections")) {
+    top.integer_or("db_connections", 1, 1, 1);  // a SQLite file has one writer: 1, or the error says so
+  }
   if (top.has("listen")) config.listen = read_endpoint(top.path_of("listen"), top.string("listen", 64), false);
   if (top.has("admin_listen")) {
     config.admin_listen = read_endpoint(top.path_of("admin_listen"), top.string("admin_listen", 64), true);

@@ -26,7 +26,10 @@ struct Endpoint {
 };
 
 struct ServerConfig {
-  std::string db;                        // a SQLite file, or a PostgreSQL connection URI (ledger/open_store.hpp)
+  std::string db;  // a SQLite file, or a PostgreSQL connection URI (ledger/open_store.hpp)
+  // Connections to the database, one per worker thread: 1 on SQLite (one writer), 4 by default
+  // on PostgreSQL. Housekeeping has one more of its own.
+  std::size_t db_connections = 1;
   Endpoint listen{"0.0.0.0", 8443};      // HTTPS with mutual TLS, for terminals
   std::optional<Endpoint> admin_listen;  // plain HTTP for health and metrics, loopback only
   sync::TlsFiles tls;

@@ -190,7 +190,8 @@ LEFT JOIN (SELECT t.store_id, sum(l.expired) AS points_expired
      true},
 };
 
-// The advisory lock (two-key form, apart from the members' one-key locks) migrations take.
+// The advisory locks of the two-key form, apart from the members' one-key locks: (7142, 1) for
+// migrations, (7142, 2 and up) for housekeeping jobs (run_alone).
 constexpr std::string_view kMigrationLock = "SELECT pg_advisory_xact_lock(7142, 1)";
 constexpr int kAttempts = 8;
 
@@ -419,6 +420,20 @@ void PostgresStore::transaction(const std::function<void()>& work) {
       throw;
     }
   }
+}
+
+bool PostgresStore::run_alone(Job job, const std::function<void()>& work) {
+  const std::string key = "7142, " + std::to_string(static_cast<int>(job) + 1);
+  const Result taken = db().exec("take a housekeeping lock", "SELECT pg_try_advisory_lock(" + key + ")");
+  if (taken.text(0, 0) != "t") return false;
+  try {
+    work();
+  } catch (...) {
+    if (conn_->ok()) conn_->exec("release a housekeeping lock", "SELECT pg_advisory_unlock(" + key + ")");
+    throw;
+  }
+  db().exec("release a housekeeping lock", "SELECT pg_advisory_unlock(" + key + ")");
+  return true;
 }
 
 void PostgresStore::write(const StoreChanges& changes) {

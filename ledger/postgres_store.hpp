@@ -21,6 +21,7 @@
 #ifndef LOYALTY_LEDGER_POSTGRES_STORE_HPP_
 #define LOYALTY_LEDGER_POSTGRES_STORE_HPP_
 
+#include <atomic>
 #include <memory>
 #include <span>
 #include <string>
@@ -92,10 +93,11 @@ class PostgresStore final : public LedgerStore {
   std::vector<ReportRow> report_rows() override;
   std::vector<TerminalTotals> terminal_totals() override;
 
+  bool run_alone(Job job, const std::function<void()>& work) override;
+  std::int64_t retries() const override { return retries_; }
+
   // The schema version the database is at.
   int schema_version();
-  // How many transactions were run again after a serialization failure or a deadlock.
-  std::int64_t retries() const { return retries_; }
   pg::Connection& connection() { return *conn_; }
 
  private:
@@ -105,7 +107,7 @@ class PostgresStore final : public LedgerStore {
   Options options_;
   std::unique_ptr<pg::Connection> conn_;
   int depth_ = 0;  // transactions open, the outermost first
-  std::int64_t retries_ = 0;
+  std::atomic<std::int64_t> retries_ = 0;
 };
 
 }  // namespace loyalty::ledger

@@ -1,6 +1,12 @@
 #include "ledger/server.hpp"
 
+#include <condition_variable>
+#include <mutex>
 #include <ostream>
+#include <stop_token>
+#include <thread>
+
+#include <boost/asio/thread_pool.hpp>
 
 #include "ledger/audit.hpp"
 #include "ledger/open_store.hpp"
@@ -30,11 +36,68 @@ std::uint16_t listen_on(tcp::acceptor& acceptor, const Endpoint& endpoint) {
   return acceptor.local_endpoint().port();
 }
 
+// Expiry and the audit, every expire_every_s, on a thread of their own with their own database
+// connection: never on the threads that answer uploads. With several ledger processes on one
+// PostgreSQL database, each job runs in one of them at a time (LedgerStore::run_alone).
+class Housekeeping {
+ public:
+  Housekeeping(const ServerConfig& config, runtime::Log& log)
+      : config_(config), log_(log), store_(open_store(config.db)), ledger_(*store_, config.settings) {}
+  ~Housekeeping() { stop(); }
+
+  void start() {
+    thread_ = std::jthread([this](std::stop_token stop) { run(stop); });
+  }
+  void stop() {
+    if (!thread_.joinable()) return;
+    thread_.request_stop();
+    thread_.join();
+  }
+
+ private:
+  void run(std::stop_token stop) {
+    std::mutex mutex;
+    std::condition_variable_any stopped;
+    for (;;) {
+      {
+        std::unique_lock lock(mutex);
+        // The stop request is the event waited for; the interval is the schedule.
+        stopped.wait_for(lock, stop, std::chrono::seconds(config_.expire_every_s), [] { return false; });
+        if (stop.stop_requested()) return;
+      }
+      try {
+        store_->run_alone(LedgerStore::Job::expiry, [&] {
+          if (const std::int64_t points = ledger_.expire(runtime::unix_now_ms()); points > 0) {
+            log_.info("points_expired", "expired points whose time had come", {{"points", points}});
+          }
+        });
+        store_->run_alone(LedgerStore::Job::audit, [&] {
+          const AuditSummary audited = audit(*store_);
+          if (audited.mismatches > 0) {
+            log_.warning("audit_mismatches", "sales that do not price as they recorded",
+                         {{"sales", audited.sales}, {"mismatches", audited.mismatches}});
+          }
+        });
+      } catch (const std::exception& e) {
+        log_.error("housekeeping_failed", "expiry or audit failed; will try again", {{"error", e.what()}});
+      }
+    }
+  }
+
+  const ServerConfig& config_;
+  runtime::Log& log_;
+  std::unique_ptr<LedgerStore> store_;
+  Ledger ledger_;
+  std::jthread thread_;
+};
+
 }  // namespace
 
-LedgerServer::LedgerServer(asio::io_context& io, std::shared_ptr<sync::ssl::context> tls, LedgerService& service,
-                           runtime::Log& log, std::size_t max_request_bytes, std::chrono::milliseconds read_timeout)
+LedgerServer::LedgerServer(asio::io_context& io, Workers workers, std::shared_ptr<sync::ssl::context> tls,
+                           LedgerService& service, runtime::Log& log, std::size_t max_request_bytes,
+                           std::chrono::milliseconds read_timeout)
     : io_(io),
+      workers_(std::move(workers)),
       tls_(std::move(tls)),
       service_(service),
       log_(log),
@@ -99,7 +162,7 @@ Task<> LedgerServer::serve_tls(tcp::socket socket) {
   beast::get_lowest_layer(stream).expires_after(read_timeout_);
   auto [handshake_error] = co_await stream.async_handshake(sync::ssl::stream_base::server, use_tuple);
   if (handshake_error) {
-    ++service_.counters().tls_refused;
+    service_.count_tls_refused();
     std::string reason = handshake_error.message();
     const long verify = SSL_get_verify_result(stream.native_handle());
     if (verify != X509_V_OK) reason += " (" + std::string(X509_verify_cert_error_string(verify)) + ")";
@@ -134,7 +197,11 @@ Task<> LedgerServer::serve_requests(Stream& stream, const Peer* peer) {
     const sync::HttpRequest request = parser.release();
     sync::HttpResponse response;
     try {
-      response = service_.handle(request, peer);
+      // On a worker thread, with its own database connection; this thread goes on serving the
+      // other connections meanwhile.
+      response = co_await asio::co_spawn(
+          workers_, [&]() -> Task<sync::HttpResponse> { co_return service_.handle(request, peer); },
+          asio::use_awaitable);
     } catch (const std::exception& error) {
       log_.error("request_failed", "a request failed inside the ledger", {{"error", error.what()}});
       response = sync::error_response(http::status::service_unavailable, "ledger_unavailable",
@@ -158,19 +225,23 @@ int run_server(const ServerConfig& config, std::ostream& err) {
     return runtime::exit_config;
   }
   try {
-    const std::unique_ptr<LedgerStore> opened = open_store(config.db);
-    LedgerStore& store = *opened;
-    Ledger ledger(store, config.settings);
-    LedgerService service(ledger, log, runtime::unix_now_ms);
+    LedgerPool pool(
+        config.db_connections, [&] { return open_store(config.db); }, config.settings);
+    LedgerService service(pool, log, runtime::unix_now_ms);
+    Housekeeping housekeeping(config, log);
     asio::io_context io;
-    LedgerServer server(io, tls, service, log, config.max_batch_bytes,
+    asio::thread_pool workers(pool.size());
+    LedgerServer server(io, workers.get_executor(), tls, service, log, config.max_batch_bytes,
                         std::chrono::milliseconds(config.read_timeout_ms));
     const std::uint16_t port = server.listen_tls(config.listen);
-    runtime::OrderedJson ready{{"port", port}, {"db", describe_store(config.db)}, {"entries", store.entry_count()}};
+    runtime::OrderedJson ready{{"port", port},
+                               {"db", describe_store(config.db)},
+                               {"db_connections", pool.size()},
+                               {"entries", pool.with([](Ledger& ledger) { return ledger.store().entry_count(); })}};
     if (config.admin_listen) ready["admin_port"] = server.listen_admin(*config.admin_listen);
 
     // Under systemd: READY=1 once listening, WATCHDOG=1 at half the unit's WatchdogSec from this
-    // thread (so housekeeping that runs longer than the watchdog allows is caught too).
+    // thread, the one that accepts and reads requests.
     const runtime::SystemdNotifier systemd = runtime::SystemdNotifier::from_environment();
     asio::steady_timer watchdog(io);
     std::function<void()> pet_watchdog = [&] {
@@ -207,30 +278,12 @@ int run_server(const ServerConfig& config, std::ostream& err) {
       });
     };
     wait_reload();
-    asio::steady_timer expiry(io);
-    std::function<void()> schedule_expiry = [&] {
-      expiry.expires_after(std::chrono::seconds(config.expire_every_s));
-      expiry.async_wait([&](const boost::system::error_code& error) {
-        if (error) return;
-        try {
-          if (const std::int64_t points = ledger.expire(runtime::unix_now_ms()); points > 0) {
-            log.info("points_expired", "expired points whose time had come", {{"points", points}});
-          }
-          const AuditSummary audited = audit(store);
-          if (audited.mismatches > 0) {
-            log.warning("audit_mismatches", "sales that do not price as they recorded",
-                        {{"sales", audited.sales}, {"mismatches", audited.mismatches}});
-          }
-        } catch (const std::exception& e) {
-          log.error("housekeeping_failed", "expiry or audit failed; will try again", {{"error", e.what()}});
-        }
-        schedule_expiry();
-      });
-    };
-    schedule_expiry();
+    housekeeping.start();
     log.info("ledger_ready", "the ledger is listening", std::move(ready));
     systemd.notify("READY=1");
     io.run();
+    housekeeping.stop();
+    workers.join();
     return 0;
   } catch (const std::exception& error) {
     log.error("ledger_failed", error.what());

@@ -1,7 +1,8 @@
 // The ledger's network side: HTTPS with TLS 1.3 and mutual TLS for terminals, and an optional
 // plain-HTTP admin listener on loopback for health and metrics. One coroutine per connection on
-// one thread: a request's ledger work is a SQLite transaction of a few milliseconds, and the
-// single thread keeps the store's one connection free of locking.
+// one network thread, which accepts, handshakes, reads and writes; each request's ledger work
+// runs on a worker thread with a database connection of its own (ledger/pool.hpp): one on
+// SQLite, db_connections on PostgreSQL. Expiry and the audit run on a thread of their own.
 //
 // A client that presents no certificate, one from another CA, an expired or a revoked one fails
 // the handshake; the failure is logged with OpenSSL's reason and counted. The certificate's
@@ -25,10 +26,12 @@ namespace loyalty::ledger {
 
 class LedgerServer {
  public:
-  // `io`, `service` and `log` must outlive the server. A request body larger than
-  // `max_request_bytes` (the configured max_batch_bytes) is answered 413 batch_too_large.
-  LedgerServer(asio::io_context& io, std::shared_ptr<sync::ssl::context> tls, LedgerService& service, runtime::Log& log,
-               std::size_t max_request_bytes, std::chrono::milliseconds read_timeout);
+  using Workers = asio::any_io_executor;
+  // `io`, the `workers`' context, `service` and `log` must outlive the server. A request body
+  // larger than `max_request_bytes` (the configured max_batch_bytes) is answered 413
+  // batch_too_large.
+  LedgerServer(asio::io_context& io, Workers workers, std::shared_ptr<sync::ssl::context> tls, LedgerService& service,
+               runtime::Log& log, std::size_t max_request_bytes, std::chrono::milliseconds read_timeout);
 
   // Binds and listens; return the port (useful with port 0). Throw boost::system::system_error.
   std::uint16_t listen_tls(const Endpoint& endpoint);
@@ -46,6 +49,7 @@ class LedgerServer {
   Task<> serve_requests(Stream& stream, const Peer* peer);
 
   asio::io_context& io_;
+  Workers workers_;
   std::shared_ptr<sync::ssl::context> tls_;
   LedgerService& service_;
   runtime::Log& log_;

@@ -34,8 +34,8 @@ http::status status_of(const Refusal& refusal) {
 
 }  // namespace
 
-LedgerService::LedgerService(Ledger& ledger, runtime::Log& log, runtime::Clock clock)
-    : ledger_(ledger), log_(log), clock_(std::move(clock)) {
+LedgerService::LedgerService(LedgerPool& pool, runtime::Log& log, runtime::Clock clock)
+    : pool_(pool), log_(log), clock_(std::move(clock)) {
   for (std::string_view code : kUploadRefusals) counters_.refusals[std::string(code)] = 0;
   for (const auto outcome : {Authorization::Outcome::approved, Authorization::Outcome::declined,
                              Authorization::Outcome::member_unknown, Authorization::Outcome::member_blocked}) {
@@ -43,8 +43,17 @@ LedgerService::LedgerService(Ledger& ledger, runtime::Log& log, runtime::Clock c
   }
 }
 
+void LedgerService::count_tls_refused() {
+  count([](ServiceCounters& c) { ++c.tls_refused; });
+}
+
+ServiceCounters LedgerService::counters() const {
+  const std::lock_guard lock(counters_mutex_);
+  return counters_;
+}
+
 HttpResponse LedgerService::handle(const sync::HttpRequest& request, const Peer* peer) {
-  ++counters_.requests;
+  count([](ServiceCounters& c) { ++c.requests; });
   const std::string_view target = request.target();
   const auto question = target.find('?');
   const std::string_view path = target.substr(0, question);
@@ -74,7 +83,7 @@ HttpResponse LedgerService::handle(const sync::HttpRequest& request, const Peer*
 
 HttpResponse LedgerService::upload(const sync::HttpRequest& request, const Peer& peer) {
   const auto refuse = [&](http::status status, const std::string& code, const std::string& message) {
-    ++counters_.refusals[code];
+    count([&](ServiceCounters& c) { ++c.refusals[code]; });
     log_.warning("upload_refused", message, {{"terminal_id", peer.terminal_id}, {"code", code}});
     return error_response(status, code, message);
   };
@@ -90,11 +99,14 @@ HttpResponse LedgerService::upload(const sync::HttpRequest& request, const Peer&
                       ", which may upload only its own journal, not terminal " + batch.terminal_id + "'s");
   }
   try {
-    const sync::Ack ack = ledger_.ingest(peer.terminal_id, batch.entries, clock_());
-    ++counters_.batches;
-    counters_.entries_applied += ack.applied;
-    counters_.entries_duplicate += ack.duplicates;
-    counters_.entries_held_back += ack.held_back;
+    const sync::Ack ack =
+        pool_.with([&](Ledger& ledger) { return ledger.ingest(peer.terminal_id, batch.entries, clock_()); });
+    count([&](ServiceCounters& c) {
+      ++c.batches;
+      c.entries_applied += ack.applied;
+      c.entries_duplicate += ack.duplicates;
+      c.entries_held_back += ack.held_back;
+    });
     if (log_.enabled(runtime::LogLevel::debug)) {
       log_.write(runtime::LogLevel::debug, "batch", "batch applied",
                  {{"terminal_id", peer.terminal_id},
@@ -110,17 +122,17 @@ HttpResponse LedgerService::upload(const sync::HttpRequest& request, const Peer&
 }
 
 HttpResponse LedgerService::rulebook(const sync::HttpRequest& request) {
-  const auto latest = ledger_.store().latest_rulebook();
+  const auto latest = pool_.with([](Ledger& ledger) { return ledger.store().latest_rulebook(); });
   if (!latest) return error_response(http::status::not_found, "no_rulebook", "no rulebook has been published yet");
   const std::string etag = "\"v" + std::to_string(latest->version) + "\"";
   if (request[http::field::if_none_match] == etag) {
-    ++counters_.rulebook_not_modified;
+    count([](ServiceCounters& c) { ++c.rulebook_not_modified; });
     HttpResponse response{http::status::not_modified, 11};
     response.set(http::field::etag, etag);
     response.prepare_payload();
     return response;
   }
-  ++counters_.rulebook_sent;
+  count([](ServiceCounters& c) { ++c.rulebook_sent; });
   HttpResponse response = json_response(http::status::ok, latest->envelope);
   response.set(http::field::etag, etag);
   return response;
@@ -136,8 +148,9 @@ HttpResponse LedgerService::members(std::string_view query) {
   } catch (const runtime::JsonError& error) {
     return error_response(http::status::bad_request, "query_invalid", error.what());
   }
-  ++counters_.member_pages;
-  const auto changes = ledger_.store().member_changes(after, static_cast<std::size_t>(limit));
+  count([](ServiceCounters& c) { ++c.member_pages; });
+  const auto changes =
+      pool_.with([&](Ledger& ledger) { return ledger.store().member_changes(after, static_cast<std::size_t>(limit)); });
   sync::MemberPage page;
   page.cursor = changes.empty() ? after : changes.back().account.cursor;
   page.more = changes.size() == static_cast<std::size_t>(limit);
@@ -165,8 +178,9 @@ HttpResponse LedgerService::authorize(const sync::HttpRequest& request, const Pe
   } catch (const runtime::JsonError& error) {
     return error_response(http::status::bad_request, "request_invalid", error.what());
   }
-  const Authorization result = ledger_.authorize(peer.terminal_id, ask, clock_());
-  ++counters_.authorizations[std::string(to_string(result.outcome))];
+  const Authorization result =
+      pool_.with([&](Ledger& ledger) { return ledger.authorize(peer.terminal_id, ask, clock_()); });
+  count([&](ServiceCounters& c) { ++c.authorizations[std::string(to_string(result.outcome))]; });
   OrderedJson body;
   body["outcome"] = to_string(result.outcome);
   body["points"] = result.points;
@@ -179,44 +193,49 @@ HttpResponse LedgerService::health() {
   OrderedJson body;
   body["ok"] = true;
   body["time_ms"] = clock_();
-  body["member_cursor"] = ledger_.store().member_cursor();
-  const auto latest = ledger_.store().latest_rulebook();
+  const auto [cursor, latest] = pool_.with(
+      [](Ledger& ledger) { return std::pair(ledger.store().member_cursor(), ledger.store().latest_rulebook()); });
+  body["member_cursor"] = cursor;
   body["rulebook_version"] = latest ? OrderedJson(latest->version) : OrderedJson();
   return json_response(http::status::ok, body.dump());
 }
 
 HttpResponse LedgerService::metrics() {
+  const ServiceCounters now = counters();
+  const std::int64_t member_cursor = pool_.with([](Ledger& ledger) { return ledger.store().member_cursor(); });
   std::ostringstream out;
   const auto counter = [&](std::string_view name, std::string_view help, std::int64_t value) {
     out << "# HELP " << name << " " << help << "\n# TYPE " << name << " counter\n" << name << " " << value << "\n";
   };
-  counter("loyalty_ledger_requests_total", "HTTP requests answered.", counters_.requests);
-  counter("loyalty_ledger_batches_total", "Upload batches accepted.", counters_.batches);
-  counter("loyalty_ledger_entries_applied_total", "Journal entries applied.", counters_.entries_applied);
-  counter("loyalty_ledger_entries_duplicate_total", "Uploaded entries the ledger held already.",
-          counters_.entries_duplicate);
-  counter("loyalty_ledger_entries_held_back_total", "Uploaded entries held back after a gap.",
-          counters_.entries_held_back);
-  counter("loyalty_ledger_rulebook_sent_total", "Rulebook downloads answered with the document.",
-          counters_.rulebook_sent);
-  counter("loyalty_ledger_rulebook_not_modified_total", "Rulebook downloads answered 304.",
-          counters_.rulebook_not_modified);
-  counter("loyalty_ledger_member_pages_total", "Member change pages served.", counters_.member_pages);
+  counter("loyalty_ledger_requests_total", "HTTP requests answered.", now.requests);
+  counter("loyalty_ledger_batches_total", "Upload batches accepted.", now.batches);
+  counter("loyalty_ledger_entries_applied_total", "Journal entries applied.", now.entries_applied);
+  counter("loyalty_ledger_entries_duplicate_total", "Uploaded entries the ledger held already.", now.entries_duplicate);
+  counter("loyalty_ledger_entries_held_back_total", "Uploaded entries held back after a gap.", now.entries_held_back);
+  counter("loyalty_ledger_rulebook_sent_total", "Rulebook downloads answered with the document.", now.rulebook_sent);
+  counter("loyalty_ledger_rulebook_not_modified_total", "Rulebook downloads answered 304.", now.rulebook_not_modified);
+  counter("loyalty_ledger_member_pages_total", "Member change pages served.", now.member_pages);
   counter("loyalty_ledger_tls_refused_total", "TLS handshakes refused (no, expired, revoked or foreign certificate).",
-          counters_.tls_refused);
+          now.tls_refused);
   out << "# HELP loyalty_ledger_refusals_total Uploads refused, by reason.\n"
          "# TYPE loyalty_ledger_refusals_total counter\n";
-  for (const auto& [code, count] : counters_.refusals) {
+  for (const auto& [code, count] : now.refusals) {
     out << "loyalty_ledger_refusals_total{code=\"" << code << "\"} " << count << "\n";
   }
   out << "# HELP loyalty_ledger_authorizations_total Redemption authorizations, by outcome.\n"
          "# TYPE loyalty_ledger_authorizations_total counter\n";
-  for (const auto& [outcome, count] : counters_.authorizations) {
+  for (const auto& [outcome, count] : now.authorizations) {
     out << "loyalty_ledger_authorizations_total{outcome=\"" << outcome << "\"} " << count << "\n";
   }
   out << "# HELP loyalty_ledger_member_cursor Position of the member change feed.\n"
          "# TYPE loyalty_ledger_member_cursor gauge\nloyalty_ledger_member_cursor "
-      << ledger_.store().member_cursor() << "\n";
+      << member_cursor << "\n";
+  out << "# HELP loyalty_ledger_store_retries_total Transactions run again after a serialization failure or a "
+         "deadlock.\n# TYPE loyalty_ledger_store_retries_total counter\nloyalty_ledger_store_retries_total "
+      << pool_.retries() << "\n";
+  out << "# HELP loyalty_ledger_store_connections Database connections, one per worker thread.\n"
+         "# TYPE loyalty_ledger_store_connections gauge\nloyalty_ledger_store_connections "
+      << pool_.size() << "\n";
   std::string process;
   runtime::write_process_metrics(process, "loyalty_ledger", LOYALTY_VERSION);
   out << process;

@@ -16,9 +16,10 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <string>
 
-#include "ledger/ledger.hpp"
+#include "ledger/pool.hpp"
 #include "runtime/clock.hpp"
 #include "runtime/log.hpp"
 #include "sync/http.hpp"
@@ -46,16 +47,19 @@ struct ServiceCounters {
   std::map<std::string, std::int64_t> authorizations;  // by outcome
 };
 
+// Thread-safe: requests are answered on the server's worker threads, each with a ledger of
+// the pool.
 class LedgerService {
  public:
-  // `ledger` and `log` must outlive the service.
-  LedgerService(Ledger& ledger, runtime::Log& log, runtime::Clock clock);
+  // `pool` and `log` must outlive the service.
+  LedgerService(LedgerPool& pool, runtime::Log& log, runtime::Clock clock);
 
   // Answers one request. `peer` is null on the admin listener, which serves health and metrics
   // only.
   sync::HttpResponse handle(const sync::HttpRequest& request, const Peer* peer);
 
-  ServiceCounters& counters() { return counters_; }
+  void count_tls_refused();
+  ServiceCounters counters() const;
 
  private:
   sync::HttpResponse upload(const sync::HttpRequest& request, const Peer& peer);
@@ -65,9 +69,16 @@ class LedgerService {
   sync::HttpResponse health();
   sync::HttpResponse metrics();
 
-  Ledger& ledger_;
+  template <class F>
+  void count(F&& f) {
+    const std::lock_guard lock(counters_mutex_);
+    f(counters_);
+  }
+
+  LedgerPool& pool_;
   runtime::Log& log_;
   runtime::Clock clock_;
+  mutable std::mutex counters_mutex_;
   ServiceCounters counters_;
 };
 

@@ -231,6 +231,20 @@ class LedgerStore {
 
   virtual std::vector<ReportRow> report_rows() = 0;
   virtual std::vector<TerminalTotals> terminal_totals() = 0;
+
+  // Housekeeping jobs that must not run in two ledger processes at once.
+  enum class Job { expiry = 1, audit = 2 };
+  // Runs `work` unless another process sharing this store is running the same job (PostgreSQL:
+  // a session advisory lock, tried, not waited for); returns whether it ran. One process owns
+  // a SQLite file: it always runs.
+  virtual bool run_alone(Job job, const std::function<void()>& work) {
+    (void)job;
+    work();
+    return true;
+  }
+  // Transactions run again after a serialization failure or a deadlock (PostgreSQL). Safe to
+  // read from any thread.
+  virtual std::int64_t retries() const { return 0; }
 };
 
 }  // namespace loyalty::ledger

@@ -61,6 +61,7 @@ void Log::write(LogLevel level, std::string_view event, std::string_view message
   std::string text(prefix_ == LogPrefix::syslog_priority ? priority(level) : "");
   text += line.dump(-1, ' ', false, OrderedJson::error_handler_t::replace);
   text += '\n';
+  const std::lock_guard lock(mutex_);
   out_ << text << std::flush;
 }
 

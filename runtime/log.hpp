@@ -12,6 +12,7 @@
 #define LOYALTY_RUNTIME_LOG_HPP_
 
 #include <iosfwd>
+#include <mutex>
 #include <string_view>
 
 #include "runtime/json_reader.hpp"
@@ -23,6 +24,7 @@ enum class LogLevel { debug, info, warning, error };
 // How each line starts: with the JSON object, or with the line's syslog priority first.
 enum class LogPrefix { none, syslog_priority };
 
+// Thread-safe: each line is written whole, under a lock, whichever thread writes it.
 class Log {
  public:
   // `out` must outlive the Log.
@@ -48,6 +50,7 @@ class Log {
   std::ostream& out_;
   LogLevel threshold_;
   LogPrefix prefix_;
+  std::mutex mutex_;
 };
 
 // The prefix for a daemon's log on stderr: syslog priorities when stderr is the journal.

@@ -2,6 +2,7 @@
 // authorization, a member page query. The first byte chooses; the rest is the body (or the
 // query). A 5xx answer is a crash.
 #include "ledger/ledger.hpp"
+#include "ledger/pool.hpp"
 #include "ledger/service.hpp"
 #include "ledger/sqlite_store.hpp"
 #include "tests/fuzz/fuzz.hpp"
@@ -12,14 +13,14 @@ using namespace loyalty;
 
 struct Centre {
   Centre()
-      : store(fuzz::scratch() / "ledger.db"),
-        ledger(store, {}),
+      : pool(1, [] { return std::make_unique<ledger::SqliteStore>(fuzz::scratch() / "ledger.db"); }, {}),
         log(fuzz::null_stream()),
-        service(ledger, log, [] { return std::int64_t{1'795'000'000'000}; }) {
-    ledger.enroll("T1", "S1", storage::PrivateKey::generate().public_key().raw(), 1'795'000'000'000);
+        service(pool, log, [] { return std::int64_t{1'795'000'000'000}; }) {
+    pool.with([](ledger::Ledger& ledger) {
+      return ledger.enroll("T1", "S1", storage::PrivateKey::generate().public_key().raw(), 1'795'000'000'000);
+    });
   }
-  ledger::SqliteStore store;
-  ledger::Ledger ledger;
+  ledger::LedgerPool pool;
   runtime::Log log;
   ledger::LedgerService service;
 };

@@ -1,0 +1,67 @@
+// The ledgers a `loyalty-ledger serve` process answers with: one store connection and Ledger
+// per worker thread, so that requests run beside each other on PostgreSQL (each on its own
+// connection) while the network thread goes on accepting, handshaking and reading. On SQLite
+// the pool has one seat: the file has one writer at a time.
+
+#ifndef LOYALTY_LEDGER_POOL_HPP_
+#define LOYALTY_LEDGER_POOL_HPP_
+
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "ledger/ledger.hpp"
+#include "ledger/store.hpp"
+
+namespace loyalty::ledger {
+
+class LedgerPool {
+ public:
+  // Opens `seats` stores with `open` and a Ledger over each.
+  template <class Open>
+  LedgerPool(std::size_t seats, Open open, const LedgerSettings& settings) {
+    for (std::size_t i = 0; i < seats; ++i) {
+      auto seat = std::make_unique<Seat>();
+      seat->store = open();
+      seat->ledger = std::make_unique<Ledger>(*seat->store, settings);
+      free_.push_back(seat.get());
+      seats_.push_back(std::move(seat));
+    }
+  }
+
+  // Runs `work` with a ledger no other thread is using, waiting for one to be free.
+  template <class Work>
+  auto with(Work&& work) {
+    Seat* seat = take();
+    struct Return {
+      LedgerPool& pool;
+      Seat* seat;
+      ~Return() { pool.give_back(seat); }
+    } returned{*this, seat};
+    return work(*seat->ledger);
+  }
+
+  std::size_t size() const { return seats_.size(); }
+  // Transactions the stores ran again (LedgerStore::retries), over all seats.
+  std::int64_t retries() const;
+
+ private:
+  struct Seat {
+    std::unique_ptr<LedgerStore> store;
+    std::unique_ptr<Ledger> ledger;
+  };
+  Seat* take();
+  void give_back(Seat* seat);
+
+  std::vector<std::unique_ptr<Seat>> seats_;
+  mutable std::mutex mutex_;
+  std::condition_variable freed_;
+  std::vector<Seat*> free_;
+};
+
+}  // namespace loyalty::ledger
+
+#endif  // LOYALTY_LEDGER_POOL_HPP_

@@ -130,13 +130,30 @@ ScannerConfig read_scanner(Reader in, const std::filesystem::path& base) {
 
 LedgerLinkConfig read_ledger(Reader in, const std::filesystem::path& base) {
   LedgerLinkConfig link;
-  const std::string address = in.string("address", 256);
-  const auto split = runtime::split_host_port(address);
-  if (!split || split->host.empty()) fail(in.path_of("address"), "must be HOST:PORT, got \"" + address + "\"");
-  const auto port = runtime::parse_port(split->port);
-  if (!port || *port == 0) fail(in.path_of("address"), "port must be 1 to 65535, got \"" + split->port + "\"");
-  link.host = split->host;
-  link.port = *port;
+  // "HOST:PORT", or a list of them: several ledger instances, tried in turn.
+  const auto read_address = [&](const std::string& path, const std::string& address) {
+    const auto split = runtime::split_host_port(address);
+    if (!split || split->host.empty()) fail(path, "must be HOST:PORT, got \"" + address + "\"");
+    const auto port = runtime::parse_port(split->port);
+    if (!port || *port == 0) fail(path, "port must be 1 to 65535, got \"" + split->port + "\"");
+    link.addresses.push_back({split->host, *port});
+  };
+  if (const runtime::Json* given = in.value("address"); given != nullptr && given->is_array()) {
+    const runtime::Json& list = in.array("address", 16);
+    if (list.empty()) fail(in.path_of("address"), "must list at least one HOST:PORT");
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      const std::string path = runtime::index_path(in.path_of("address"), i);
+      if (!list[i].is_string()) fail(path, "must be a string, HOST:PORT");
+      const std::string address = list[i].get<std::string>();
+      if (address.size() > 256) fail(path, "must be at most 256 bytes");
+      if (std::any_of(address.begin(), address.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; })) {
+        fail(path, "must not hold control characters");
+      }
+      read_address(path, address);
+    }
+  } else {
+    read_address(in.path_of("address"), in.string("address", 256));
+  }
   link.server_name = in.string_or("server_name", "", 256);
   link.ca_file = runtime::resolve_path(base, in.string("ca_file", 4096));
   link.certificate_file = runtime::resolve_path(base, in.string("certificate_file", 4096));

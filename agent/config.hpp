@@ -27,6 +27,7 @@
 #include "drivers/tcp_scanner.hpp"
 #include "runtime/log.hpp"
 #include "storage/files.hpp"
+#include "sync/uplink.hpp"
 
 namespace loyalty::agent {
 
@@ -66,11 +67,10 @@ struct ScannerConfig {
 // The link to the central ledger (sync/uplink.hpp). Without it the agent runs offline for
 // good: every redemption within the offline limits, entries kept until exported.
 struct LedgerLinkConfig {
-  std::string host;
-  std::uint16_t port = 8443;
-  std::string server_name;                 // the name the ledger's certificate must carry; default host
-  std::filesystem::path ca_file;           // the chain's CA certificate
-  std::filesystem::path certificate_file;  // this terminal's certificate (the key is DATA_DIR/terminal.key)
+  std::vector<sync::LedgerAddress> addresses;  // one or more; the next is tried after a failure
+  std::string server_name;                     // the name the ledger's certificate must carry; default host
+  std::filesystem::path ca_file;               // the chain's CA certificate
+  std::filesystem::path certificate_file;      // this terminal's certificate (the key is DATA_DIR/terminal.key)
   std::int64_t batch_entries = 500;
   std::int64_t backoff_min_ms = 500;
   std::int64_t backoff_max_ms = 60'000;

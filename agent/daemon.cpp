@@ -133,8 +133,7 @@ std::optional<domain::Rulebook> load_rulebook(const Config& config, const std::v
 sync::UplinkSettings uplink_settings(const Config& config, std::vector<sync::RulebookKey> keys) {
   const LedgerLinkConfig& link = *config.ledger;
   sync::UplinkSettings settings;
-  settings.host = link.host;
-  settings.port = link.port;
+  settings.ledgers = link.addresses;
   settings.server_name = link.server_name;
   settings.tls = {link.ca_file, link.certificate_file, config.key_path(), std::nullopt};
   settings.rulebook_keys = std::move(keys);

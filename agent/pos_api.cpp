@@ -272,6 +272,9 @@ OrderedJson PosApi::status() {
     l["rulebook_refusal"] = link->rulebook_refusal.empty() ? OrderedJson() : OrderedJson(link->rulebook_refusal);
     l["authorizations"] = link->authorizations;
     l["authorization_fallbacks"] = link->authorization_fallbacks;
+    l["address"] = link->address;
+    l["endpoint"] = link->endpoint.empty() ? OrderedJson() : OrderedJson(link->endpoint);
+    l["failovers"] = link->failovers;
     s["ledger"] = std::move(l);
   }
   if (const domain::Rulebook* rules = checkout_.rulebook()) {
@@ -315,6 +318,13 @@ std::string PosApi::metrics() {
     metric("loyalty_agent_authorization_fallbacks_total", "counter",
            "Redemptions that fell back to the offline limits.", link->authorization_fallbacks);
     metric("loyalty_agent_member_cursor", "gauge", "Position in the ledger's member feed.", link->member_cursor);
+    metric("loyalty_agent_ledger_failovers_total", "counter",
+           "Moves to another ledger address (or endpoint of its name) after a failure.", link->failovers);
+    out +=
+        "# HELP loyalty_agent_ledger_address The ledger address in use (1) and the endpoint last connected to.\n"
+        "# TYPE loyalty_agent_ledger_address gauge\nloyalty_agent_ledger_address{address=\"" +
+        runtime::prometheus_label(link->address) + "\",endpoint=\"" + runtime::prometheus_label(link->endpoint) +
+        "\"} 1\n";
   }
   if (server_) {
     metric("loyalty_agent_http_requests_total", "counter", "HTTP requests read.", server_->requests());

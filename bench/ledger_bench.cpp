@@ -309,8 +309,7 @@ void bench_drain(const std::filesystem::path& dir) {
   std::ostringstream log_text;
   runtime::Log log(log_text, runtime::LogLevel::warning);
   sync::UplinkSettings settings;
-  settings.host = "127.0.0.1";
-  settings.port = child.port;
+  settings.ledgers = {{"127.0.0.1", child.port}};
   settings.tls = {pki / "ca.crt", pki / "lane.crt", pki / "lane.key", std::nullopt};
   settings.idle_poll = std::chrono::milliseconds(5);
   sync::Uplink uplink(

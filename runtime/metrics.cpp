@@ -63,4 +63,17 @@ void write_process_metrics(std::string& out, std::string_view name, std::string_
   }
 }
 
+std::string prometheus_label(std::string_view value) {
+  std::string out;
+  for (const char c : value) {
+    if (c == '\\' || c == '"') out.push_back('\\');
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out.push_back(c);
+  }
+  return out;
+}
+
 }  // namespace loyalty::runtime

@@ -35,6 +35,9 @@ std::optional<std::int64_t> resident_memory_bytes();
 
 // "# HELP/# TYPE" and the series of `name_build_info{version="..."} 1` and
 // `name_resident_memory_bytes`, for a program called `name` (loyalty_agent).
+// `value` as a label value of the text format: backslash, double quote and newline escaped.
+std::string prometheus_label(std::string_view value);
+
 void write_process_metrics(std::string& out, std::string_view name, std::string_view version);
 
 }  // namespace loyalty::runtime

@@ -55,13 +55,32 @@ HttpRequest make_request(http::verb verb, std::string target, const std::string&
   return request;
 }
 
+std::string host_port(const LedgerAddress& address) {
+  const bool v6 = address.host.find(':') != std::string::npos;
+  return (v6 ? "[" + address.host + "]" : address.host) + ":" + std::to_string(address.port);
+}
+
 }  // namespace
+
+// Which ledger the link uses: the address, and which of the endpoints a name resolved to.
+// Both move on after each failure (Uplink::went_offline).
+struct Uplink::Target {
+  explicit Target(const std::vector<LedgerAddress>& list) : ledgers(list) {}
+  const LedgerAddress& address() const { return ledgers[failovers % ledgers.size()]; }
+  // How far to rotate the endpoints a name resolved to: one step each time through the list.
+  std::size_t rotation() const { return failovers / ledgers.size(); }
+
+  const std::vector<LedgerAddress>& ledgers;
+  std::size_t failovers = 0;
+  std::size_t resolved = 1;  // endpoints the address in use resolved to
+  std::string endpoint;
+};
 
 // One kept-alive TLS connection to the ledger, opened on demand and closed on any error.
 class Uplink::Connection {
  public:
-  Connection(asio::io_context& io, std::shared_ptr<ssl::context> tls, const UplinkSettings& settings)
-      : io_(io), tls_(std::move(tls)), settings_(settings) {}
+  Connection(asio::io_context& io, std::shared_ptr<ssl::context> tls, const UplinkSettings& settings, Target& target)
+      : io_(io), tls_(std::move(tls)), settings_(settings), target_(target) {}
 
   // Sends `request` and reads the answer, all within `timeout`. A connection kept from an
   // earlier exchange may have been closed by the ledger meanwhile: that failure is retried
@@ -113,8 +132,10 @@ class Uplink::Connection {
 
  private:
   Task<> connect(std::chrono::steady_clock::time_point deadline) {
+    const LedgerAddress address = target_.address();
+    at_ = host_port(address);
     auto stream = std::make_unique<Stream>(io_, *tls_);
-    const std::string& name = settings_.server_name.empty() ? settings_.host : settings_.server_name;
+    const std::string& name = settings_.server_name.empty() ? address.host : settings_.server_name;
     // SSL_set_tlsext_host_name, without the macro's old-style cast.
     if (!numeric_address(name) && SSL_ctrl(stream->native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME,
                                            TLSEXT_NAMETYPE_host_name, const_cast<char*>(name.c_str())) != 1) {
@@ -123,25 +144,31 @@ class Uplink::Connection {
     stream->set_verify_callback(ssl::host_name_verification(name));
     auto& lowest = beast::get_lowest_layer(*stream);
     lowest.expires_at(deadline);
-    if (numeric_address(settings_.host)) {
-      const tcp::endpoint endpoint(asio::ip::make_address(settings_.host), settings_.port);
-      auto [error] = co_await lowest.async_connect(endpoint, use_tuple);
-      if (error) throw LinkError("cannot connect to the ledger at " + where() + ": " + error.message());
+    std::vector<tcp::endpoint> endpoints;
+    if (numeric_address(address.host)) {
+      endpoints.emplace_back(asio::ip::make_address(address.host), address.port);
     } else {
       tcp::resolver resolver(io_);
       auto [resolve_error, results] =
-          co_await resolver.async_resolve(settings_.host, std::to_string(settings_.port), use_tuple);
-      if (resolve_error) throw LinkError("cannot resolve " + settings_.host + ": " + resolve_error.message());
-      auto [error, endpoint] = co_await lowest.async_connect(results, use_tuple);
-      if (error) throw LinkError("cannot connect to the ledger at " + where() + ": " + error.message());
+          co_await resolver.async_resolve(address.host, std::to_string(address.port), use_tuple);
+      if (resolve_error) throw LinkError("cannot resolve " + address.host + ": " + resolve_error.message());
+      for (const auto& result : results) endpoints.push_back(result.endpoint());
+      // Each time through the addresses, start one further along the ones the name gave.
+      std::rotate(endpoints.begin(),
+                  endpoints.begin() + static_cast<std::ptrdiff_t>(target_.rotation() % endpoints.size()),
+                  endpoints.end());
     }
+    target_.resolved = endpoints.size();
+    auto [error, endpoint] = co_await asio::async_connect(lowest.socket(), endpoints, use_tuple);
+    if (error) throw LinkError("cannot connect to the ledger at " + where() + ": " + error.message());
+    target_.endpoint = endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
     lowest.socket().set_option(tcp::no_delay(true));
     auto [handshake_error] = co_await stream->async_handshake(ssl::stream_base::client, use_tuple);
     if (handshake_error) throw LinkError("TLS with the ledger at " + where() + " failed: " + handshake_error.message());
     stream_ = std::move(stream);
   }
 
-  std::string where() const { return settings_.host + ":" + std::to_string(settings_.port); }
+  std::string where() const { return at_; }
 
   std::string describe(const boost::system::error_code& error, std::chrono::milliseconds timeout) const {
     if (error == beast::error::timeout) {
@@ -153,6 +180,8 @@ class Uplink::Connection {
   asio::io_context& io_;
   std::shared_ptr<ssl::context> tls_;
   const UplinkSettings& settings_;
+  Target& target_;
+  std::string at_;  // HOST:PORT of the address this connection was made to
   std::unique_ptr<Stream> stream_;
   beast::flat_buffer buffer_;
 };
@@ -168,12 +197,15 @@ Uplink::Uplink(asio::io_context& io, UplinkSettings settings, storage::Journal& 
       log_(log),
       clock_(std::move(clock)),
       tls_(std::make_shared<ssl::context>(make_context(ssl::context::tls_client, settings_.tls))),
-      bulk_(std::make_unique<Connection>(io, tls_, settings_)),
-      quick_(std::make_unique<Connection>(io, tls_, settings_)),
+      target_(std::make_unique<Target>(settings_.ledgers)),
+      bulk_(std::make_unique<Connection>(io, tls_, settings_, *target_)),
+      quick_(std::make_unique<Connection>(io, tls_, settings_, *target_)),
       wait_(io),
       random_(settings_.seed) {
+  if (settings_.ledgers.empty()) throw std::invalid_argument("the uplink needs at least one ledger address");
   status_.acknowledged_through = storage::acknowledged_through(journal_.database());
   status_.member_cursor = members_.cursor();
+  status_.address = host_port(target_->address());
 }
 
 Uplink::~Uplink() = default;
@@ -195,10 +227,19 @@ void Uplink::wake() {
 void Uplink::went_offline(const std::string& reason) {
   if (status_.online || status_.offline_reason != reason) {
     log_.warning("ledger_offline", "the ledger cannot be reached or refused: offline limits apply",
-                 {{"reason", reason}});
+                 {{"reason", reason}, {"address", status_.address}});
   }
   status_.online = false;
   status_.offline_reason = reason;
+  // The next attempt goes to the next address, or the next endpoint of the name.
+  if (settings_.ledgers.size() > 1 || target_->resolved > 1) {
+    const std::string from = status_.address;
+    ++target_->failovers;
+    ++status_.failovers;
+    status_.address = host_port(target_->address());
+    log_.info("ledger_failover", "trying another ledger address next",
+              {{"from", from}, {"to", status_.address}, {"endpoints", target_->resolved}});
+  }
 }
 
 Task<> Uplink::run() {
@@ -219,7 +260,11 @@ Task<> Uplink::run() {
     if (stopping_) break;
     std::chrono::milliseconds delay = settings_.idle_poll;
     if (failure.empty()) {
-      if (!status_.online) log_.info("ledger_online", "the ledger answers: uploads and online authorization resume");
+      status_.endpoint = target_->endpoint;
+      if (!status_.online) {
+        log_.info("ledger_online", "the ledger answers: uploads and online authorization resume",
+                  {{"address", status_.address}, {"endpoint", status_.endpoint}});
+      }
       status_.online = true;
       status_.offline_reason.clear();
       status_.consecutive_failures = 0;
@@ -262,7 +307,7 @@ Task<> Uplink::upload() {
     const std::int64_t first = entries.front().seq;
     const std::int64_t last = entries.back().seq;
 
-    HttpRequest request = make_request(http::verb::post, "/v1/journal", settings_.host);
+    HttpRequest request = make_request(http::verb::post, "/v1/journal", target_->address().host);
     request.set(http::field::content_type, "application/json");
     request.body() = batch_to_json(journal_.terminal_id(), entries);
     const HttpResponse response = co_await bulk_->exchange(std::move(request), settings_.request_timeout);
@@ -304,7 +349,7 @@ Task<> Uplink::upload() {
 
 Task<> Uplink::pull_rulebook() {
   const auto active = rulebooks_.active();
-  HttpRequest request = make_request(http::verb::get, "/v1/rulebook", settings_.host);
+  HttpRequest request = make_request(http::verb::get, "/v1/rulebook", target_->address().host);
   if (active) request.set(http::field::if_none_match, "\"v" + std::to_string(active->version) + "\"");
   const HttpResponse response = co_await bulk_->exchange(std::move(request), settings_.request_timeout);
   status_.last_contact_ms = clock_();
@@ -338,7 +383,7 @@ Task<> Uplink::pull_members() {
     const std::int64_t cursor = members_.cursor();
     HttpRequest request = make_request(
         http::verb::get, "/v1/members?after=" + std::to_string(cursor) + "&limit=" + std::to_string(kMemberPage),
-        settings_.host);
+        target_->address().host);
     const HttpResponse response = co_await bulk_->exchange(std::move(request), settings_.request_timeout);
     status_.last_contact_ms = clock_();
     if (response.result() != http::status::ok) throw LinkError("the member download failed: " + refusal_of(response));
@@ -369,7 +414,7 @@ Task<std::optional<OnlineAuthorization>> Uplink::authorize(std::string member_id
   std::optional<OnlineAuthorization> result;
   std::string failure;
   try {
-    HttpRequest request = make_request(http::verb::post, "/v1/authorize", settings_.host);
+    HttpRequest request = make_request(http::verb::post, "/v1/authorize", target_->address().host);
     request.set(http::field::content_type, "application/json");
     OrderedJson body;
     body["member_id"] = member_id;

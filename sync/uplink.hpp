@@ -13,6 +13,11 @@
 // Rulebooks are installed only with a valid signature from an accepted key, not expired, and
 // newer than the active one (anti-rollback); anything else is refused, logged, and the active
 // rulebook stays.
+//
+// Several ledgers. The settings list one or more ledger addresses (several instances on one
+// database, or one name that resolves to several). The link uses one at a time; after a failed
+// round it moves to the next address, and through the addresses a name resolved to, so that a
+// dead or failing instance is left behind at the next attempt. Status says which one is used.
 
 #ifndef LOYALTY_SYNC_UPLINK_HPP_
 #define LOYALTY_SYNC_UPLINK_HPP_
@@ -40,11 +45,15 @@
 
 namespace loyalty::sync {
 
-struct UplinkSettings {
-  std::string host;  // the ledger's address or host name
+struct LedgerAddress {
+  std::string host;  // an IP address or a host name
   std::uint16_t port = 8443;
-  std::string server_name;  // checked against the ledger's certificate; default: host
-  TlsFiles tls;             // the chain's CA, this terminal's certificate and key
+};
+
+struct UplinkSettings {
+  std::vector<LedgerAddress> ledgers;  // at least one; the next is tried after a failure
+  std::string server_name;             // checked against the ledger's certificate; default: the host
+  TlsFiles tls;                        // the chain's CA, this terminal's certificate and key
   std::vector<RulebookKey> rulebook_keys;
   std::size_t batch_entries = 500;
   std::chrono::milliseconds backoff_min{500};
@@ -74,6 +83,9 @@ struct UplinkStatus {
   std::string rulebook_refusal;  // the last rulebook refused, and why
   std::int64_t authorizations = 0;
   std::int64_t authorization_fallbacks = 0;  // deadline missed or offline: offline limits applied
+  std::string address;                       // the ledger address in use, HOST:PORT as configured
+  std::string endpoint;                      // the IP:PORT last connected to ("" before the first)
+  std::int64_t failovers = 0;                // moves to another address after a failure
 };
 
 class Uplink {
@@ -105,6 +117,7 @@ class Uplink {
 
  private:
   class Connection;
+  struct Target;
   Task<> run();
   // One round: upload everything pending, then pull when due. Throws on failure.
   Task<> round(bool pull);
@@ -122,6 +135,7 @@ class Uplink {
   runtime::Log& log_;
   runtime::Clock clock_;
   std::shared_ptr<ssl::context> tls_;
+  std::unique_ptr<Target> target_;
   std::unique_ptr<Connection> bulk_;   // uploads and pulls
   std::unique_ptr<Connection> quick_;  // authorizations, never queued behind a batch
   asio::steady_timer wait_;

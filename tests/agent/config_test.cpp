@@ -83,3 +83,32 @@ TEST_CASE("a drop-in that is wrong is refused, naming the file or the key and th
     CHECK(message.find("(agent.json with agent.d/10-identity.json, 20-typo.json)") != std::string::npos);
   }
 }
+
+TEST_CASE("the ledger link takes one address or a list of them, and names the one that is wrong") {
+  Fleet fleet;
+  fleet.drop_in("10-identity.json", R"({"terminal_id": "store-12-lane-3", "store_id": "store-12"})");
+  const auto link = [&](const std::string& address) {
+    fleet.drop_in("20-ledger.json", R"({"ledger": {"address": )" + address +
+                                        R"(, "ca_file": "ca.crt", "certificate_file": "lane.crt"}})");
+    return load_config(fleet.config());
+  };
+  const Config one = link(R"("ledger.example:8443")");
+  REQUIRE(one.ledger->addresses.size() == 1);
+  CHECK(one.ledger->addresses[0].host == "ledger.example");
+  CHECK(one.ledger->addresses[0].port == 8443);
+
+  const Config several = link(R"(["10.0.0.1:8443", "ledger-b.example:9443", "[fd00::3]:8443"])");
+  REQUIRE(several.ledger->addresses.size() == 3);
+  CHECK(several.ledger->addresses[1].host == "ledger-b.example");
+  CHECK(several.ledger->addresses[1].port == 9443);
+  CHECK(several.ledger->addresses[2].host == "fd00::3");
+
+  CHECK_THROWS_WITH_AS(link("[]"), doctest::Contains("config.ledger.address: must list at least one HOST:PORT"),
+                       loyalty::runtime::JsonError);
+  CHECK_THROWS_WITH_AS(link(R"(["10.0.0.1:8443", "ledger-b"])"),
+                       doctest::Contains("config.ledger.address[1]: must be HOST:PORT"), loyalty::runtime::JsonError);
+  CHECK_THROWS_WITH_AS(link(R"(["10.0.0.1:0"])"), doctest::Contains("config.ledger.address[0]: port must be 1 to"),
+                       loyalty::runtime::JsonError);
+  CHECK_THROWS_WITH_AS(link(R"([8443])"), doctest::Contains("config.ledger.address[0]: must be a string"),
+                       loyalty::runtime::JsonError);
+}

@@ -59,19 +59,20 @@ struct Chain {
 };
 
 // `loyalty-ledger serve` on a free loopback port (kept across restarts), with the chain's
-// files, on `db`.
+// files, on `db` (a SQLite file or a PostgreSQL URI). Several may share one database, each with
+// its own `name` (its configuration is DIR/NAME.json).
 class LedgerProcess {
  public:
   // `env` is added to the ledger's environment.
   LedgerProcess(const std::filesystem::path& dir, const Chain& chain, const std::filesystem::path& db,
-                std::vector<std::string> env = {})
-      : dir_(dir), pki_(chain.pki), db_(db), env_(std::move(env)) {
+                std::vector<std::string> env = {}, std::string name = "ledger")
+      : dir_(dir), pki_(chain.pki), db_(db.string()), env_(std::move(env)), name_(std::move(name)) {
     start();
   }
 
   void start() {
-    const auto config = dir_ / "ledger.json";
-    std::ofstream(config) << R"({"db": ")" << db_.string() << R"(", "listen": "127.0.0.1:)" << port_
+    const auto config = dir_ / (name_ + ".json");
+    std::ofstream(config) << R"({"db": ")" << db_ << R"(", "listen": "127.0.0.1:)" << port_
                           << R"(", "log_level": "debug", "tls": {"ca": ")" << (pki_ / "ca.crt").string()
                           << R"(", "certificate": ")" << (pki_ / "server.crt").string() << R"(", "key": ")"
                           << (pki_ / "server.key").string() << R"(", "crl": ")" << (pki_ / "crl.pem").string()
@@ -91,8 +92,9 @@ class LedgerProcess {
  private:
   std::filesystem::path dir_;
   std::filesystem::path pki_;
-  std::filesystem::path db_;
+  std::string db_;
   std::vector<std::string> env_;
+  std::string name_;
   std::unique_ptr<loyalty::testing::Child> child_;
   std::uint16_t port_ = 0;
 };
@@ -102,8 +104,7 @@ inline sync::UplinkSettings quick_uplink(std::uint16_t port, const sync::TlsFile
                                          std::vector<sync::RulebookKey> keys, std::uint32_t seed) {
   using namespace std::chrono_literals;
   sync::UplinkSettings settings;
-  settings.host = "127.0.0.1";
-  settings.port = port;
+  settings.ledgers = {{"127.0.0.1", port}};
   settings.tls = files;
   settings.rulebook_keys = std::move(keys);
   settings.batch_entries = 500;

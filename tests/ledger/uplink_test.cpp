@@ -212,3 +212,37 @@ TEST_CASE(
   CHECK(f.log_text.str().find("did not answer within 300 ms") != std::string::npos);
   ledger.child().send(SIGCONT);
 }
+
+TEST_CASE("the link moves to the next ledger address when one fails, and says which one it uses" *
+          doctest::test_suite("store")) {
+  UplinkFixture f;
+  LedgerProcess a(f.dir.path(), f.chain, f.db, {}, "ledger-a");
+  LedgerProcess b(f.dir.path(), f.chain, f.db, {}, "ledger-b");
+  for (int i = 0; i < 10; ++i) f.t1.sale("M1", 5, 0);
+  sync::UplinkSettings settings = ledger::testing::quick_uplink(a.port(), f.files, {}, 11);
+  settings.ledgers.push_back({"127.0.0.1", b.port()});
+  f.uplink = std::make_unique<sync::Uplink>(
+      f.io, settings, f.t1.journal, f.members, f.rulebooks, [](domain::Rulebook) {}, f.log,
+      [] { return now_s() * 1000; });
+  sync::Uplink& uplink = *f.uplink;
+  uplink.start();
+  const std::string at_a = "127.0.0.1:" + std::to_string(a.port());
+  const std::string at_b = "127.0.0.1:" + std::to_string(b.port());
+  REQUIRE(f.run_until([&] { return f.t1.journal.pending_count() == 0 && uplink.status().online; }));
+  CHECK(uplink.status().address == at_a);
+  CHECK(uplink.status().endpoint == at_a);
+  CHECK(uplink.status().failovers == 0);
+
+  a.kill();
+  for (int i = 0; i < 10; ++i) f.t1.sale("M1", 5, 0);
+  uplink.wake();
+  REQUIRE(f.run_until([&] { return f.t1.journal.pending_count() == 0 && uplink.status().online; }));
+  CHECK(uplink.status().address == at_b);
+  CHECK(uplink.status().endpoint == at_b);
+  CHECK(uplink.status().failovers == 1);
+  CHECK(f.store.entry_count() == 20);
+  CHECK(f.balance("M1") == 100);
+  CHECK(f.log_text.str().find(
+            "\"event\":\"ledger_failover\",\"message\":\"trying another ledger address next\",\"from\":\"" + at_a +
+            "\",\"to\":\"" + at_b + "\"") != std::string::npos);
+}

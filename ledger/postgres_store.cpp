@@ -373,6 +373,18 @@ pg::Connection& PostgresStore::db() {
   return *conn_;
 }
 
+pg::Result PostgresStore::read(std::string_view operation, const std::string& sql,
+                               std::initializer_list<Param> params) {
+  try {
+    return db().exec(operation, sql, std::span<const Param>(params.begin(), params.size()));
+  } catch (const pg::Error& error) {
+    // Outside a transaction a read may run again on a new connection: the server restarted,
+    // or a connection kept idle was closed.
+    if (depth_ > 0 || !error.connection_lost() || conn_->ok()) throw;
+    return db().exec(operation, sql, std::span<const Param>(params.begin(), params.size()));
+  }
+}
+
 int PostgresStore::schema_version() {
   const Result found = db().exec(
       "read the ledger schema version",
@@ -401,7 +413,13 @@ void PostgresStore::transaction(const std::function<void()>& work) {
     return;
   }
   for (int attempt = 1;; ++attempt) {
-    db().exec("begin a ledger transaction", "BEGIN");
+    try {
+      db().exec("begin a ledger transaction", "BEGIN");
+    } catch (const pg::Error& error) {
+      // Nothing was done yet: on a connection that broke while idle, begin again on a new one.
+      if (!error.connection_lost() || conn_->ok()) throw;
+      db().exec("begin a ledger transaction", "BEGIN");
+    }
     try {
       {
         const Depth depth(depth_);
@@ -576,8 +594,8 @@ void PostgresStore::write(const StoreChanges& changes) {
 
 std::optional<Terminal> PostgresStore::terminal(std::string_view terminal_id) {
   const Result rows =
-      db().exec("read a terminal", "SELECT " + std::string(kTerminalColumns) + " FROM terminals WHERE terminal_id = $1",
-                {std::string(terminal_id)});
+      read("read a terminal", "SELECT " + std::string(kTerminalColumns) + " FROM terminals WHERE terminal_id = $1",
+           {std::string(terminal_id)});
   if (rows.rows() == 0) return std::nullopt;
   return read_terminal(rows, 0);
 }
@@ -604,8 +622,8 @@ void PostgresStore::save_terminal(const Terminal& t) {
 }
 
 std::vector<Terminal> PostgresStore::terminals() {
-  const Result rows = db().exec("read the terminals",
-                                "SELECT " + std::string(kTerminalColumns) + " FROM terminals ORDER BY terminal_id");
+  const Result rows =
+      read("read the terminals", "SELECT " + std::string(kTerminalColumns) + " FROM terminals ORDER BY terminal_id");
   std::vector<Terminal> out;
   for (int i = 0; i < rows.rows(); ++i) out.push_back(read_terminal(rows, i));
   return out;
@@ -615,9 +633,9 @@ std::vector<std::pair<std::int64_t, storage::Digest>> PostgresStore::entry_hashe
                                                                                   std::int64_t first,
                                                                                   std::int64_t last) {
   const Result rows =
-      db().exec("read entry hashes",
-                "SELECT seq, hash FROM entries WHERE terminal_id = $1 AND seq BETWEEN $2 AND $3 ORDER BY seq",
-                {std::string(terminal_id), number(first), number(last)});
+      read("read entry hashes",
+           "SELECT seq, hash FROM entries WHERE terminal_id = $1 AND seq BETWEEN $2 AND $3 ORDER BY seq",
+           {std::string(terminal_id), number(first), number(last)});
   std::vector<std::pair<std::int64_t, storage::Digest>> out;
   for (int i = 0; i < rows.rows(); ++i) out.emplace_back(rows.integer(i, 0), fixed_bytes<32>(rows, i, 1, "entry hash"));
   return out;
@@ -640,22 +658,22 @@ std::vector<sync::WireEntry> PostgresStore::read_wire(const Result& rows, std::s
 
 std::vector<sync::WireEntry> PostgresStore::entries(std::string_view terminal_id, std::int64_t first,
                                                     std::size_t limit) {
-  const Result rows = db().exec(
-      "read entries",
-      "SELECT seq, hash, bytes, signature FROM entries WHERE terminal_id = $1 AND seq >= $2 ORDER BY seq LIMIT $3",
-      {std::string(terminal_id), number(first), number(static_cast<std::int64_t>(limit))});
+  const Result rows =
+      read("read entries",
+           "SELECT seq, hash, bytes, signature FROM entries WHERE terminal_id = $1 AND seq >= $2 ORDER BY seq LIMIT $3",
+           {std::string(terminal_id), number(first), number(static_cast<std::int64_t>(limit))});
   return read_wire(rows, terminal_id);
 }
 
 std::int64_t PostgresStore::entry_count() {
-  return db().exec("count entries", "SELECT count(*) FROM entries").integer(0, 0);
+  return read("count entries", "SELECT count(*) FROM entries").integer(0, 0);
 }
 
 std::vector<sync::WireEntry> PostgresStore::held_run(std::string_view terminal_id, std::int64_t first) {
   const Result rows =
-      db().exec("read held entries",
-                "SELECT seq, hash, bytes, signature FROM held WHERE terminal_id = $1 AND seq >= $2 ORDER BY seq",
-                {std::string(terminal_id), number(first)});
+      read("read held entries",
+           "SELECT seq, hash, bytes, signature FROM held WHERE terminal_id = $1 AND seq >= $2 ORDER BY seq",
+           {std::string(terminal_id), number(first)});
   std::vector<sync::WireEntry> all = read_wire(rows, terminal_id);
   std::size_t run = 0;
   while (run < all.size() && all[run].entry.seq == first + static_cast<std::int64_t>(run)) ++run;
@@ -665,8 +683,8 @@ std::vector<sync::WireEntry> PostgresStore::held_run(std::string_view terminal_i
 
 std::optional<Account> PostgresStore::account(std::string_view member_id) {
   const Result rows =
-      db().exec("read an account", "SELECT " + std::string(kAccountColumns) + " FROM accounts WHERE member_id = $1",
-                {std::string(member_id)});
+      read("read an account", "SELECT " + std::string(kAccountColumns) + " FROM accounts WHERE member_id = $1",
+           {std::string(member_id)});
   if (rows.rows() == 0) return std::nullopt;
   return read_account(rows, 0);
 }
@@ -675,7 +693,7 @@ std::vector<Account> PostgresStore::lock_accounts(std::span<const std::string> m
   if (member_ids.empty()) return {};
   const Param ids = pg::text_array(member_ids);
   db().exec("lock members", "SELECT loyalty_lock_members($1::text[])", {ids});
-  return read_accounts(db().exec(
+  return read_accounts(read(
       "read accounts",
       "SELECT " + std::string(kAccountColumns) + " FROM accounts WHERE member_id = ANY($1::text[]) ORDER BY member_id",
       {ids}));
@@ -683,9 +701,9 @@ std::vector<Account> PostgresStore::lock_accounts(std::span<const std::string> m
 
 std::vector<MemberChange> PostgresStore::member_changes(std::int64_t cursor, std::size_t limit) {
   const Result rows =
-      db().exec("read the member feed",
-                "SELECT " + std::string(kAccountColumns) + " FROM accounts WHERE cursor > $1 ORDER BY cursor LIMIT $2",
-                {number(cursor), number(static_cast<std::int64_t>(limit))});
+      read("read the member feed",
+           "SELECT " + std::string(kAccountColumns) + " FROM accounts WHERE cursor > $1 ORDER BY cursor LIMIT $2",
+           {number(cursor), number(static_cast<std::int64_t>(limit))});
   std::vector<MemberChange> out;
   std::map<std::string, std::size_t, std::less<>> index;
   std::vector<std::string> ids;
@@ -696,8 +714,8 @@ std::vector<MemberChange> PostgresStore::member_changes(std::int64_t cursor, std
   }
   if (ids.empty()) return out;
   const Result keys =
-      db().exec("read member keys", "SELECT member_id, key FROM member_keys WHERE member_id = ANY($1::text[])",
-                {pg::text_array(ids)});
+      read("read member keys", "SELECT member_id, key FROM member_keys WHERE member_id = ANY($1::text[])",
+           {pg::text_array(ids)});
   for (int i = 0; i < keys.rows(); ++i) {
     const auto found = index.find(keys.text(i, 0));
     if (found != index.end()) out[found->second].keys.push_back(fixed_bytes<32>(keys, i, 1, "member key"));
@@ -706,39 +724,39 @@ std::vector<MemberChange> PostgresStore::member_changes(std::int64_t cursor, std
 }
 
 std::int64_t PostgresStore::member_cursor() {
-  return db().exec("read the member feed's cursor", "SELECT cursor FROM member_feed").integer(0, 0);
+  return read("read the member feed's cursor", "SELECT cursor FROM member_feed").integer(0, 0);
 }
 
 std::vector<Account> PostgresStore::accounts() {
   return read_accounts(
-      db().exec("read accounts", "SELECT " + std::string(kAccountColumns) + " FROM accounts ORDER BY member_id"));
+      read("read accounts", "SELECT " + std::string(kAccountColumns) + " FROM accounts ORDER BY member_id"));
 }
 
 std::vector<Lot> PostgresStore::open_lots(std::span<const std::string> member_ids) {
   if (member_ids.empty()) return {};
-  return read_lots(db().exec("read open lots",
-                             std::string(kLotColumns) + "WHERE member_id = ANY($1::text[]) AND remaining > 0 "
-                                                        "ORDER BY member_id, expires_at, terminal_id, seq",
-                             {pg::text_array(member_ids)}));
+  return read_lots(read("read open lots",
+                        std::string(kLotColumns) + "WHERE member_id = ANY($1::text[]) AND remaining > 0 "
+                                                   "ORDER BY member_id, expires_at, terminal_id, seq",
+                        {pg::text_array(member_ids)}));
 }
 
 std::vector<Lot> PostgresStore::expiring_lots(std::int64_t now_ms, std::size_t limit) {
-  return read_lots(db().exec("read expiring lots",
-                             std::string(kLotColumns) + "WHERE expires_at <= $1 AND remaining > 0 ORDER BY expires_at "
-                                                        "LIMIT $2",
-                             {number(now_ms), number(static_cast<std::int64_t>(limit))}));
+  return read_lots(read("read expiring lots",
+                        std::string(kLotColumns) + "WHERE expires_at <= $1 AND remaining > 0 ORDER BY expires_at "
+                                                   "LIMIT $2",
+                        {number(now_ms), number(static_cast<std::int64_t>(limit))}));
 }
 
 std::vector<Lot> PostgresStore::lots(std::string_view member_id) {
-  return read_lots(db().exec("read lots",
-                             std::string(kLotColumns) + "WHERE member_id = $1 ORDER BY expires_at, terminal_id, seq",
-                             {std::string(member_id)}));
+  return read_lots(read("read lots",
+                        std::string(kLotColumns) + "WHERE member_id = $1 ORDER BY expires_at, terminal_id, seq",
+                        {std::string(member_id)}));
 }
 
 std::vector<Conflict> PostgresStore::conflicts() {
-  const Result rows = db().exec("read conflicts",
-                                "SELECT member_id, terminal_id, seq, receipt_id, redeemed, available, other_terminal, "
-                                "other_seq, recorded_at FROM conflicts ORDER BY id");
+  const Result rows = read("read conflicts",
+                           "SELECT member_id, terminal_id, seq, receipt_id, redeemed, available, other_terminal, "
+                           "other_seq, recorded_at FROM conflicts ORDER BY id");
   std::vector<Conflict> out;
   for (int i = 0; i < rows.rows(); ++i) {
     out.push_back({std::string(rows.text(i, 0)), std::string(rows.text(i, 1)), rows.integer(i, 2),
@@ -756,7 +774,7 @@ void PostgresStore::add_mismatch(const Mismatch& m) {
 }
 
 std::vector<Mismatch> PostgresStore::mismatches() {
-  const Result rows = db().exec(
+  const Result rows = read(
       "read mismatches", "SELECT terminal_id, seq, receipt_id, rulebook_version, problem FROM mismatches ORDER BY id");
   std::vector<Mismatch> out;
   for (int i = 0; i < rows.rows(); ++i) {
@@ -777,10 +795,9 @@ void PostgresStore::add_hold(Hold& hold) {
 }
 
 std::int64_t PostgresStore::held_points(std::string_view member_id, std::int64_t now_ms) {
-  return db()
-      .exec("sum a member's holds",
-            "SELECT COALESCE(SUM(points), 0) FROM holds WHERE member_id = $1 AND expires_at > $2",
-            {std::string(member_id), number(now_ms)})
+  return read("sum a member's holds",
+              "SELECT COALESCE(SUM(points), 0) FROM holds WHERE member_id = $1 AND expires_at > $2",
+              {std::string(member_id), number(now_ms)})
       .integer(0, 0);
 }
 
@@ -803,27 +820,27 @@ void PostgresStore::publish_rulebook(const PublishedRulebook& r) {
 }
 
 std::optional<PublishedRulebook> PostgresStore::rulebook(std::int64_t version) {
-  return read_rulebook(db().exec(
-      "read a rulebook",
-      "SELECT version, envelope, document, key_id, expires_at, published_at FROM rulebooks WHERE version = $1",
-      {number(version)}));
+  return read_rulebook(
+      read("read a rulebook",
+           "SELECT version, envelope, document, key_id, expires_at, published_at FROM rulebooks WHERE version = $1",
+           {number(version)}));
 }
 
 std::optional<PublishedRulebook> PostgresStore::latest_rulebook() {
-  return read_rulebook(db().exec("read the latest rulebook",
-                                 "SELECT version, envelope, document, key_id, expires_at, published_at FROM rulebooks "
-                                 "ORDER BY version DESC LIMIT 1"));
+  return read_rulebook(read("read the latest rulebook",
+                            "SELECT version, envelope, document, key_id, expires_at, published_at FROM rulebooks "
+                            "ORDER BY version DESC LIMIT 1"));
 }
 
 std::vector<ReportRow> PostgresStore::report_rows() {
   const Result rows =
-      db().exec("sum the entries for the report",
-                "SELECT t.store_id, e.terminal_id, e.rulebook_version, count(*), "
-                // An entry without a member moves no account (Ledger::apply).
-                "SUM(CASE e.member_id WHEN '' THEN 0 ELSE e.points_earned END), "
-                "SUM(CASE e.member_id WHEN '' THEN 0 ELSE e.points_redeemed END) FROM entries e JOIN terminals t "
-                "USING (terminal_id) GROUP BY t.store_id, e.terminal_id, e.rulebook_version "
-                "ORDER BY t.store_id, e.terminal_id, e.rulebook_version");
+      read("sum the entries for the report",
+           "SELECT t.store_id, e.terminal_id, e.rulebook_version, count(*), "
+           // An entry without a member moves no account (Ledger::apply).
+           "SUM(CASE e.member_id WHEN '' THEN 0 ELSE e.points_earned END), "
+           "SUM(CASE e.member_id WHEN '' THEN 0 ELSE e.points_redeemed END) FROM entries e JOIN terminals t "
+           "USING (terminal_id) GROUP BY t.store_id, e.terminal_id, e.rulebook_version "
+           "ORDER BY t.store_id, e.terminal_id, e.rulebook_version");
   std::vector<ReportRow> out;
   for (int i = 0; i < rows.rows(); ++i) {
     out.push_back({std::string(rows.text(i, 0)), std::string(rows.text(i, 1)), rows.integer(i, 2), rows.integer(i, 3),
@@ -834,14 +851,14 @@ std::vector<ReportRow> PostgresStore::report_rows() {
 
 std::vector<TerminalTotals> PostgresStore::terminal_totals() {
   const Result rows =
-      db().exec("sum the terminals' totals",
-                "SELECT t.store_id, t.terminal_id, t.head_seq, "
-                "COALESCE((SELECT count(*) FROM held h WHERE h.terminal_id = t.terminal_id), 0), "
-                "COALESCE(x.expired, 0), "
-                "COALESCE((SELECT count(*) FROM conflicts c WHERE c.terminal_id = t.terminal_id), 0), "
-                "COALESCE((SELECT count(*) FROM mismatches m WHERE m.terminal_id = t.terminal_id), 0) "
-                "FROM terminals t LEFT JOIN (SELECT terminal_id, SUM(expired) AS expired FROM lots WHERE expired > 0 "
-                "GROUP BY terminal_id) x USING (terminal_id) ORDER BY t.terminal_id");
+      read("sum the terminals' totals",
+           "SELECT t.store_id, t.terminal_id, t.head_seq, "
+           "COALESCE((SELECT count(*) FROM held h WHERE h.terminal_id = t.terminal_id), 0), "
+           "COALESCE(x.expired, 0), "
+           "COALESCE((SELECT count(*) FROM conflicts c WHERE c.terminal_id = t.terminal_id), 0), "
+           "COALESCE((SELECT count(*) FROM mismatches m WHERE m.terminal_id = t.terminal_id), 0) "
+           "FROM terminals t LEFT JOIN (SELECT terminal_id, SUM(expired) AS expired FROM lots WHERE expired > 0 "
+           "GROUP BY terminal_id) x USING (terminal_id) ORDER BY t.terminal_id");
   std::vector<TerminalTotals> out;
   for (int i = 0; i < rows.rows(); ++i) {
     out.push_back({std::string(rows.text(i, 0)), std::string(rows.text(i, 1)), rows.integer(i, 2), rows.integer(i, 3),

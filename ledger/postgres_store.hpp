@@ -102,6 +102,7 @@ class PostgresStore final : public LedgerStore {
 
  private:
   pg::Connection& db();
+  pg::Result read(std::string_view operation, const std::string& sql, std::initializer_list<pg::Param> params = {});
   std::vector<sync::WireEntry> read_wire(const pg::Result& rows, std::string_view terminal_id);
 
   Options options_;

@@ -88,8 +88,12 @@ inline std::string test_db(const TempDir& dir) {
 }
 
 struct LedgerFixture {
-  explicit LedgerFixture(LedgerSettings settings = {})
-      : db(test_db(dir)), owned_store(open_store(db)), store(*owned_store), ledger(store, settings) {}
+  // On `db_` when given, else where test_db() says.
+  explicit LedgerFixture(LedgerSettings settings = {}, const std::string& db_ = "")
+      : db(db_.empty() ? test_db(dir) : db_),
+        owned_store(open_store(db)),
+        store(*owned_store),
+        ledger(store, settings) {}
 
   Lane& lane(const std::string& id, const std::string& store_id = "S1") {
     auto& slot = lanes[id];

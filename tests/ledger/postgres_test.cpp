@@ -252,3 +252,28 @@ TEST_CASE("a deadlock between two ledger instances is run again, not answered as
   CHECK(attempts_a + attempts_b == 3);  // one of them twice
   CHECK(f.store_a.retries() + f.store_b.retries() == 1);
 }
+
+TEST_CASE("a read-only role granted the finance schema, as docs/operations.md says, reads the views and no table") {
+  TempDir dir;
+  const std::string name = postgres_server().new_database();
+  {
+    PostgresStore store(PostgresStore::Options{postgres_server().conninfo(name)});
+    Ledger ledger(store, {});
+    Lane lane(dir, "T1");
+    ledger.enroll("T1", "S1", lane.key.public_key().raw(), kNow);
+    lane.sale("M1", 70, 0);
+    ledger.ingest("T1", lane.wire(1, 1), kNow);
+  }
+  postgres_server().psql(name, "CREATE ROLE finance_bi LOGIN; GRANT CONNECT ON DATABASE " + name +
+                                   " TO finance_bi; GRANT USAGE ON SCHEMA finance TO finance_bi; "
+                                   "GRANT SELECT ON ALL TABLES IN SCHEMA finance TO finance_bi;");
+  const std::string as_bi =
+      "postgresql://finance_bi@127.0.0.1:" + std::to_string(postgres_server().port()) + "/" + name;
+  pg::Connection bi(as_bi);
+  CHECK(bi.exec("read the totals", "SELECT points_outstanding FROM finance.store_totals").integer(0, 0) == 70);
+  CHECK(bi.exec("read balances", "SELECT balance FROM finance.balances WHERE member_id = 'M1'").integer(0, 0) == 70);
+  CHECK_THROWS_WITH_AS(bi.exec("read a table", "SELECT count(*) FROM public.entries"),
+                       doctest::Contains("PostgreSQL 42501: permission denied for table entries"), pg::Error);
+  CHECK_THROWS_WITH_AS(bi.exec("write", "DELETE FROM finance.balances"), doctest::Contains("PostgreSQL 42501"),
+                       pg::Error);
+}

@@ -8,12 +8,18 @@
 //                  indexes (entry insert, balance upsert with the feed cursor, lot insert) in
 //                  the same 1,000-row durable transactions, in the same run. Budget: the ledger
 //                  at least half the bare rate.
+//   ledger_ingest_postgres
+//                  the same batches into PostgreSQL (LOYALTY_BENCH_PG): the ledger with one
+//                  instance and with two (threads with a connection each, terminals split
+//                  between them), beside bare statements writing the same rows and indexes in
+//                  the same batch transactions, as multi-row INSERTs (unnest of arrays) and with
+//                  COPY for the entries. Budget: the ledger at least half the bare INSERT rate.
 //   uplink_drain   a terminal's 100,000-entry backlog uploaded by the agent's uplink over TLS
 //                  to `loyalty-ledger serve` on loopback, until every entry is acknowledged.
 //                  Budget 15 s.
 //   replay         1,000 exported journal files of 1,000 entries each replayed through the
 //                  exactly-once path; projected to the 10,000,000-entry Black Friday budget
-//                  (10 minutes).
+//                  (10 minutes); with LOYALTY_BENCH_PG, the same files into PostgreSQL too.
 //
 // Entries are sales of random members among 100,000 with a 600-byte payload. Journal files are
 // written in bulk: their entries carry real hashes and chains, and a real signature wherever
@@ -21,6 +27,8 @@
 // zero bytes (the ledger stores them and checks the last).
 //
 // usage: loyalty_ledger_bench [DIRECTORY]   (default: a temporary directory, removed after)
+// LOYALTY_BENCH_PG=postgresql://postgres@HOST:PORT/ adds the PostgreSQL runs (databases
+// bench_* are made on that server; scripts/bench starts a scratch one).
 // LOYALTY_BENCH_SCALE scales the sizes (0.01 for a smoke run); LOYALTY_BENCH_ONLY=ingest, drain or
 // replay runs one of them.
 
@@ -35,6 +43,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
 #include <sstream>
 #include <string>
@@ -43,6 +52,7 @@
 
 #include "ledger/ledger.hpp"
 #include "ledger/pki.hpp"
+#include "ledger/postgres_store.hpp"
 #include "ledger/replay.hpp"
 #include "ledger/sqlite_store.hpp"
 #include "storage/files.hpp"
@@ -119,45 +129,65 @@ void write_journal(const std::filesystem::path& path, const std::string& termina
   transaction.commit();
 }
 
-void bench_ingest(const std::filesystem::path& dir) {
-  const std::int64_t terminals = 50;
-  const std::int64_t per_terminal = scaled(4000);
-  const std::int64_t total = terminals * per_terminal;
-  constexpr std::size_t kBatch = 1000;
-  std::mt19937_64 rng(42);
-  std::vector<std::vector<storage::JournalEntry>> chains;
-  std::vector<storage::PrivateKey> keys;
-  for (std::int64_t t = 0; t < terminals; ++t) {
-    keys.push_back(storage::PrivateKey::generate());
-    chains.push_back(chain(text_of('T', t), keys.back(), per_terminal, static_cast<std::int64_t>(kBatch), rng));
-  }
-  // Batches interleaved across terminals, as uploads arrive.
+// Terminals' chains cut into 1,000-entry batches, interleaved across terminals as uploads
+// arrive, each as its JSON body and decoded.
+struct IngestWork {
+  static constexpr std::size_t kBatch = 1000;
   struct Batch {
     std::size_t terminal;
     std::size_t first;
     std::size_t count;
   };
+  std::int64_t terminals = 50;
+  std::int64_t per_terminal = 0;
+  std::int64_t total = 0;
+  std::vector<std::vector<storage::JournalEntry>> chains;
+  std::vector<storage::PrivateKey> keys;
   std::vector<Batch> batches;
-  for (std::size_t first = 0; first < static_cast<std::size_t>(per_terminal); first += kBatch) {
-    for (std::size_t t = 0; t < chains.size(); ++t) {
-      batches.push_back({t, first, std::min(kBatch, static_cast<std::size_t>(per_terminal) - first)});
-    }
-  }
-  const auto slice = [&](const Batch& b) {
-    return std::span<const storage::JournalEntry>(chains[b.terminal]).subspan(b.first, b.count);
-  };
   std::vector<std::string> bodies;
   std::vector<std::vector<sync::WireEntry>> decoded;
-  for (const Batch& b : batches) {
-    bodies.push_back(sync::batch_to_json(text_of('T', static_cast<std::int64_t>(b.terminal)), slice(b)));
-    decoded.push_back(sync::batch_from_json(bodies.back()).entries);
-  }
 
-  const auto enroll_all = [&](ledger::Ledger& ledger) {
+  void enroll_all(ledger::Ledger& ledger) const {
     for (std::size_t t = 0; t < chains.size(); ++t) {
       ledger.enroll(text_of('T', static_cast<std::int64_t>(t)), "S1", keys[t].public_key().raw(), kNow);
     }
-  };
+  }
+  std::string terminal(std::size_t batch) const {
+    return text_of('T', static_cast<std::int64_t>(batches[batch].terminal));
+  }
+};
+
+IngestWork make_ingest_work() {
+  IngestWork w;
+  w.per_terminal = scaled(4000);
+  w.total = w.terminals * w.per_terminal;
+  std::mt19937_64 rng(42);
+  for (std::int64_t t = 0; t < w.terminals; ++t) {
+    w.keys.push_back(storage::PrivateKey::generate());
+    w.chains.push_back(
+        chain(text_of('T', t), w.keys.back(), w.per_terminal, static_cast<std::int64_t>(IngestWork::kBatch), rng));
+  }
+  for (std::size_t first = 0; first < static_cast<std::size_t>(w.per_terminal); first += IngestWork::kBatch) {
+    for (std::size_t t = 0; t < w.chains.size(); ++t) {
+      w.batches.push_back({t, first, std::min(IngestWork::kBatch, static_cast<std::size_t>(w.per_terminal) - first)});
+    }
+  }
+  for (const IngestWork::Batch& b : w.batches) {
+    const auto slice = std::span<const storage::JournalEntry>(w.chains[b.terminal]).subspan(b.first, b.count);
+    w.bodies.push_back(sync::batch_to_json(text_of('T', static_cast<std::int64_t>(b.terminal)), slice));
+    w.decoded.push_back(sync::batch_from_json(w.bodies.back()).entries);
+  }
+  return w;
+}
+
+void bench_ingest(const std::filesystem::path& dir, const IngestWork& work) {
+  const std::int64_t terminals = work.terminals;
+  const std::int64_t total = work.total;
+  constexpr std::size_t kBatch = IngestWork::kBatch;
+  const auto& batches = work.batches;
+  const auto& bodies = work.bodies;
+  const auto& decoded = work.decoded;
+  const auto enroll_all = [&](ledger::Ledger& ledger) { work.enroll_all(ledger); };
   // The ledger from decoded entries.
   double ledger_s = 0;
   {
@@ -238,6 +268,140 @@ void bench_ingest(const std::filesystem::path& dir) {
       "\"ratio\":%.3f,\"ratio_from_json\":%.3f,\"budget_ratio\":0.5}\n",
       static_cast<long long>(total), static_cast<long long>(terminals), static_cast<long long>(kMembers), kBatch,
       n / ledger_s, n / json_s, n / bare_s, bare_s / ledger_s, bare_s / json_s);
+  std::fflush(stdout);
+}
+
+// A new database on the server LOYALTY_BENCH_PG names (a URI ending in "/", the server's
+// superuser's: postgresql://postgres@127.0.0.1:PORT/); returns its URI.
+std::string new_postgres_database(const std::string& server, const std::string& name) {
+  ledger::pg::Connection admin(server + "postgres");
+  admin.exec("drop a bench database", "DROP DATABASE IF EXISTS " + name);
+  admin.exec("create a bench database", "CREATE DATABASE " + name);
+  return server + name;
+}
+
+// The same batches into PostgreSQL: the ledger with one instance, and with two instances
+// (threads with their own connection, the terminals split between them), beside bare
+// statements writing the same rows, indexes and balances in the same batch transactions: a
+// multi-row INSERT (unnest of arrays) per table, and COPY for the entries.
+void bench_ingest_postgres(const IngestWork& work, const std::string& server) {
+  using ledger::pg::Param;
+  const double n = static_cast<double>(work.total);
+  const auto ledger_run = [&](int instances) {
+    const std::string db = new_postgres_database(server, "bench_ingest_" + std::to_string(instances));
+    std::vector<std::unique_ptr<ledger::PostgresStore>> stores;
+    std::vector<std::unique_ptr<ledger::Ledger>> ledgers;
+    for (int i = 0; i < instances; ++i) {
+      stores.push_back(std::make_unique<ledger::PostgresStore>(ledger::PostgresStore::Options{db}));
+      ledgers.push_back(std::make_unique<ledger::Ledger>(*stores.back(), ledger::LedgerSettings{}));
+    }
+    work.enroll_all(*ledgers[0]);
+    const auto start = Steady::now();
+    std::vector<std::thread> threads;
+    for (int i = 0; i < instances; ++i) {
+      threads.emplace_back([&, i] {
+        for (std::size_t b = 0; b < work.batches.size(); ++b) {
+          if (static_cast<int>(work.batches[b].terminal % static_cast<std::size_t>(instances)) != i) continue;
+          ledgers[static_cast<std::size_t>(i)]->ingest(work.terminal(b), work.decoded[b], kNow);
+        }
+      });
+    }
+    for (auto& thread : threads) thread.join();
+    return seconds(Steady::now() - start);
+  };
+  const double one_s = ledger_run(1);
+  const double two_s = ledger_run(2);
+
+  const auto bare_run = [&](bool copy) {
+    const std::string db = new_postgres_database(server, copy ? "bench_bare_copy" : "bench_bare_insert");
+    { ledger::PostgresStore schema(ledger::PostgresStore::Options{db}); }
+    ledger::pg::Connection c(db);
+    std::int64_t cursor = 0;
+    const auto start = Steady::now();
+    for (const auto& batch : work.decoded) {
+      c.exec("begin", "BEGIN");
+      std::vector<std::string> text[6];
+      std::vector<std::string> ints[8];
+      const auto num = [](std::int64_t v) { return std::to_string(v); };
+      ledger::pg::CopyRows rows;
+      std::map<std::string, std::int64_t> balances;
+      std::vector<std::string> lot_member, lot_terminal, lot_num[5];
+      for (const sync::WireEntry& wire : batch) {
+        const storage::JournalEntry& e = wire.entry;
+        if (copy) {
+          rows.text(e.terminal_id).integer(e.seq).integer(1).text(e.draft.member_id).text(e.draft.receipt_id);
+          rows.integer(e.draft.recorded_at_ms).integer(e.draft.rulebook_version).integer(e.draft.points_earned);
+          rows.integer(e.draft.points_redeemed).bytes(e.hash).bytes(*e.signature).bytes(wire.bytes).integer(kNow);
+          rows.end_row();
+        } else {
+          text[0].push_back(e.terminal_id);
+          ints[0].push_back(num(e.seq));
+          text[1].push_back(e.draft.member_id);
+          text[2].push_back(e.draft.receipt_id);
+          ints[1].push_back(num(e.draft.recorded_at_ms));
+          ints[2].push_back(num(e.draft.points_earned));
+          ints[3].push_back(num(e.draft.points_redeemed));
+          text[3].push_back(ledger::pg::bytea(e.hash));
+          text[4].push_back(ledger::pg::bytea(*e.signature));
+          text[5].push_back(ledger::pg::bytea(wire.bytes));
+        }
+        balances[e.draft.member_id] += e.balance_change();
+        if (e.draft.points_earned > 0) {
+          lot_member.push_back(e.draft.member_id);
+          lot_terminal.push_back(e.terminal_id);
+          lot_num[0].push_back(num(e.draft.recorded_at_ms + 365LL * 86'400'000));
+          lot_num[1].push_back(num(e.seq));
+          lot_num[2].push_back(num(e.draft.points_earned));
+          lot_num[3].push_back(num(e.draft.recorded_at_ms));
+        }
+      }
+      const auto array = [](const std::vector<std::string>& v) { return ledger::pg::text_array(v); };
+      if (copy) {
+        c.copy_in("copy entries",
+                  "COPY entries (terminal_id, seq, kind, member_id, receipt_id, recorded_at, rulebook_version, "
+                  "points_earned, points_redeemed, hash, signature, bytes, applied_at) FROM STDIN",
+                  rows);
+      } else {
+        c.exec(
+            "insert entries",
+            "INSERT INTO entries (terminal_id, seq, kind, member_id, receipt_id, recorded_at, rulebook_version, "
+            "points_earned, points_redeemed, hash, signature, bytes, applied_at) SELECT t, s, 1, m, r, a, 1, pe, pr, "
+            "h, g, b, $11 FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], "
+            "$7::bigint[], $8::bytea[], $9::bytea[], $10::bytea[]) AS u(t, s, m, r, a, pe, pr, h, g, b)",
+            {array(text[0]), array(ints[0]), array(text[1]), array(text[2]), array(ints[1]), array(ints[2]),
+             array(ints[3]), array(text[3]), array(text[4]), array(text[5]), num(kNow)});
+      }
+      std::vector<std::string> members, deltas, cursors;
+      for (const auto& [member, delta] : balances) {
+        members.push_back(member);
+        deltas.push_back(num(delta));
+        cursors.push_back(num(++cursor));
+      }
+      c.exec("upsert balances",
+             "INSERT INTO accounts (member_id, balance, tier, status, cursor, last_redeem_terminal, last_redeem_seq) "
+             "SELECT m, d, 'standard', 1, k, '', 0 FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS u(m, d, k) "
+             "ON CONFLICT (member_id) DO UPDATE SET balance = accounts.balance + excluded.balance, "
+             "cursor = excluded.cursor",
+             {array(members), array(deltas), array(cursors)});
+      c.exec("insert lots",
+             "INSERT INTO lots (member_id, expires_at, terminal_id, seq, points, remaining, expired, earned_at) "
+             "SELECT m, x, t, s, p, p, 0, e FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], "
+             "$5::bigint[], $6::bigint[]) AS u(m, x, t, s, p, e) ON CONFLICT DO NOTHING",
+             {array(lot_member), array(lot_num[0]), array(lot_terminal), array(lot_num[1]), array(lot_num[2]),
+              array(lot_num[3])});
+      c.exec("commit", "COMMIT");
+    }
+    return seconds(Steady::now() - start);
+  };
+  const double insert_s = bare_run(false);
+  const double copy_s = bare_run(true);
+  std::printf(
+      "{\"bench\":\"ledger_ingest_postgres\",\"entries\":%lld,\"terminals\":%lld,\"batch\":%zu,"
+      "\"ledger_entries_per_s\":%.0f,\"ledger_two_instances_entries_per_s\":%.0f,"
+      "\"bare_insert_entries_per_s\":%.0f,\"bare_copy_entries_per_s\":%.0f,\"ratio_to_bare_insert\":%.3f,"
+      "\"ratio_to_bare_copy\":%.3f,\"two_instances_speedup\":%.2f,\"budget_ratio\":0.5}\n",
+      static_cast<long long>(work.total), static_cast<long long>(work.terminals), IngestWork::kBatch, n / one_s,
+      n / two_s, n / insert_s, n / copy_s, insert_s / one_s, copy_s / one_s, one_s / two_s);
   std::fflush(stdout);
 }
 
@@ -331,7 +495,7 @@ void bench_drain(const std::filesystem::path& dir) {
   std::fflush(stdout);
 }
 
-void bench_replay(const std::filesystem::path& dir) {
+void bench_replay(const std::filesystem::path& dir, const std::string& postgres_server) {
   const std::int64_t files = scaled(1000);
   const std::int64_t per_file = 1000;
   std::mt19937_64 rng(9);
@@ -370,6 +534,25 @@ void bench_replay(const std::filesystem::path& dir) {
       static_cast<long long>(files), static_cast<long long>(entries), static_cast<long long>(refused), s, rate,
       10'000'000.0 / rate, written_s);
   std::fflush(stdout);
+  if (postgres_server.empty()) return;
+  // The same files into PostgreSQL, as `loyalty-ledger replay --db postgresql://...` does.
+  ledger::PostgresStore pg_store(
+      ledger::PostgresStore::Options{new_postgres_database(postgres_server, "bench_replay")});
+  ledger::Ledger pg_ledger(pg_store, {});
+  for (std::int64_t f = 0; f < files; ++f) {
+    pg_ledger.enroll(text_of('T', f), text_of('S', f / 10), store.terminal(text_of('T', f))->public_key, kNow);
+  }
+  std::int64_t pg_entries = 0;
+  const auto pg_start = Steady::now();
+  for (const ledger::ReplayResult& result : ledger::replay_files(pg_ledger, paths, kNow)) pg_entries += result.applied;
+  const double pg_s = seconds(Steady::now() - pg_start);
+  const double pg_rate = static_cast<double>(pg_entries) / pg_s;
+  std::printf(
+      "{\"bench\":\"replay_postgres\",\"files\":%lld,\"entries\":%lld,\"seconds\":%.2f,\"entries_per_s\":%.0f,"
+      "\"ratio_to_sqlite\":%.3f,\"projected_10m_entries_s\":%.0f}\n",
+      static_cast<long long>(files), static_cast<long long>(pg_entries), pg_s, pg_rate, pg_rate / rate,
+      10'000'000.0 / pg_rate);
+  std::fflush(stdout);
 }
 
 }  // namespace
@@ -380,13 +563,20 @@ int main(int argc, char** argv) {
       temporary ? std::filesystem::temp_directory_path() / ("loyalty-ledger-bench-" + std::to_string(::getpid()))
                 : std::filesystem::path(argv[1]);
   std::filesystem::create_directories(dir);
-  // LOYALTY_BENCH_ONLY=ingest|drain|replay runs one of them.
+  // LOYALTY_BENCH_ONLY=ingest|drain|replay runs one of them; LOYALTY_BENCH_PG (a server's URI
+  // ending in "/") adds the PostgreSQL runs.
   const char* only_text = std::getenv("LOYALTY_BENCH_ONLY");
   const std::string only = only_text != nullptr ? only_text : "";
+  const char* pg_text = std::getenv("LOYALTY_BENCH_PG");
+  const std::string postgres = pg_text != nullptr ? pg_text : "";
   try {
-    if (only.empty() || only == "ingest") bench_ingest(dir);
+    if (only.empty() || only == "ingest") {
+      const IngestWork work = make_ingest_work();
+      bench_ingest(dir, work);
+      if (!postgres.empty()) bench_ingest_postgres(work, postgres);
+    }
     if (only.empty() || only == "drain") bench_drain(dir);
-    if (only.empty() || only == "replay") bench_replay(dir);
+    if (only.empty() || only == "replay") bench_replay(dir, postgres);
   } catch (const std::exception& error) {
     std::fprintf(stderr, "loyalty_ledger_bench: %s\n", error.what());
     if (temporary) std::filesystem::remove_all(dir);

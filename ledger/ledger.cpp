@@ -336,11 +336,15 @@ Authorization Ledger::authorize(std::string_view terminal_id, const AuthorizeReq
   Authorization result;
   store_.transaction([&] {
     result = Authorization{};
+    store_.consume_hold(terminal_id, request.receipt_id);
+    if (!store_.account(request.member_id)) {
+      result.outcome = Authorization::Outcome::member_unknown;
+      return;
+    }
     // Locked: two authorizations for one member, on two ledger processes, wait for each other.
     const std::string ids[] = {request.member_id};
     const auto locked = store_.lock_accounts(ids);
     const std::optional<Account> account = locked.empty() ? std::nullopt : std::optional(locked.front());
-    store_.consume_hold(terminal_id, request.receipt_id);
     if (!account) {
       result.outcome = Authorization::Outcome::member_unknown;
       return;

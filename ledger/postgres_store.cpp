@@ -56,7 +56,7 @@ CREATE TABLE accounts (
   balance bigint NOT NULL,
   tier text NOT NULL,
   status smallint NOT NULL CHECK (status IN (1, 2)),
-  cursor bigint NOT NULL UNIQUE,
+  cursor bigint UNIQUE,  -- NULL only inside the transaction that creates the account
   last_redeem_terminal text COLLATE "C" NOT NULL,
   last_redeem_seq bigint NOT NULL
 );
@@ -131,17 +131,6 @@ CREATE TABLE rulebooks (
   published_at bigint NOT NULL
 );
 
--- Locks members for the rest of the transaction, in one order (their keys', not the order
--- given), whether they have an account yet or not.
-CREATE FUNCTION loyalty_lock_members(ids text[]) RETURNS void LANGUAGE plpgsql AS $$
-DECLARE
-  k bigint;
-BEGIN
-  FOR k IN SELECT DISTINCT hashtextextended(m, 0) FROM unnest(ids) AS m ORDER BY 1 LOOP
-    PERFORM pg_advisory_xact_lock(k);
-  END LOOP;
-END
-$$;
 )sql"},
     // Read-only views for the finance team's BI tools, in their own schema so that one grant
     // (docs/operations.md) gives a reporting role all of them and none of the tables. Times are
@@ -161,7 +150,7 @@ FROM entries e JOIN terminals t USING (terminal_id);
 
 CREATE VIEW finance.balances AS
 SELECT member_id, balance, tier, CASE status WHEN 2 THEN 'blocked' ELSE 'active' END AS status
-FROM accounts;
+FROM accounts WHERE cursor IS NOT NULL;
 
 CREATE VIEW finance.lots AS
 SELECT member_id, NULLIF(terminal_id, '') AS terminal_id, seq, points, remaining, expired,
@@ -190,8 +179,7 @@ LEFT JOIN (SELECT t.store_id, sum(l.expired) AS points_expired
      true},
 };
 
-// The advisory locks of the two-key form, apart from the members' one-key locks: (7142, 1) for
-// migrations, (7142, 2 and up) for housekeeping jobs (run_alone).
+// Advisory locks: (7142, 1) for migrations, (7142, 2 and up) for housekeeping jobs (run_alone).
 constexpr std::string_view kMigrationLock = "SELECT pg_advisory_xact_lock(7142, 1)";
 constexpr int kAttempts = 8;
 
@@ -259,7 +247,7 @@ Terminal read_terminal(const Result& rows, int row) {
 }
 
 constexpr std::string_view kAccountColumns =
-    "member_id, balance, tier, status, cursor, last_redeem_terminal, last_redeem_seq";
+    "member_id, balance, tier, status, COALESCE(cursor, 0), last_redeem_terminal, last_redeem_seq";
 
 Account read_account(const Result& rows, int row) {
   Account a;
@@ -583,11 +571,11 @@ void PostgresStore::write(const StoreChanges& changes) {
       columns.integer(6, a.last_redeem_seq);
     }
     c.exec("save accounts",
-           "INSERT INTO accounts (" + std::string(kAccountColumns) +
-               ") SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::smallint[], $5::bigint[], "
-               "$6::text[], $7::bigint[]) ON CONFLICT (member_id) DO UPDATE SET balance = excluded.balance, "
-               "tier = excluded.tier, status = excluded.status, cursor = excluded.cursor, "
-               "last_redeem_terminal = excluded.last_redeem_terminal, last_redeem_seq = excluded.last_redeem_seq",
+           "INSERT INTO accounts (member_id, balance, tier, status, cursor, last_redeem_terminal, last_redeem_seq) "
+           "SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::smallint[], $5::bigint[], "
+           "$6::text[], $7::bigint[]) ON CONFLICT (member_id) DO UPDATE SET balance = excluded.balance, "
+           "tier = excluded.tier, status = excluded.status, cursor = excluded.cursor, "
+           "last_redeem_terminal = excluded.last_redeem_terminal, last_redeem_seq = excluded.last_redeem_seq",
            columns.params());
   }
 }
@@ -683,7 +671,8 @@ std::vector<sync::WireEntry> PostgresStore::held_run(std::string_view terminal_i
 
 std::optional<Account> PostgresStore::account(std::string_view member_id) {
   const Result rows =
-      read("read an account", "SELECT " + std::string(kAccountColumns) + " FROM accounts WHERE member_id = $1",
+      read("read an account",
+           "SELECT " + std::string(kAccountColumns) + " FROM accounts WHERE member_id = $1 AND cursor IS NOT NULL",
            {std::string(member_id)});
   if (rows.rows() == 0) return std::nullopt;
   return read_account(rows, 0);
@@ -692,11 +681,23 @@ std::optional<Account> PostgresStore::account(std::string_view member_id) {
 std::vector<Account> PostgresStore::lock_accounts(std::span<const std::string> member_ids) {
   if (member_ids.empty()) return {};
   const Param ids = pg::text_array(member_ids);
-  db().exec("lock members", "SELECT loyalty_lock_members($1::text[])", {ids});
-  return read_accounts(read(
-      "read accounts",
-      "SELECT " + std::string(kAccountColumns) + " FROM accounts WHERE member_id = ANY($1::text[]) ORDER BY member_id",
-      {ids}));
+  // A member without an account gets a row now (cursor NULL: the batch writes the account
+  // before it commits), so that every member is locked as a row: row locks live in the rows,
+  // not in the server's lock table, so a replay group of 100,000 members takes them too. The
+  // inserts go in member order (two batches creating the same members wait in that order),
+  // then the rows are locked in member order.
+  db().exec("lock members",
+            "INSERT INTO accounts (member_id, balance, tier, status, cursor, last_redeem_terminal, last_redeem_seq) "
+            "SELECT m, 0, 'standard', 1, NULL, '', 0 FROM unnest($1::text[]) AS m ORDER BY m ON CONFLICT DO NOTHING",
+            {ids});
+  std::vector<Account> locked =
+      read_accounts(db().exec("lock members",
+                              "SELECT " + std::string(kAccountColumns) +
+                                  " FROM accounts WHERE member_id = ANY($1::text[]) ORDER BY member_id FOR UPDATE",
+                              {ids}));
+  // The rows made just now are no accounts yet.
+  std::erase_if(locked, [](const Account& account) { return account.cursor == 0; });
+  return locked;
 }
 
 std::vector<MemberChange> PostgresStore::member_changes(std::int64_t cursor, std::size_t limit) {
@@ -728,8 +729,8 @@ std::int64_t PostgresStore::member_cursor() {
 }
 
 std::vector<Account> PostgresStore::accounts() {
-  return read_accounts(
-      read("read accounts", "SELECT " + std::string(kAccountColumns) + " FROM accounts ORDER BY member_id"));
+  return read_accounts(read("read accounts", "SELECT " + std::string(kAccountColumns) +
+                                                 " FROM accounts WHERE cursor IS NOT NULL ORDER BY member_id"));
 }
 
 std::vector<Lot> PostgresStore::open_lots(std::span<const std::string> member_ids) {

@@ -3,9 +3,9 @@
 // processes may share one database (docs/operations.md).
 //
 // Each batch is a few statements whatever its size: the terminal's row read FOR UPDATE, its
-// members locked with transaction-level advisory locks taken in one fixed order (so a member
-// without an account yet is locked too, and two batches never deadlock), their accounts and lots
-// read with `= ANY($1)`, the entries written with COPY, accounts, lots and conflicts each in one
+// members' account rows locked FOR UPDATE in member order (a member without an account gets its
+// row first, in the same order, so it is locked too, and two batches never deadlock), their
+// accounts and lots read with `= ANY($1)`, the entries written with COPY, accounts, lots and conflicts each in one
 // INSERT ... SELECT FROM unnest(...) ON CONFLICT. The member feed's cursor is one counter row,
 // taken near the end of the transaction: changes become visible in cursor order, so a terminal
 // reading the feed never skips one committed late.

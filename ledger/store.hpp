@@ -201,7 +201,8 @@ class LedgerStore {
 
   virtual std::optional<Account> account(std::string_view member_id) = 0;
   // The accounts of these members (sorted, without repeats) that exist, in that order. Each
-  // member is locked until the transaction ends, whether it has an account yet or not.
+  // member is locked until the transaction ends, whether it has an account yet or not; one
+  // that has none must be given one (write()) before the transaction commits.
   virtual std::vector<Account> lock_accounts(std::span<const std::string> member_ids) = 0;
   // Changes after `cursor`, in feed order, at most `limit`.
   virtual std::vector<MemberChange> member_changes(std::int64_t cursor, std::size_t limit) = 0;

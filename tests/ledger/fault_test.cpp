@@ -51,9 +51,10 @@ struct Faults {
 
 void run_faults(const Faults& faults) {
   const auto seed = static_cast<std::uint32_t>(loyalty::testing::env_number("LOYALTY_SEED", std::random_device{}()));
-  const auto soak = loyalty::testing::env_number("LOYALTY_SOAK", 1);
-  const auto total =
-      static_cast<int>(loyalty::testing::env_number("LOYALTY_FAULT_ENTRIES", 3000) * std::max<std::uint64_t>(soak, 1));
+  const auto total = static_cast<int>(loyalty::testing::env_number("LOYALTY_FAULT_ENTRIES", 3000));
+  // scripts/test --soak runs ten times the entries, with ten times the kills.
+  const int rounds = std::max(1, total / 3000);
+  const int kills_wanted = faults.kills * rounds;
   std::cout << faults.name << ": LOYALTY_SEED=" << seed << " LOYALTY_FAULT_ENTRIES=" << total << "\n";
   std::mt19937 random(seed);
 
@@ -113,7 +114,7 @@ void run_faults(const Faults& faults) {
     }
     return true;
   };
-  const auto deadline = std::chrono::steady_clock::now() + 120s * std::max<std::uint64_t>(soak, 1);
+  const auto deadline = std::chrono::steady_clock::now() + 120s * rounds;
   while (!settled() && std::chrono::steady_clock::now() < deadline) {
     for (int burst = 0; burst < 15 && journaled < total; ++burst, ++journaled) {
       LaneLink& t = *terminals[random() % terminals.size()];
@@ -122,7 +123,7 @@ void run_faults(const Faults& faults) {
       t.lane.sale(member, static_cast<std::int64_t>(random() % 60), redeemed);
       t.uplink->wake();
     }
-    if (kills < faults.kills && acknowledged() > kill_at[static_cast<std::size_t>(kills)]) {
+    if (kills < kills_wanted && acknowledged() > kill_at[static_cast<std::size_t>(kills)]) {
       LedgerProcess& victim = *ledgers[random() % ledgers.size()];
       ++kills;
       victim.kill();  // SIGKILL, mid-whatever
@@ -136,7 +137,7 @@ void run_faults(const Faults& faults) {
     io.run_for(5ms);
   }
   REQUIRE_MESSAGE(settled(), "not settled; seed " << seed << "; log: " << log_text.str().substr(0, 2000));
-  CHECK(kills == faults.kills);
+  CHECK(kills == kills_wanted);
   CHECK(server_restarts == (faults.restart_server ? 2 : 0));
   int damaged = 0;
   for (const auto& proxy : proxies) {

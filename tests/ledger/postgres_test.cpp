@@ -277,3 +277,26 @@ TEST_CASE("a read-only role granted the finance schema, as docs/operations.md sa
   CHECK_THROWS_WITH_AS(bi.exec("write", "DELETE FROM finance.balances"), doctest::Contains("PostgreSQL 42501"),
                        pg::Error);
 }
+
+TEST_CASE("housekeeping runs in one ledger instance at a time: the other skips the job while it runs") {
+  TwoInstances f;
+  std::latch inside(1), release(1);
+  bool ran_b = true;
+  std::thread a([&] {
+    CHECK(f.store_a.run_alone(LedgerStore::Job::expiry, [&] {
+      inside.count_down();
+      release.wait();
+    }));
+  });
+  inside.wait();
+  ran_b = f.store_b.run_alone(LedgerStore::Job::expiry, [] {});
+  const bool other_job = f.store_b.run_alone(LedgerStore::Job::audit, [] {});  // another job is not held
+  release.count_down();
+  a.join();
+  CHECK_FALSE(ran_b);
+  CHECK(other_job);
+  CHECK(f.store_b.run_alone(LedgerStore::Job::expiry, [] {}));  // free again once A is done
+  // A job that throws lets go of its lock too.
+  CHECK_THROWS(f.store_a.run_alone(LedgerStore::Job::expiry, [] { throw std::runtime_error("failed"); }));
+  CHECK(f.store_b.run_alone(LedgerStore::Job::expiry, [] {}));
+}

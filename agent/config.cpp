@@ -139,18 +139,11 @@ LedgerLinkConfig read_ledger(Reader in, const std::filesystem::path& base) {
     link.addresses.push_back({split->host, *port});
   };
   if (const runtime::Json* given = in.value("address"); given != nullptr && given->is_array()) {
-    const runtime::Json& list = in.array("address", 16);
-    if (list.empty()) fail(in.path_of("address"), "must list at least one HOST:PORT");
-    for (std::size_t i = 0; i < list.size(); ++i) {
-      const std::string path = runtime::index_path(in.path_of("address"), i);
-      if (!list[i].is_string()) fail(path, "must be a string, HOST:PORT");
-      const std::string address = list[i].get<std::string>();
-      if (address.size() > 256) fail(path, "must be at most 256 bytes");
-      if (std::any_of(address.begin(), address.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; })) {
-        fail(path, "must not hold control characters");
-      }
-      read_address(path, address);
-    }
+    const std::string path = in.path_of("address");
+    const std::vector<std::string> list = in.strings_or_empty("address", 256);
+    if (list.empty()) fail(path, "must list at least one HOST:PORT");
+    if (list.size() > 16) fail(path, "must have at most 16 items");
+    for (std::size_t i = 0; i < list.size(); ++i) read_address(runtime::index_path(path, i), list[i]);
   } else {
     read_address(in.path_of("address"), in.string("address", 256));
   }

@@ -321,11 +321,11 @@ void bench_ingest_postgres(const IngestWork& work, const std::string& server) {
     for (const auto& batch : work.decoded) {
       c.exec("begin", "BEGIN");
       std::vector<std::string> text[6];
-      std::vector<std::string> ints[8];
+      std::vector<std::string> ints[4];
       const auto num = [](std::int64_t v) { return std::to_string(v); };
       ledger::pg::CopyRows rows;
       std::map<std::string, std::int64_t> balances;
-      std::vector<std::string> lot_member, lot_terminal, lot_num[5];
+      std::vector<std::string> lot_member, lot_terminal, lot_num[4];
       for (const sync::WireEntry& wire : batch) {
         const storage::JournalEntry& e = wire.entry;
         if (copy) {

@@ -339,9 +339,7 @@ void migrate(pg::Connection& db, int target) {
 std::span<const PostgresMigration> postgres_schema() { return kMigrations; }
 
 PostgresStore::PostgresStore(Options options) : options_(std::move(options)) {
-  conn_ = std::make_unique<pg::Connection>(options_.conninfo);
-  // Text results: bytea in hex, whatever the server's default.
-  conn_->exec("configure the connection", "SET bytea_output = 'hex'");
+  connect();
   if (options_.migrate) {
     migrate(*conn_, options_.schema_version);
   } else if (schema_version() < static_cast<int>(std::size(kMigrations))) {
@@ -353,11 +351,14 @@ PostgresStore::PostgresStore(Options options) : options_(std::move(options)) {
 
 PostgresStore::~PostgresStore() = default;
 
+void PostgresStore::connect() {
+  conn_ = std::make_unique<pg::Connection>(options_.conninfo);
+  // Text results: bytea in hex, whatever the server's default.
+  conn_->exec("configure the connection", "SET bytea_output = 'hex'");
+}
+
 pg::Connection& PostgresStore::db() {
-  if (!conn_->ok() && depth_ == 0) {
-    conn_ = std::make_unique<pg::Connection>(options_.conninfo);
-    conn_->exec("configure the connection", "SET bytea_output = 'hex'");
-  }
+  if (!conn_->ok() && depth_ == 0) connect();
   return *conn_;
 }
 
@@ -374,11 +375,13 @@ pg::Result PostgresStore::read(std::string_view operation, const std::string& sq
 }
 
 int PostgresStore::schema_version() {
-  const Result found = db().exec(
-      "read the ledger schema version",
-      "SELECT COALESCE((SELECT version FROM loyalty_schema), 0) WHERE to_regclass('loyalty_schema') IS NOT NULL "
-      "UNION ALL SELECT 0 WHERE to_regclass('loyalty_schema') IS NULL");
-  return static_cast<int>(found.integer(0, 0));
+  // Two statements: a query naming a table that does not exist fails as a whole, whatever its
+  // WHERE says.
+  if (read("read the ledger schema version", "SELECT to_regclass('loyalty_schema') IS NOT NULL").text(0, 0) != "t") {
+    return 0;
+  }
+  const Result found = read("read the ledger schema version", "SELECT version FROM loyalty_schema");
+  return found.rows() == 0 ? 0 : static_cast<int>(found.integer(0, 0));
 }
 
 void PostgresStore::transaction(const std::function<void()>& work) {

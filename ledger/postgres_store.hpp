@@ -101,6 +101,8 @@ class PostgresStore final : public LedgerStore {
   pg::Connection& connection() { return *conn_; }
 
  private:
+  void connect();
+  // The connection, made again first when it broke outside a transaction.
   pg::Connection& db();
   pg::Result read(std::string_view operation, const std::string& sql, std::initializer_list<pg::Param> params = {});
   std::vector<sync::WireEntry> read_wire(const pg::Result& rows, std::string_view terminal_id);

@@ -10,10 +10,12 @@
 #define LOYALTY_TESTS_POSTGRES_SERVER_HPP_
 
 #include <doctest/doctest.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <pwd.h>
-#include <signal.h>
+#include <spawn.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -45,18 +47,22 @@ class PostgresServer {
     REQUIRE_MESSAGE(std::filesystem::exists(data() + "/PG_VERSION"), "initdb failed:\n" << out);
     start();
   }
-  // An immediate shutdown (SIGQUIT to the postmaster): the data is thrown away. Outside any
-  // test (a static's destructor), so without doctest's assertions.
+  // An immediate shutdown: the data is thrown away. Outside any test (a static's destructor),
+  // so without doctest's assertions: pg_ctl waits for the server to be gone, and this for pg_ctl.
   ~PostgresServer() {
     if (running_) {
-      std::ifstream pid_file(data() + "/postmaster.pid");
-      pid_t pid = 0;
-      if (pid_file >> pid && pid > 0 && ::kill(pid, SIGQUIT) == 0) {
-        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-        while (::kill(pid, 0) == 0 && std::chrono::steady_clock::now() < deadline) {
-          ::usleep(10000);  // the postmaster is not our child: nothing to wait on but its pid
-        }
-      }
+      const std::string data_option = "--pgdata=" + data();
+      std::vector<std::string> args{bindir_ + "/pg_ctl", data_option, "--mode=immediate", "--wait", "stop"};
+      if (::geteuid() == 0) args.insert(args.begin(), {"/usr/sbin/runuser", "-u", "nobody", "--"});
+      std::vector<char*> argv;
+      for (std::string& arg : args) argv.push_back(arg.data());
+      argv.push_back(nullptr);
+      posix_spawn_file_actions_t quiet;  // pg_ctl's "server stopped" is not the test's output
+      posix_spawn_file_actions_init(&quiet);
+      posix_spawn_file_actions_addopen(&quiet, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+      pid_t pid = -1;
+      if (::posix_spawn(&pid, argv[0], &quiet, nullptr, argv.data(), environ) == 0) ::waitpid(pid, nullptr, 0);
+      posix_spawn_file_actions_destroy(&quiet);
     }
     std::error_code ignored;
     std::filesystem::remove_all(dir_, ignored);

@@ -115,7 +115,10 @@ void run_faults(const Faults& faults) {
     return true;
   };
   const auto deadline = std::chrono::steady_clock::now() + 120s * rounds;
-  while (!settled() && std::chrono::steady_clock::now() < deadline) {
+  // Until every planned kill and restart happened too: the lanes may settle before the last
+  // threshold's kill (one per round) comes round.
+  const auto faults_done = [&] { return kills == kills_wanted && server_restarts == (faults.restart_server ? 2 : 0); };
+  while (!(settled() && faults_done()) && std::chrono::steady_clock::now() < deadline) {
     for (int burst = 0; burst < 15 && journaled < total; ++burst, ++journaled) {
       LaneLink& t = *terminals[random() % terminals.size()];
       const std::string member = "M" + std::to_string(random() % 20);

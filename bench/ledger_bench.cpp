@@ -18,8 +18,11 @@
 //                  to `loyalty-ledger serve` on loopback, until every entry is acknowledged.
 //                  Budget 15 s.
 //   replay         1,000 exported journal files of 1,000 entries each replayed through the
-//                  exactly-once path; projected to the 10,000,000-entry Black Friday budget
-//                  (10 minutes); with LOYALTY_BENCH_PG, the same files into PostgreSQL too.
+//                  exactly-once path (replay_files, as `loyalty-ledger replay`); projected to the
+//                  10,000,000-entry Black Friday budget (5 minutes); beside the floors of the
+//                  same work bare, on the same files in the same run (bare_replay; skipped with
+//                  LOYALTY_BENCH_NO_FLOORS); with LOYALTY_BENCH_PG, the same files into
+//                  PostgreSQL too. LOYALTY_BENCH_SCALE=10 is the full Black Friday.
 //
 // Entries are sales of random members among 100,000 with a 600-byte payload. Journal files are
 // written in bulk: their entries carry real hashes and chains, and a real signature wherever
@@ -44,6 +47,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <string>
@@ -495,6 +499,85 @@ void bench_drain(const std::filesystem::path& dir) {
   std::fflush(stdout);
 }
 
+// What the replay's work costs bare, on the same files, one thread: read every file and build
+// each entry's canonical bytes and their SHA-256 (as the replay does); and, to a
+// new database with the ledger's schema in 100,000-row transactions with the replay's store
+// options, the entries alone, the entries with one balance upsert per entry, and the entries
+// with a balance upsert moving the feed cursor and a lot per entry (as the ledger wrote rows
+// one entry at a time). Returns entries/s for each.
+struct ReplayFloors {
+  double read = 0;
+  double entries = 0;
+  double balances = 0;
+  double rows = 0;
+};
+
+double bare_replay(const std::vector<std::filesystem::path>& paths, const std::filesystem::path& db_path, int level) {
+  std::optional<storage::Database> db;
+  std::optional<storage::Statement> entry, account, lot;
+  if (level > 0) {
+    const ledger::SqliteStore::Options replay = ledger::replay_store_options();
+    storage::OpenOptions options;
+    options.cache_kib = replay.cache_kib;
+    options.durability = replay.durability;
+    db.emplace(db_path, options);
+    storage::migrate(*db, ledger::ledger_schema(), "ledger");
+    db->exec("PRAGMA wal_autocheckpoint=" + std::to_string(replay.checkpoint_pages), "checkpoint size");
+    entry.emplace(*db,
+                  "INSERT INTO entries (terminal_id, seq, kind, member_id, receipt_id, recorded_at, rulebook_version, "
+                  "points_earned, points_redeemed, hash, signature, bytes, applied_at) "
+                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    account.emplace(*db,
+                    "INSERT INTO accounts (member_id, balance, tier, status, cursor, last_redeem_terminal, "
+                    "last_redeem_seq) VALUES (?, ?, 'standard', 1, ?, '', 0) ON CONFLICT (member_id) DO UPDATE SET "
+                    "balance = balance + excluded.balance" +
+                        std::string(level >= 3 ? ", cursor = excluded.cursor" : ""));
+    lot.emplace(*db,
+                "INSERT INTO lots (member_id, expires_at, terminal_id, seq, points, remaining, expired, earned_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, 0, ?)");
+  }
+  std::int64_t count = 0;
+  std::int64_t cursor = 0;
+  std::optional<storage::Transaction> transaction;
+  const auto start = Steady::now();
+  for (const auto& path : paths) {
+    auto journal = storage::open_journal_database(path, storage::Creation::read_only);
+    const std::string terminal = storage::read_identity(*journal)->terminal_id;
+    storage::scan_entries(*journal, terminal, 1, storage::signed_through(*journal), [&](storage::JournalEntry&& je) {
+      const sync::WireEntry wire = sync::wire_entry(std::move(je));
+      ++count;
+      if (level == 0) return true;
+      if (!transaction) transaction.emplace(*db, "bare replay");
+      const storage::JournalEntry& e = wire.entry;
+      entry->bind(1, e.terminal_id).bind(2, e.seq).bind(3, std::int64_t{1}).bind(4, e.draft.member_id);
+      entry->bind(5, e.draft.receipt_id).bind(6, e.draft.recorded_at_ms).bind(7, e.draft.rulebook_version);
+      entry->bind(8, e.draft.points_earned).bind(9, e.draft.points_redeemed).bind_blob(10, e.hash);
+      entry->bind_blob(11, *e.signature).bind_blob(12, storage::as_bytes(wire.bytes)).bind(13, kNow);
+      entry->run();
+      entry->reset();
+      if (level >= 2) {
+        account->bind(1, e.draft.member_id).bind(2, e.balance_change()).bind(3, ++cursor);
+        account->run();
+        account->reset();
+      }
+      if (level >= 3 && e.draft.points_earned > 0) {
+        lot->bind(1, e.draft.member_id).bind(2, e.draft.recorded_at_ms + 365LL * 86'400'000).bind(3, e.terminal_id);
+        lot->bind(4, e.seq).bind(5, e.draft.points_earned).bind(6, e.draft.points_earned);
+        lot->bind(7, e.draft.recorded_at_ms);
+        lot->run();
+        lot->reset();
+      }
+      if (count % 100'000 == 0) {
+        transaction->commit();
+        transaction.reset();
+      }
+      return true;
+    });
+  }
+  if (transaction) transaction->commit();
+  return static_cast<double>(count) / seconds(Steady::now() - start);
+}
+
 void bench_replay(const std::filesystem::path& dir, const std::string& postgres_server) {
   const std::int64_t files = scaled(1000);
   const std::int64_t per_file = 1000;
@@ -502,11 +585,7 @@ void bench_replay(const std::filesystem::path& dir, const std::string& postgres_
   const auto journals = dir / "journals";
   std::filesystem::create_directories(journals);
   // As loyalty-ledger replay opens it.
-  ledger::SqliteStore::Options options;
-  options.durability = storage::Durability::normal;
-  options.cache_kib = 262144;
-  options.checkpoint_pages = 20000;
-  ledger::SqliteStore store(dir / "replay-ledger.db", options);
+  ledger::SqliteStore store(dir / "replay-ledger.db", ledger::replay_store_options());
   ledger::Ledger ledger(store, {});
   std::vector<std::filesystem::path> paths;
   const auto written_start = Steady::now();
@@ -521,18 +600,31 @@ void bench_replay(const std::filesystem::path& dir, const std::string& postgres_
   std::int64_t entries = 0;
   std::int64_t refused = 0;
   const auto start = Steady::now();
-  for (const ledger::ReplayResult& result : ledger::replay_files(ledger, paths, kNow)) {
+  const char* group = std::getenv("LOYALTY_BENCH_GROUP");  // entries per group, as --group-entries
+  const std::int64_t group_entries = group != nullptr ? std::atoll(group) : ledger::kReplayGroupEntries;
+  for (const ledger::ReplayResult& result : ledger::replay_files(ledger, paths, kNow, {}, group_entries)) {
     entries += result.applied;
     refused += result.refusal.empty() ? 0 : 1;
   }
   const double s = seconds(Steady::now() - start);
   const double rate = static_cast<double>(entries) / s;
+  ReplayFloors floor;
+  if (std::getenv("LOYALTY_BENCH_NO_FLOORS") == nullptr) {
+    floor.read = bare_replay(paths, {}, 0);
+    floor.entries = bare_replay(paths, dir / "bare-entries.db", 1);
+    floor.balances = bare_replay(paths, dir / "bare-balances.db", 2);
+    floor.rows = bare_replay(paths, dir / "bare-rows.db", 3);
+  }
+  const auto ratio = [&](double bare) { return bare > 0 ? rate / bare : 0.0; };
   std::printf(
       "{\"bench\":\"replay\",\"files\":%lld,\"entries\":%lld,\"refused_files\":%lld,\"seconds\":%.2f,"
-      "\"entries_per_s\":%.0f,\"projected_10m_entries_s\":%.0f,\"budget_10m_entries_s\":600,"
-      "\"files_written_s\":%.1f}\n",
-      static_cast<long long>(files), static_cast<long long>(entries), static_cast<long long>(refused), s, rate,
-      10'000'000.0 / rate, written_s);
+      "\"group_entries\":%lld,\"entries_per_s\":%.0f,\"projected_10m_entries_s\":%.0f,\"budget_10m_entries_s\":300,"
+      "\"files_written_s\":%.1f,\"floor_read_hash_entries_per_s\":%.0f,\"floor_bare_entries_per_s\":%.0f,"
+      "\"floor_bare_balances_per_s\":%.0f,\"floor_bare_rows_per_s\":%.0f,\"ratio_read_hash\":%.3f,"
+      "\"ratio_bare_entries\":%.3f,\"ratio_bare_balances\":%.3f,\"ratio_bare_rows\":%.3f}\n",
+      static_cast<long long>(files), static_cast<long long>(entries), static_cast<long long>(refused), s,
+      static_cast<long long>(group_entries), rate, 10'000'000.0 / rate, written_s, floor.read, floor.entries,
+      floor.balances, floor.rows, ratio(floor.read), ratio(floor.entries), ratio(floor.balances), ratio(floor.rows));
   std::fflush(stdout);
   if (postgres_server.empty()) return;
   // The same files into PostgreSQL, as `loyalty-ledger replay --db postgresql://...` does.

@@ -16,7 +16,7 @@ const std::string_view kUsage =
     "usage: loyalty-ledger <command> [options]\n"
     "\n"
     "commands:\n"
-    "  replay --db DB [--expiry-days N] [--quiet] [--json] JOURNAL_FILE...\n"
+    "  replay --db DB [--expiry-days N] [--group-entries N] [--quiet] [--json] JOURNAL_FILE...\n"
     "         Applies terminals' journal files (journal.db or exports) exactly once, verifying\n"
     "         each run of entries against the key its terminal enrolled.\n"
     "  audit --db DB\n"

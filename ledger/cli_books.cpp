@@ -33,32 +33,53 @@ std::string thousands(std::int64_t value) {
   return out;
 }
 
+// "1 h 05 min", "4 min 10 s", "12 s".
+std::string duration_text(double seconds) {
+  const auto total = static_cast<std::int64_t>(seconds + 0.5);
+  const auto two = [](std::int64_t n) { return (n < 10 ? "0" : "") + std::to_string(n); };
+  if (total >= 3600) return std::to_string(total / 3600) + " h " + two(total % 3600 / 60) + " min";
+  if (total >= 60) return std::to_string(total / 60) + " min " + two(total % 60) + " s";
+  return std::to_string(total) + " s";
+}
+
 // Progress of a long replay on stderr: a bar redrawn in place on a terminal, a line per tenth
-// of the files otherwise (logs).
+// of the files otherwise (logs), with the rate and the time left, reckoned from the bytes of the
+// files replayed so far against those of all of them.
 class ProgressBar {
  public:
-  ProgressBar(std::ostream& err, std::size_t files, bool quiet)
+  ProgressBar(std::ostream& err, std::span<const std::filesystem::path> files, bool quiet)
       : err_(err),
-        files_(files),
+        files_(files.size()),
         quiet_(quiet),
         tty_(::isatty(STDERR_FILENO) == 1),
-        start_(std::chrono::steady_clock::now()) {}
+        start_(std::chrono::steady_clock::now()) {
+    for (const auto& file : files) {
+      std::error_code error;
+      const auto size = std::filesystem::file_size(file, error);
+      sizes_.push_back(error ? 0 : size);
+      total_bytes_ += sizes_.back();
+    }
+  }
 
-  void update(std::size_t files_done, std::int64_t entries, bool file_finished) {
+  void update(std::size_t index, std::int64_t entries, bool file_finished) {
+    if (file_finished) {
+      ++files_done_;
+      done_entries_ += entries;
+      done_bytes_ += sizes_[index];
+    }
     if (quiet_ || files_ == 0) return;
     const auto now = std::chrono::steady_clock::now();
+    const std::int64_t shown = done_entries_ + (file_finished ? 0 : entries);
     if (tty_) {
       if (!file_finished && now - drawn_ < std::chrono::milliseconds(100)) return;
       drawn_ = now;
       const std::size_t width = 30;
-      const std::size_t filled = width * files_done / files_;
-      err_ << "\r[" << std::string(filled, '#') << std::string(width - filled, '.') << "] " << files_done << "/"
-           << files_ << " files, " << thousands(entries) << " entries, " << thousands(rate(entries, now))
-           << " entries/s " << std::flush;
-    } else if (file_finished && (files_done * 10 / files_ != last_tenth_ || files_done == files_)) {
-      last_tenth_ = files_done * 10 / files_;
-      err_ << "replay: " << files_done << "/" << files_ << " files, " << thousands(entries) << " entries, "
-           << thousands(rate(entries, now)) << " entries/s\n";
+      const std::size_t filled = width * files_done_ / files_;
+      err_ << "\r[" << std::string(filled, '#') << std::string(width - filled, '.') << "] " << status(shown, now)
+           << "   " << std::flush;
+    } else if (file_finished && (files_done_ * 10 / files_ != last_tenth_ || files_done_ == files_)) {
+      last_tenth_ = files_done_ * 10 / files_;
+      err_ << "replay: " << status(shown, now) << "\n";
     }
   }
   void finish() {
@@ -67,9 +88,16 @@ class ProgressBar {
   double seconds() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(); }
 
  private:
-  std::int64_t rate(std::int64_t entries, std::chrono::steady_clock::time_point now) const {
+  std::string status(std::int64_t entries, std::chrono::steady_clock::time_point now) const {
     const double elapsed = std::chrono::duration<double>(now - start_).count();
-    return elapsed > 0 ? static_cast<std::int64_t>(static_cast<double>(entries) / elapsed) : 0;
+    std::string text =
+        std::to_string(files_done_) + "/" + std::to_string(files_) + " files, " + thousands(entries) + " entries, " +
+        thousands(elapsed > 0 ? static_cast<std::int64_t>(static_cast<double>(entries) / elapsed) : 0) + " entries/s";
+    if (done_bytes_ > 0 && files_done_ < files_) {
+      const double left = elapsed * static_cast<double>(total_bytes_ - done_bytes_) / static_cast<double>(done_bytes_);
+      text += ", about " + duration_text(left) + " left";
+    }
+    return text;
   }
 
   std::ostream& err_;
@@ -78,29 +106,28 @@ class ProgressBar {
   bool tty_;
   std::chrono::steady_clock::time_point start_;
   std::chrono::steady_clock::time_point drawn_{};
+  std::vector<std::uintmax_t> sizes_;
+  std::uintmax_t total_bytes_ = 0;
+  std::uintmax_t done_bytes_ = 0;
+  std::size_t files_done_ = 0;
+  std::int64_t done_entries_ = 0;
   std::size_t last_tenth_ = 0;
 };
 
 int replay_files(const Options& options, std::span<const std::string_view> files, std::ostream& out,
                  std::ostream& err) {
   if (files.empty()) throw Failed{"replay needs at least one journal file"};
-  // Replay commits with synchronous=NORMAL and checkpoints rarely: it answers nobody, and a
-  // crash loses at most the last group of files, which running them again applies.
-  SqliteStore::Options store_options;
-  store_options.durability = storage::Durability::normal;
-  store_options.cache_kib = 262144;
-  store_options.checkpoint_pages = 20000;
-  const auto opened = open_store(options.value("--db"), store_options);
+  const auto opened = open_store(options.value("--db"), replay_store_options());
   LedgerStore& store = *opened;
   Ledger ledger(store, settings_from(options));
-  ProgressBar bar(err, files.size(), options.has("--quiet"));
   const std::vector<std::filesystem::path> paths(files.begin(), files.end());
-  std::int64_t done_entries = 0;
-  const std::vector<ReplayResult> results =
-      replay_files(ledger, paths, runtime::unix_now_ms(), [&](std::size_t index, std::int64_t entries, bool finished) {
-        if (finished) done_entries += entries;
-        bar.update(finished ? index + 1 : index, finished ? done_entries : done_entries + entries, finished);
-      });
+  ProgressBar bar(err, paths, options.has("--quiet"));
+  const auto group_entries = options.integer("--group-entries", kReplayGroupEntries, 1, 100'000'000);
+  if (!group_entries) throw Failed{"--group-entries must be a whole number of entries from 1 to 100000000"};
+  const std::vector<ReplayResult> results = replay_files(
+      ledger, paths, runtime::unix_now_ms(),
+      [&](std::size_t index, std::int64_t entries, bool finished) { bar.update(index, entries, finished); },
+      *group_entries);
   bar.finish();
   const double seconds = bar.seconds();
   const AuditSummary audited = audit(store);
@@ -192,8 +219,8 @@ int replay_command(std::span<const std::string_view> args, std::ostream& out, st
     options_end += arg == "--quiet" || arg == "--json" || arg.find('=') != std::string_view::npos ? 1U : 2U;
   }
   options_end = std::min(options_end, args.size());
-  const auto options =
-      parse_options(args.first(options_end), {"--db", "--expiry-days"}, {"--quiet", "--json"}, kUsage, err);
+  const auto options = parse_options(args.first(options_end), {"--db", "--expiry-days", "--group-entries"},
+                                     {"--quiet", "--json"}, kUsage, err);
   if (!options || !require(*options, {"--db"}, kUsage, err)) return exit_usage;
   return replay_files(*options, args.subspan(options_end), out, err);
 }

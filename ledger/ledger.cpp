@@ -1,6 +1,9 @@
 #include "ledger/ledger.hpp"
 
 #include <algorithm>
+#include <iterator>
+#include <optional>
+#include <set>
 #include <tuple>
 
 #include "ledger/members.hpp"
@@ -55,17 +58,30 @@ void verify_batch(const Terminal& terminal, std::span<const sync::WireEntry> ent
   }
 }
 
-// The members of these entries, sorted, without repeats: the order lock_accounts takes them in.
-std::vector<std::string> members_of(std::initializer_list<std::span<const sync::WireEntry>> runs) {
-  std::vector<std::string> members;
-  for (const auto run : runs) {
+// Whether the entry takes points from its member's lots (a redemption or a clawback).
+bool spends(const storage::EntryDraft& d) { return d.points_redeemed > 0 || d.points_earned < 0; }
+
+void sort_unique(std::vector<std::string>& ids) {
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+}
+
+// The members of these entries, and those of them who spend points, each sorted without
+// repeats: the order lock_accounts takes them in.
+template <class Runs>
+std::pair<std::vector<std::string>, std::vector<std::string>> members_of(const Runs& runs) {
+  std::pair<std::vector<std::string>, std::vector<std::string>> out;
+  for (const std::span<const sync::WireEntry> run : runs) {
     for (const sync::WireEntry& wire : run) {
-      if (!wire.entry.draft.member_id.empty()) members.push_back(wire.entry.draft.member_id);
+      const storage::EntryDraft& d = wire.entry.draft;
+      if (d.member_id.empty()) continue;
+      out.first.push_back(d.member_id);
+      if (spends(d)) out.second.push_back(d.member_id);
     }
   }
-  std::sort(members.begin(), members.end());
-  members.erase(std::unique(members.begin(), members.end()), members.end());
-  return members;
+  sort_unique(out.first);
+  sort_unique(out.second);
+  return out;
 }
 
 }  // namespace
@@ -79,25 +95,69 @@ void MemberState::add_lot(Lot lot) {
   lots.insert(at, OpenLot{std::move(lot), true});
 }
 
-WorkingSet::WorkingSet(LedgerStore& store, std::vector<std::string> member_ids) {
-  for (Account& account : store.lock_accounts(member_ids)) {
-    std::string id = account.member_id;
-    members_[std::move(id)].account = std::move(account);
+WorkingSet::WorkingSet(LedgerStore& store, std::vector<std::string> member_ids) : store_(&store) {
+  add(member_ids, member_ids);
+}
+
+void WorkingSet::add(std::span<const std::string> member_ids, std::span<const std::string> with_lots) {
+  std::vector<std::string> missing;
+  for (const std::string& id : member_ids) {
+    if (!members_.contains(id)) missing.push_back(id);
   }
-  for (Lot& lot : store.open_lots(member_ids)) {
+  if (!missing.empty()) {
+    for (Account& account : store_->lock_accounts(missing)) {
+      std::string id = account.member_id;
+      members_[std::move(id)].account = std::move(account);
+    }
+    for (std::string& id : missing) {
+      MemberState& member = members_[id];
+      if (member.account.member_id.empty()) member.account.member_id = std::move(id);
+    }
+  }
+  std::vector<std::string> unread;
+  for (const std::string& id : with_lots) {
+    const auto found = members_.find(id);
+    if (found != members_.end() && !found->second.lots_read) unread.push_back(id);
+  }
+  if (!unread.empty()) read_lots(unread);
+}
+
+void WorkingSet::read_lots(std::span<const std::string> member_ids) {
+  const auto order = [](const OpenLot& a, const OpenLot& b) {
+    return std::tie(a.lot.expires_at_ms, a.lot.terminal_id, a.lot.seq) <
+           std::tie(b.lot.expires_at_ms, b.lot.terminal_id, b.lot.seq);
+  };
+  std::map<std::string, std::vector<OpenLot>, std::less<>> stored;
+  for (Lot& lot : store_->open_lots(member_ids)) {
     const std::string id = lot.member_id;
-    members_[id].lots.push_back(OpenLot{std::move(lot), false});
+    stored[id].push_back(OpenLot{std::move(lot), false});
   }
-  for (std::string& id : member_ids) {
-    MemberState& member = members_[id];
-    if (member.account.member_id.empty()) member.account.member_id = std::move(id);
+  for (const std::string& id : member_ids) {
+    MemberState& member = members_.at(id);
+    // Lots added in memory before these were read, merged into their places.
+    std::vector<OpenLot> merged = std::move(stored[id]);
+    const auto middle = static_cast<std::ptrdiff_t>(merged.size());
+    std::move(member.lots.begin(), member.lots.end(), std::back_inserter(merged));
+    std::inplace_merge(merged.begin(), merged.begin() + middle, merged.end(), order);
+    member.lots = std::move(merged);
+    member.lots_read = true;
   }
 }
 
 MemberState& WorkingSet::member(const std::string& member_id) {
   const auto found = members_.find(member_id);
-  if (found == members_.end()) throw std::logic_error("member " + member_id + " was not locked for this batch");
-  return found->second;
+  if (found != members_.end()) return found->second;
+  const std::string ids[] = {member_id};
+  add(ids, {});
+  return members_.at(member_id);
+}
+
+std::vector<OpenLot>& WorkingSet::lots(MemberState& member) {
+  if (!member.lots_read) {
+    const std::string ids[] = {member.account.member_id};
+    read_lots(ids);
+  }
+  return member.lots;
 }
 
 void WorkingSet::collect(StoreChanges& changes) {
@@ -172,8 +232,7 @@ std::pair<std::int64_t, std::int64_t> Ledger::import_members(std::span<const Mem
     created = updated = 0;
     std::vector<std::string> ids;
     for (const MemberRecord& record : members) ids.push_back(record.member_id);
-    std::sort(ids.begin(), ids.end());
-    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    sort_unique(ids);
     WorkingSet working(store_, std::move(ids));
     StoreChanges changes;
     for (const MemberRecord& record : members) {
@@ -195,67 +254,166 @@ std::pair<std::int64_t, std::int64_t> Ledger::import_members(std::span<const Mem
   return {created, updated};
 }
 
+Terminal Ledger::uploading(std::string_view terminal_id) {
+  auto terminal = store_.lock_terminal(terminal_id);
+  if (!terminal) {
+    throw Refusal("terminal_unknown", "terminal " + std::string(terminal_id) + " is not enrolled at this ledger");
+  }
+  if (terminal->revoked_at_ms)
+    throw Refusal("terminal_revoked", "terminal " + std::string(terminal_id) + " was revoked");
+  return *terminal;
+}
+
 sync::Ack Ledger::ingest(std::string_view terminal_id, std::span<const sync::WireEntry> entries, std::int64_t now_ms) {
   sync::Ack ack;
   store_.transaction([&] {
     ack = sync::Ack{};
     ack.terminal_id = terminal_id;
-    auto terminal = store_.lock_terminal(terminal_id);
-    if (!terminal) {
-      throw Refusal("terminal_unknown", "terminal " + std::string(terminal_id) + " is not enrolled at this ledger");
-    }
-    if (terminal->revoked_at_ms) {
-      throw Refusal("terminal_revoked", "terminal " + std::string(terminal_id) + " was revoked");
-    }
-    if (!entries.empty()) verify_batch(*terminal, entries);
-
-    std::size_t fresh = 0;  // the first entry above the head
-    while (fresh < entries.size() && entries[fresh].entry.seq <= terminal->head_seq) ++fresh;
-    if (fresh > 0) {
-      const auto stored = store_.entry_hashes(terminal_id, entries.front().entry.seq, entries[fresh - 1].entry.seq);
-      for (std::size_t i = 0; i < fresh; ++i) {
-        const storage::JournalEntry& e = entries[i].entry;
-        if (i >= stored.size() || stored[i].first != e.seq || stored[i].second != e.hash) {
-          throw Refusal("entry_differs", "entry " + entry_name(terminal_id, e.seq) +
-                                             " differs from the entry with that sequence the ledger applied before");
-        }
-      }
-      ack.duplicates = static_cast<std::int64_t>(fresh);
-    }
+    Terminal terminal = uploading(terminal_id);
     StoreChanges changes;
     changes.applied_at_ms = now_ms;
-    const auto rest = entries.subspan(fresh);
-    // Entries held back after a gap this batch fills, applied with it.
-    std::vector<sync::WireEntry> held;
-    if (!rest.empty() && rest.front().entry.seq > terminal->head_seq + 1) {
-      for (const sync::WireEntry& wire : rest) changes.held.push_back(&wire);
-      ack.held_back = static_cast<std::int64_t>(rest.size());
-    } else if (!rest.empty()) {
-      if (rest.front().entry.prev_hash != terminal->head_hash) {
-        throw Refusal("broken_chain", "entry " + entry_name(terminal_id, rest.front().entry.seq) +
-                                          " does not link to entry " + std::to_string(terminal->head_seq) +
-                                          " the ledger holds");
-      }
-      held = store_.held_run(terminal_id, rest.back().entry.seq + 1);
-      if (!held.empty()) {
-        changes.drop_held_terminal = terminal_id;
-        changes.drop_held_through = held.back().entry.seq;
-        if (held.front().entry.prev_hash != rest.back().entry.hash)
-          held.clear();  // another chain: the terminal resends
-      }
-      WorkingSet members(store_, members_of({rest, held}));
-      apply_run(*terminal, rest, members, changes);
-      if (!held.empty()) apply_run(*terminal, held, members, changes);
-      members.collect(changes);
-      ack.applied = static_cast<std::int64_t>(rest.size());
+    WorkingSet members(store_);
+    std::vector<std::vector<sync::WireEntry>> held;
+    if (!accept(terminal, terminal.head_seq, entries, members, changes, held, ack)) {
+      throw std::logic_error("a batch found entries above the head the store holds");
     }
-    terminal->last_upload_ms = now_ms;
-    changes.terminal = *terminal;
+    members.collect(changes);
+    terminal.last_upload_ms = now_ms;
+    changes.terminals.push_back(terminal);
     store_.write(changes);
-    ack.acknowledged_through = terminal->head_seq;
+    ack.acknowledged_through = terminal.head_seq;
     ack.member_cursor = store_.member_cursor();
   });
   return ack;
+}
+
+bool Ledger::accept(Terminal& terminal, std::int64_t stored_head, std::span<const sync::WireEntry> entries,
+                    WorkingSet& members, StoreChanges& changes, std::vector<std::vector<sync::WireEntry>>& held,
+                    sync::Ack& ack) {
+  if (entries.empty()) return true;
+  verify_batch(terminal, entries);
+  const std::string& terminal_id = terminal.terminal_id;
+  std::size_t fresh = 0;  // the first entry above the head
+  while (fresh < entries.size() && entries[fresh].entry.seq <= terminal.head_seq) ++fresh;
+  if (fresh > 0) {
+    if (entries[fresh - 1].entry.seq > stored_head) return false;
+    const auto stored = store_.entry_hashes(terminal_id, entries.front().entry.seq, entries[fresh - 1].entry.seq);
+    for (std::size_t i = 0; i < fresh; ++i) {
+      const storage::JournalEntry& e = entries[i].entry;
+      if (i >= stored.size() || stored[i].first != e.seq || stored[i].second != e.hash) {
+        throw Refusal("entry_differs", "entry " + entry_name(terminal_id, e.seq) +
+                                           " differs from the entry with that sequence the ledger applied before");
+      }
+    }
+  }
+  ack.duplicates = static_cast<std::int64_t>(fresh);
+  const auto rest = entries.subspan(fresh);
+  if (!rest.empty() && rest.front().entry.seq > terminal.head_seq + 1) {
+    for (const sync::WireEntry& wire : rest) changes.held.push_back(&wire);
+    ack.held_back = static_cast<std::int64_t>(rest.size());
+  } else if (!rest.empty()) {
+    if (rest.front().entry.prev_hash != terminal.head_hash) {
+      throw Refusal("broken_chain", "entry " + entry_name(terminal_id, rest.front().entry.seq) +
+                                        " does not link to entry " + std::to_string(terminal.head_seq) +
+                                        " the ledger holds");
+    }
+    // Entries held back after a gap this batch fills, applied with it.
+    std::vector<sync::WireEntry> next = store_.held_run(terminal_id, rest.back().entry.seq + 1);
+    if (!next.empty()) {
+      changes.drop_held.emplace_back(terminal_id, next.back().entry.seq);
+      if (next.front().entry.prev_hash != rest.back().entry.hash) next.clear();  // another chain: the terminal resends
+    }
+    const std::span<const sync::WireEntry> runs[] = {rest, next};
+    const auto [ids, spenders] = members_of(runs);
+    members.add(ids, spenders);
+    apply_run(terminal, rest, members, changes);
+    if (!next.empty()) {
+      held.push_back(std::move(next));
+      apply_run(terminal, held.back(), members, changes);
+    }
+    ack.applied = static_cast<std::int64_t>(rest.size());
+  }
+  return true;
+}
+
+std::vector<PartOutcome> Ledger::ingest_parts(std::span<const ReplayPart> parts, std::size_t run, std::int64_t now_ms) {
+  std::vector<PartOutcome> outcomes;
+  store_.transaction([&] {
+    outcomes.assign(parts.size(), PartOutcome{});
+    // What the group changed since it last wrote. A terminal met again in another file is
+    // written first, so that its held entries and the hashes of what it applied are in the store.
+    std::optional<WorkingSet> members;
+    StoreChanges changes;
+    std::map<std::string, std::pair<Terminal, std::size_t>, std::less<>> terminals;  // with the file that touched it
+    std::map<std::string, std::int64_t, std::less<>> stored_heads;
+    std::vector<std::vector<sync::WireEntry>> held;
+    std::set<std::size_t> refused_files;
+    const auto start = [&](std::size_t from) {
+      members.emplace(store_);
+      changes = StoreChanges{};
+      changes.applied_at_ms = now_ms;
+      std::vector<std::span<const sync::WireEntry>> runs;
+      for (std::size_t i = from; i < parts.size(); ++i) runs.push_back(parts[i].entries);
+      const auto [ids, spenders] = members_of(runs);
+      members->add(ids, spenders);
+    };
+    const auto flush = [&] {
+      members->collect(changes);
+      for (auto& [id, touched] : terminals) {
+        changes.terminals.push_back(touched.first);
+        stored_heads[id] = touched.first.head_seq;
+      }
+      store_.write(changes);
+      terminals.clear();
+      held.clear();
+    };
+    start(0);
+    for (std::size_t p = 0; p < parts.size(); ++p) {
+      const ReplayPart& part = parts[p];
+      PartOutcome& outcome = outcomes[p];
+      if (part.entries.empty() || refused_files.contains(part.file)) continue;
+      auto found = terminals.find(part.terminal_id);
+      if (found != terminals.end() && found->second.second != part.file) {
+        flush();
+        start(p);
+        found = terminals.end();
+      }
+      for (std::size_t first = 0; first < part.entries.size(); first += run) {
+        const auto entries = part.entries.subspan(first, std::min(run, part.entries.size() - first));
+        try {
+          if (found == terminals.end()) {
+            Terminal terminal = uploading(part.terminal_id);
+            stored_heads.try_emplace(terminal.terminal_id, terminal.head_seq);
+            found = terminals.emplace(part.terminal_id, std::pair{std::move(terminal), part.file}).first;
+          }
+          sync::Ack ack;
+          if (!accept(found->second.first, stored_heads.at(part.terminal_id), entries, *members, changes, held, ack)) {
+            // It repeats entries applied since the group last wrote: written, they can be compared.
+            flush();
+            start(p);
+            found = terminals.emplace(part.terminal_id, std::pair{uploading(part.terminal_id), part.file}).first;
+            if (!accept(found->second.first, stored_heads.at(part.terminal_id), entries, *members, changes, held,
+                        ack)) {
+              throw std::logic_error("a replayed run found entries above the head the store holds");
+            }
+          }
+          found->second.first.last_upload_ms = now_ms;
+          outcome.accepted += static_cast<std::int64_t>(entries.size());
+          outcome.applied += ack.applied;
+          outcome.duplicates += ack.duplicates;
+          outcome.held_back += ack.held_back;
+          outcome.acknowledged_through = found->second.first.head_seq;
+        } catch (const Refusal& refusal) {
+          outcome.refusal = refusal.code() + ": " + refusal.what();
+          outcome.refused_at = entries.front().entry.seq;
+          refused_files.insert(part.file);
+          break;
+        }
+      }
+    }
+    flush();
+  });
+  return outcomes;
 }
 
 void Ledger::apply_run(Terminal& terminal, std::span<const sync::WireEntry> run, WorkingSet& members,
@@ -276,7 +434,7 @@ void Ledger::apply(const sync::WireEntry& wire, WorkingSet& members, StoreChange
   const std::int64_t spent = std::max<std::int64_t>(d.points_redeemed, 0) + std::max<std::int64_t>(-d.points_earned, 0);
   if (spent > 0) {
     // Points whose time had come when the entry was recorded could not be spent by it.
-    for (OpenLot& open : member.lots) {
+    for (OpenLot& open : members.lots(member)) {
       if (open.lot.expires_at_ms > d.recorded_at_ms) break;
       if (open.lot.remaining == 0) continue;
       expire_lot(account, open.lot);
@@ -382,8 +540,7 @@ std::int64_t Ledger::expire(std::int64_t now_ms) {
       found = due.size();
       std::vector<std::string> ids;
       for (const Lot& lot : due) ids.push_back(lot.member_id);
-      std::sort(ids.begin(), ids.end());
-      ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+      sort_unique(ids);
       // Read again under the members' locks: an upload may have spent some of them meanwhile.
       WorkingSet working(store_, std::move(ids));
       working.for_each([&](MemberState& member) {

@@ -89,20 +89,31 @@ struct OpenLot {
 struct MemberState {
   Account account;  // cursor 0: a member the ledger has not seen
   bool dirty = false;
-  std::vector<OpenLot> lots;  // oldest first
+  // Oldest first. The stored ones are read only when the member spends points (WorkingSet::
+  // lots): a member who only earns needs none of them, and most entries only earn.
+  std::vector<OpenLot> lots;
+  bool lots_read = false;
 
   // Adds a new lot in its place among the others.
   void add_lot(Lot lot);
 };
 
-// The members one batch touches: read from the store once, under their locks, changed in
-// memory by the accounting, and written with the batch's other changes.
+// The members a batch (or a replay's group of files) touches: read from the store once, under
+// their locks, changed in memory by the accounting, and written with the batch's other
+// changes, each member once.
 class WorkingSet {
  public:
-  // `member_ids` sorted, without repeats.
+  explicit WorkingSet(LedgerStore& store) : store_(&store) {}
+  // With these members (sorted, without repeats) and their lots read.
   WorkingSet(LedgerStore& store, std::vector<std::string> member_ids);
-  // One of the members it was made with (std::logic_error for any other).
+
+  // Reads and locks the accounts of those of `member_ids` (sorted, without repeats) not read
+  // yet, in one call, and the stored lots of those of `with_lots` (sorted) not read yet.
+  void add(std::span<const std::string> member_ids, std::span<const std::string> with_lots);
+  // A member of the set, read on its own when it was not added.
   MemberState& member(const std::string& member_id);
+  // The member's open lots, the stored ones read first if they were not.
+  std::vector<OpenLot>& lots(MemberState& member);
   template <class F>
   void for_each(F&& f) {
     for (auto& [id, member] : members_) f(member);
@@ -111,7 +122,29 @@ class WorkingSet {
   void collect(StoreChanges& changes);
 
  private:
+  void read_lots(std::span<const std::string> member_ids);
+
+  LedgerStore* store_;
   std::map<std::string, MemberState, std::less<>> members_;
+};
+
+// A terminal's entries in a replay (ledger/replay.hpp): applied in runs, each checked and
+// applied as an upload of its own would be.
+struct ReplayPart {
+  std::size_t file = 0;  // which file the part is of: a file may come in several parts
+  std::string terminal_id;
+  std::span<const sync::WireEntry> entries;
+};
+
+// What became of a part; a refused run ends it (and the rest of its file).
+struct PartOutcome {
+  std::int64_t accepted = 0;  // entries of the runs accepted
+  std::int64_t applied = 0;
+  std::int64_t duplicates = 0;
+  std::int64_t held_back = 0;
+  std::int64_t acknowledged_through = 0;
+  std::string refusal;  // "code: message"
+  std::int64_t refused_at = 0;
 };
 
 class Ledger {
@@ -137,6 +170,11 @@ class Ledger {
   // that does not verify, or an entry that differs from the one applied before.
   sync::Ack ingest(std::string_view terminal_id, std::span<const sync::WireEntry> entries, std::int64_t now_ms);
 
+  // Applies replayed parts in runs of `run` entries, with the same checks and in the same order
+  // as ingest() of each run would, in one transaction and one working set: each member is read
+  // and written once, not once per run. A refused run applies nothing and ends its file's part.
+  std::vector<PartOutcome> ingest_parts(std::span<const ReplayPart> parts, std::size_t run, std::int64_t now_ms);
+
   // Places a hold on `points` of the member's balance (or on what is available, when that is
   // less: a partial approval) for this terminal's receipt, until the entry of that receipt
   // arrives or the hold expires. Declines when nothing is available. A new request for the
@@ -151,6 +189,16 @@ class Ledger {
   const LedgerSettings& settings() const { return settings_; }
 
  private:
+  // The enrolled, unrevoked terminal, locked (Refusal otherwise).
+  Terminal uploading(std::string_view terminal_id);
+  // Checks `entries` against the terminal's head as an upload and adds what they change to
+  // `members` and `changes`, setting `ack`'s counts; throws Refusal with nothing changed.
+  // Entries held back earlier that the batch lets through are kept in `held`. `stored_head`
+  // is the head the store holds: false, with nothing changed, when the batch repeats entries
+  // applied after it (in memory only), whose hashes the store cannot give yet.
+  bool accept(Terminal& terminal, std::int64_t stored_head, std::span<const sync::WireEntry> entries,
+              WorkingSet& members, StoreChanges& changes, std::vector<std::vector<sync::WireEntry>>& held,
+              sync::Ack& ack);
   // Applies linked entries that continue `terminal`'s head, and moves the head past them.
   void apply_run(Terminal& terminal, std::span<const sync::WireEntry> run, WorkingSet& members, StoreChanges& changes);
   void apply(const sync::WireEntry& wire, WorkingSet& members, StoreChanges& changes);

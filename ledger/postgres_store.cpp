@@ -486,9 +486,16 @@ void PostgresStore::write(const StoreChanges& changes) {
            "bytes = excluded.bytes",
            columns.params());
   }
-  if (changes.drop_held_through > 0) {
-    c.exec("drop held entries", "DELETE FROM held WHERE terminal_id = $1 AND seq <= $2",
-           {changes.drop_held_terminal, number(changes.drop_held_through)});
+  if (!changes.drop_held.empty()) {
+    Columns columns(2);
+    for (const auto& [terminal_id, through] : changes.drop_held) {
+      columns.text(0, terminal_id);
+      columns.integer(1, through);
+    }
+    c.exec("drop held entries",
+           "DELETE FROM held h USING unnest($1::text[], $2::bigint[]) AS u(t, s) "
+           "WHERE h.terminal_id = u.t AND h.seq <= u.s",
+           columns.params());
   }
   if (!changes.consumed_holds.empty()) {
     Columns columns(2);
@@ -556,7 +563,7 @@ void PostgresStore::write(const StoreChanges& changes) {
            "$5::bigint[], $6::bigint[], $7::text[], $8::bigint[], $9::bigint[]) ON CONFLICT DO NOTHING",
            columns.params());
   }
-  if (changes.terminal) save_terminal(*changes.terminal);
+  for (const Terminal& terminal : changes.terminals) save_terminal(terminal);
   if (!changes.accounts.empty()) {
     // Last: the feed's counter row stays locked until the commit, which orders the feed.
     const Result top = c.exec("move accounts to the end of the member feed",

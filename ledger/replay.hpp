@@ -1,8 +1,8 @@
 // Replaying journals collected from terminals (a terminal's journal.db, or a file written by
 // `loyalty-agent journal export`) into the ledger, through the same exactly-once path as an
-// upload: entries go to Ledger::ingest in runs, so each run's hash links and last signature
-// are checked against the key the terminal enrolled, duplicates are recognized, and a file
-// replayed twice changes nothing the second time.
+// upload: entries are checked in runs as Ledger::ingest checks a batch, so each run's hash links
+// and last signature are checked against the key the terminal enrolled, duplicates are
+// recognized, and a file replayed twice changes nothing the second time.
 
 #ifndef LOYALTY_LEDGER_REPLAY_HPP_
 #define LOYALTY_LEDGER_REPLAY_HPP_
@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "ledger/ledger.hpp"
+#include "ledger/sqlite_store.hpp"
 
 namespace loyalty::ledger {
 
@@ -40,21 +41,42 @@ struct ReplayResult {
 using ReplayProgress = std::function<void(std::int64_t entries_read)>;
 
 inline constexpr std::size_t kReplayRun = 1000;
+inline constexpr std::int64_t kReplayGroupEntries = 1'000'000;
 
-// Called with a file's index and its entries read so far, after each run and (finished) once
-// the file is done.
+// Called with a file's index and its entries accepted so far, after each group that holds a
+// part of it, and (finished) once the file is done.
 using FilesProgress = std::function<void(std::size_t index, std::int64_t entries_read, bool finished)>;
 
-// Replays `files` in order, with several files to a transaction of about `group_entries`
-// entries (each run nested in it, so a refused run undoes only itself): large transactions
-// write each hot page (a member's balance, lots) once for many entries. A crash loses at most
-// the group being replayed, which running the same files again applies.
+// A replay's group holds at most this many bytes of entries: a group is in memory while it is
+// applied, and the next one while it is read.
+inline constexpr std::size_t kReplayGroupBytes = std::size_t{512} << 20;
+
+// How a replay opens a SQLite ledger: commits with synchronous=NORMAL and checkpoints rarely (a
+// replay answers nobody, and a crash loses at most the group being applied, which running the
+// files again applies), with a 1 GiB page cache, so that the members' balances and lots stay in
+// memory. With the groups (below) a replay uses about 2.5 GiB at most.
+inline SqliteStore::Options replay_store_options() {
+  SqliteStore::Options options;
+  options.durability = storage::Durability::normal;
+  options.cache_kib = 1 << 20;
+  options.checkpoint_pages = 20000;
+  return options;
+}
+
+// Replays `files` in order, in groups of about `group_entries` entries (at most
+// kReplayGroupBytes): a thread reads, decodes and hashes the next files while the store applies
+// a group as one transaction and one working set (Ledger::ingest_parts), each member's account
+// and lots read and written once per group, and every run of every file checked as an upload.
+// The outcome is the one replay_file() of each file in turn gives. A crash loses at most the
+// group being applied, which running the same files again applies.
 std::vector<ReplayResult> replay_files(Ledger& ledger, std::span<const std::filesystem::path> files,
                                        std::int64_t now_ms, const FilesProgress& progress = {},
-                                       std::int64_t group_entries = 100'000);
+                                       std::int64_t group_entries = kReplayGroupEntries);
 
-// Replays one journal file. Never throws for a bad file: the result's refusal says what is wrong
-// (not a journal, damaged, unknown terminal, bad chain or signature).
+// Replays one journal file run by run, each run an upload of its own (Ledger::ingest): the
+// reference the grouped replay is tested against, and what one small file needs. Never throws
+// for a bad file: the result's refusal says what is wrong (not a journal, damaged, unknown
+// terminal, bad chain or signature).
 ReplayResult replay_file(Ledger& ledger, const std::filesystem::path& file, std::int64_t now_ms,
                          const ReplayProgress& progress = {});
 

@@ -230,10 +230,13 @@ void SqliteStore::transaction(const std::function<void()>& work) {
 void SqliteStore::write(const StoreChanges& changes) {
   for (const sync::WireEntry* wire : changes.entries) insert_entry(*wire, changes.applied_at_ms);
   for (const sync::WireEntry* wire : changes.held) hold_back(*wire);
-  if (changes.drop_held_through > 0) {
+  if (!changes.drop_held.empty()) {
     StatementUse drop(db_->cached("DELETE FROM held WHERE terminal_id = ? AND seq <= ?"));
-    drop->bind(1, changes.drop_held_terminal).bind(2, changes.drop_held_through);
-    drop->run();
+    for (const auto& [terminal_id, through] : changes.drop_held) {
+      drop->bind(1, terminal_id).bind(2, through);
+      drop->run();
+      drop->reset();
+    }
   }
   if (!changes.consumed_holds.empty()) {
     StatementUse drop(db_->cached("DELETE FROM holds WHERE terminal_id = ? AND receipt_id = ?"));
@@ -248,7 +251,7 @@ void SqliteStore::write(const StoreChanges& changes) {
   for (const auto& [member_id, keys] : changes.member_keys) set_member_keys(member_id, keys);
   for (const Lot& lot : changes.lots) save_lot(lot);
   for (const Conflict& conflict : changes.conflicts) add_conflict(conflict);
-  if (changes.terminal) save_terminal(*changes.terminal);
+  for (const Terminal& terminal : changes.terminals) save_terminal(terminal);
 }
 
 std::optional<Terminal> SqliteStore::terminal(std::string_view terminal_id) {

@@ -152,8 +152,8 @@ struct StoreChanges {
   std::int64_t applied_at_ms = 0;
   std::vector<const sync::WireEntry*> entries;  // applied: new (terminal, seq) each, in order
   std::vector<const sync::WireEntry*> held;     // kept aside after a gap (replacing the same seq)
-  std::string drop_held_terminal;               // forget that terminal's held entries ...
-  std::int64_t drop_held_through = 0;           // ... up to this sequence (0: none)
+  // Held entries to forget: each terminal's up to the sequence given.
+  std::vector<std::pair<std::string, std::int64_t>> drop_held;
   // Saved (inserted or updated) and moved to the end of the member feed, in this order; the
   // store sets each one's cursor.
   std::vector<Account> accounts;
@@ -161,11 +161,11 @@ struct StoreChanges {
   std::vector<Lot> lots;  // inserted, or updated (remaining, expired), by (member, expiry, terminal, seq)
   std::vector<Conflict> conflicts;
   std::vector<std::pair<std::string, std::string>> consumed_holds;  // (terminal, receipt)
-  std::optional<Terminal> terminal;                                 // saved last
+  std::vector<Terminal> terminals;                                  // saved last
 
   bool empty() const {
-    return entries.empty() && held.empty() && drop_held_through == 0 && accounts.empty() && member_keys.empty() &&
-           lots.empty() && conflicts.empty() && consumed_holds.empty() && !terminal;
+    return entries.empty() && held.empty() && drop_held.empty() && accounts.empty() && member_keys.empty() &&
+           lots.empty() && conflicts.empty() && consumed_holds.empty() && terminals.empty();
   }
 };
 

@@ -31,7 +31,7 @@ namespace {
 
 constexpr std::int64_t kExpiryDays = 60;
 
-struct Journal {
+struct DrawnJournal {
   std::string terminal_id;
   storage::PrivateKey key = storage::PrivateKey::generate();
   std::vector<storage::JournalEntry> entries;
@@ -40,9 +40,9 @@ struct Journal {
 // A terminal's random day after day: sales that earn, redeem (sometimes more than the member
 // has: conflicts), refunds that claw back and give back, anonymous sales; the last `unsigned_tail`
 // entries never signed.
-Journal random_journal(const std::string& terminal_id, std::int64_t count, std::int64_t unsigned_tail,
-                       std::mt19937_64& rng) {
-  Journal journal;
+DrawnJournal random_journal(const std::string& terminal_id, std::int64_t count, std::int64_t unsigned_tail,
+                            std::mt19937_64& rng) {
+  DrawnJournal journal;
   journal.terminal_id = terminal_id;
   std::int64_t at = kNow - 500 * kDayMs + static_cast<std::int64_t>(rng() % (3 * kDayMs));
   storage::Digest prev{};
@@ -77,7 +77,7 @@ Journal random_journal(const std::string& terminal_id, std::int64_t count, std::
   return journal;
 }
 
-void write_journal(const std::filesystem::path& path, const Journal& journal) {
+void write_journal(const std::filesystem::path& path, const DrawnJournal& journal) {
   { storage::Journal created(path, journal.terminal_id, journal.key); }
   storage::Database db(path);
   storage::Transaction transaction(db, "write a test journal");
@@ -160,7 +160,7 @@ void compare_replays(std::uint64_t seed) {
   TempDir dir;
 
   // Six enrolled terminals of two stores, some journals longer than a run (1,000 entries).
-  std::vector<Journal> journals;
+  std::vector<DrawnJournal> journals;
   std::vector<std::filesystem::path> files;
   for (int t = 0; t < 6; ++t) {
     const std::int64_t count = 1 + static_cast<std::int64_t>(rng() % 2600);
@@ -192,10 +192,10 @@ void compare_replays(std::uint64_t seed) {
   }
   files.push_back(changed);
   // T3's number under another key, and a terminal never enrolled.
-  Journal forged = random_journal("T3", 50, 0, rng);
+  DrawnJournal forged = random_journal("T3", 50, 0, rng);
   files.push_back(dir / "T3-forged.db");
   write_journal(files.back(), forged);
-  Journal stranger = random_journal("T9", 20, 0, rng);
+  DrawnJournal stranger = random_journal("T9", 20, 0, rng);
   files.push_back(dir / "T9.db");
   write_journal(files.back(), stranger);
   files.push_back(dir / "missing.db");
@@ -211,7 +211,7 @@ void compare_replays(std::uint64_t seed) {
     for (std::size_t t = 0; t < journals.size(); ++t) {
       ledger.enroll(journals[t].terminal_id, t < 3 ? "S1" : "S2", journals[t].key.public_key().raw(), kNow);
     }
-    const auto wire = [](const Journal& j, std::size_t first, std::size_t last) {
+    const auto wire = [](const DrawnJournal& j, std::size_t first, std::size_t last) {
       std::vector<sync::WireEntry> out;
       for (std::size_t i = first; i < std::min(last, j.entries.size()); ++i) {
         if (j.entries[i].signature) out.push_back(sync::wire_entry(j.entries[i]));
@@ -321,7 +321,7 @@ TEST_CASE("a replay killed with SIGKILL and run again on the same files applies 
   constexpr int kFiles = 40;
   constexpr std::int64_t kPerFile = 1000;
   constexpr std::int64_t kGroup = 2 * kPerFile;
-  std::vector<Journal> journals;
+  std::vector<DrawnJournal> journals;
   std::vector<std::string> files;
   for (int t = 0; t < kFiles; ++t) {
     journals.push_back(random_journal("T" + std::to_string(t), kPerFile, 0, rng));
@@ -331,7 +331,7 @@ TEST_CASE("a replay killed with SIGKILL and run again on the same files applies 
   const auto enroll_all = [&](const std::string& db) {
     const auto store = open_store(db);
     Ledger ledger(*store, {});
-    for (const Journal& j : journals) ledger.enroll(j.terminal_id, "S1", j.key.public_key().raw(), kNow);
+    for (const DrawnJournal& j : journals) ledger.enroll(j.terminal_id, "S1", j.key.public_key().raw(), kNow);
   };
   // What one uninterrupted replay leaves.
   const std::string reference_db = (dir / "reference.db").string();

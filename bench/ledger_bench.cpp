@@ -24,10 +24,10 @@
 //                  LOYALTY_BENCH_NO_FLOORS); with LOYALTY_BENCH_PG, the same files into
 //                  PostgreSQL too. LOYALTY_BENCH_SCALE=10 is the full Black Friday.
 //
-// Entries are sales of random members among 100,000 with a 600-byte payload. Journal files are
-// written in bulk: their entries carry real hashes and chains, and a real signature wherever
-// the ledger checks one (the last entry of each 500- or 1,000-entry run); the rest carry 64
-// zero bytes (the ledger stores them and checks the last).
+// Entries are sales of random members among 100,000 with a 600-byte payload (LOYALTY_BENCH_PAYLOAD
+// sets another size). Journal files are written in bulk: their entries carry real hashes and
+// chains, and a real signature wherever the ledger checks one (the last entry of each 500- or
+// 1,000-entry run); the rest carry 64 zero bytes (the ledger stores them and checks the last).
 //
 // usage: loyalty_ledger_bench [DIRECTORY]   (default: a temporary directory, removed after)
 // LOYALTY_BENCH_PG=postgresql://postgres@HOST:PORT/ adds the PostgreSQL runs (databases
@@ -86,6 +86,16 @@ std::int64_t scaled(std::int64_t n) {
 
 std::string text_of(char letter, std::int64_t number) { return std::string(1, letter).append(std::to_string(number)); }
 
+// LOYALTY_BENCH_PAYLOAD sets the payload's size (600 bytes; an agent's real entries, with the
+// request, the answer's per-line VAT split and the refund terms, run to about 5,000).
+std::size_t payload_bytes() {
+  static const std::size_t bytes = [] {
+    const char* text = std::getenv("LOYALTY_BENCH_PAYLOAD");
+    return text != nullptr ? static_cast<std::size_t>(std::max(1LL, std::atoll(text))) : std::size_t{600};
+  }();
+  return bytes;
+}
+
 storage::EntryDraft draft(std::int64_t seq, std::mt19937_64& rng) {
   storage::EntryDraft d;
   d.receipt_id = text_of('R', seq);
@@ -94,7 +104,7 @@ storage::EntryDraft draft(std::int64_t seq, std::mt19937_64& rng) {
   d.rulebook_version = 1;
   d.points_earned = static_cast<std::int64_t>(rng() % 500);
   d.points_redeemed = rng() % 10 == 0 ? 50 : 0;
-  d.payload = std::string(600, 'p');
+  d.payload = std::string(payload_bytes(), 'p');
   return d;
 }
 

@@ -194,6 +194,53 @@ IngestWork make_ingest_work() {
   return w;
 }
 
+// An entry's rows as bare statements write them into the ledger's schema: the entry with its
+// index, the member's balance upsert (moving the feed cursor, or not), and a lot when it earns.
+class BareRows {
+ public:
+  BareRows(storage::Database& db, bool move_cursor)
+      : entry_(db,
+               "INSERT INTO entries (terminal_id, seq, kind, member_id, receipt_id, recorded_at, rulebook_version, "
+               "points_earned, points_redeemed, hash, signature, bytes, applied_at) "
+               "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+        account_(db,
+                 "INSERT INTO accounts (member_id, balance, tier, status, cursor, last_redeem_terminal, "
+                 "last_redeem_seq) VALUES (?, ?, 'standard', 1, ?, '', 0) ON CONFLICT (member_id) DO UPDATE SET "
+                 "balance = balance + excluded.balance" +
+                     std::string(move_cursor ? ", cursor = excluded.cursor" : "")),
+        lot_(db,
+             "INSERT INTO lots (member_id, expires_at, terminal_id, seq, points, remaining, expired, earned_at) "
+             "VALUES (?, ?, ?, ?, ?, ?, 0, ?)") {}
+
+  void entry(const sync::WireEntry& wire) {
+    const storage::JournalEntry& e = wire.entry;
+    entry_.bind(1, e.terminal_id).bind(2, e.seq).bind(3, std::int64_t{1}).bind(4, e.draft.member_id);
+    entry_.bind(5, e.draft.receipt_id).bind(6, e.draft.recorded_at_ms).bind(7, e.draft.rulebook_version);
+    entry_.bind(8, e.draft.points_earned).bind(9, e.draft.points_redeemed).bind_blob(10, e.hash);
+    entry_.bind_blob(11, *e.signature).bind_blob(12, storage::as_bytes(wire.bytes)).bind(13, kNow);
+    entry_.run();
+    entry_.reset();
+  }
+  void balance(const storage::JournalEntry& e) {
+    account_.bind(1, e.draft.member_id).bind(2, e.balance_change()).bind(3, ++cursor_);
+    account_.run();
+    account_.reset();
+  }
+  void lot(const storage::JournalEntry& e) {
+    if (e.draft.points_earned <= 0) return;
+    lot_.bind(1, e.draft.member_id).bind(2, e.draft.recorded_at_ms + 365LL * 86'400'000).bind(3, e.terminal_id);
+    lot_.bind(4, e.seq).bind(5, e.draft.points_earned).bind(6, e.draft.points_earned).bind(7, e.draft.recorded_at_ms);
+    lot_.run();
+    lot_.reset();
+  }
+
+ private:
+  storage::Statement entry_;
+  storage::Statement account_;
+  storage::Statement lot_;
+  std::int64_t cursor_ = 0;
+};
+
 void bench_ingest(const std::filesystem::path& dir, const IngestWork& work) {
   const std::int64_t terminals = work.terminals;
   const std::int64_t total = work.total;
@@ -234,42 +281,14 @@ void bench_ingest(const std::filesystem::path& dir, const IngestWork& work) {
     options.cache_kib = 65536;
     storage::Database db(dir / "ingest-bare.db", options);
     storage::migrate(db, ledger::ledger_schema(), "ledger");
-    storage::Statement entry(db,
-                             "INSERT INTO entries (terminal_id, seq, kind, member_id, receipt_id, recorded_at, "
-                             "rulebook_version, points_earned, points_redeemed, hash, signature, bytes, applied_at) "
-                             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-    storage::Statement account(db,
-                               "INSERT INTO accounts (member_id, balance, tier, status, cursor, "
-                               "last_redeem_terminal, last_redeem_seq) VALUES (?, ?, 'standard', 1, ?, '', 0) "
-                               "ON CONFLICT (member_id) DO UPDATE SET balance = balance + excluded.balance, "
-                               "cursor = excluded.cursor");
-    storage::Statement lot(db,
-                           "INSERT INTO lots (member_id, expires_at, terminal_id, seq, points, remaining, expired, "
-                           "earned_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?)");
-    std::int64_t cursor = 0;
+    BareRows rows(db, true);
     const auto start = Steady::now();
     for (const auto& batch : decoded) {
       storage::Transaction transaction(db, "bare batch");
       for (const sync::WireEntry& wire : batch) {
-        const storage::JournalEntry& e = wire.entry;
-        entry.bind(1, e.terminal_id).bind(2, e.seq).bind(3, std::int64_t{1}).bind(4, e.draft.member_id);
-        entry.bind(5, e.draft.receipt_id).bind(6, e.draft.recorded_at_ms).bind(7, e.draft.rulebook_version);
-        entry.bind(8, e.draft.points_earned).bind(9, e.draft.points_redeemed).bind_blob(10, e.hash);
-        entry.bind_blob(11, *e.signature).bind_blob(12, storage::as_bytes(wire.bytes)).bind(13, kNow);
-        entry.run();
-        entry.reset();
-        account.bind(1, e.draft.member_id).bind(2, e.balance_change()).bind(3, ++cursor);
-        account.run();
-        account.reset();
-        if (e.draft.points_earned > 0) {
-          lot.bind(1, e.draft.member_id).bind(2, e.draft.recorded_at_ms + 365LL * 86'400'000).bind(3, e.terminal_id);
-          lot.bind(4, e.seq)
-              .bind(5, e.draft.points_earned)
-              .bind(6, e.draft.points_earned)
-              .bind(7, e.draft.recorded_at_ms);
-          lot.run();
-          lot.reset();
-        }
+        rows.entry(wire);
+        rows.balance(wire.entry);
+        rows.lot(wire.entry);
       }
       transaction.commit();
     }
@@ -509,12 +528,7 @@ void bench_drain(const std::filesystem::path& dir) {
   std::fflush(stdout);
 }
 
-// What the replay's work costs bare, on the same files, one thread: read every file and build
-// each entry's canonical bytes and their SHA-256 (as the replay does); and, to a
-// new database with the ledger's schema in 100,000-row transactions with the replay's store
-// options, the entries alone, the entries with one balance upsert per entry, and the entries
-// with a balance upsert moving the feed cursor and a lot per entry (as the ledger wrote rows
-// one entry at a time). Returns entries/s for each.
+// The replay's floors in entries/s (bare_replay levels 0 to 3).
 struct ReplayFloors {
   double read = 0;
   double entries = 0;
@@ -522,9 +536,15 @@ struct ReplayFloors {
   double rows = 0;
 };
 
+// What the replay's work costs bare, on the same files, one thread, in entries/s: level 0 reads
+// every file and builds each entry's canonical bytes and their SHA-256 (as the replay does);
+// levels 1 to 3 also write, to a new database with the ledger's schema in 100,000-row
+// transactions with the replay's store options, the entries alone (1), with one balance upsert
+// per entry (2), and with the upsert moving the feed cursor and a lot per entry (3: the rows
+// the ledger wrote one entry at a time).
 double bare_replay(const std::vector<std::filesystem::path>& paths, const std::filesystem::path& db_path, int level) {
   std::optional<storage::Database> db;
-  std::optional<storage::Statement> entry, account, lot;
+  std::optional<BareRows> rows;
   if (level > 0) {
     const ledger::SqliteStore::Options replay = ledger::replay_store_options();
     storage::OpenOptions options;
@@ -533,21 +553,9 @@ double bare_replay(const std::vector<std::filesystem::path>& paths, const std::f
     db.emplace(db_path, options);
     storage::migrate(*db, ledger::ledger_schema(), "ledger");
     db->exec("PRAGMA wal_autocheckpoint=" + std::to_string(replay.checkpoint_pages), "checkpoint size");
-    entry.emplace(*db,
-                  "INSERT INTO entries (terminal_id, seq, kind, member_id, receipt_id, recorded_at, rulebook_version, "
-                  "points_earned, points_redeemed, hash, signature, bytes, applied_at) "
-                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-    account.emplace(*db,
-                    "INSERT INTO accounts (member_id, balance, tier, status, cursor, last_redeem_terminal, "
-                    "last_redeem_seq) VALUES (?, ?, 'standard', 1, ?, '', 0) ON CONFLICT (member_id) DO UPDATE SET "
-                    "balance = balance + excluded.balance" +
-                        std::string(level >= 3 ? ", cursor = excluded.cursor" : ""));
-    lot.emplace(*db,
-                "INSERT INTO lots (member_id, expires_at, terminal_id, seq, points, remaining, expired, earned_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, 0, ?)");
+    rows.emplace(*db, level >= 3);
   }
   std::int64_t count = 0;
-  std::int64_t cursor = 0;
   std::optional<storage::Transaction> transaction;
   const auto start = Steady::now();
   for (const auto& path : paths) {
@@ -558,25 +566,9 @@ double bare_replay(const std::vector<std::filesystem::path>& paths, const std::f
       ++count;
       if (level == 0) return true;
       if (!transaction) transaction.emplace(*db, "bare replay");
-      const storage::JournalEntry& e = wire.entry;
-      entry->bind(1, e.terminal_id).bind(2, e.seq).bind(3, std::int64_t{1}).bind(4, e.draft.member_id);
-      entry->bind(5, e.draft.receipt_id).bind(6, e.draft.recorded_at_ms).bind(7, e.draft.rulebook_version);
-      entry->bind(8, e.draft.points_earned).bind(9, e.draft.points_redeemed).bind_blob(10, e.hash);
-      entry->bind_blob(11, *e.signature).bind_blob(12, storage::as_bytes(wire.bytes)).bind(13, kNow);
-      entry->run();
-      entry->reset();
-      if (level >= 2) {
-        account->bind(1, e.draft.member_id).bind(2, e.balance_change()).bind(3, ++cursor);
-        account->run();
-        account->reset();
-      }
-      if (level >= 3 && e.draft.points_earned > 0) {
-        lot->bind(1, e.draft.member_id).bind(2, e.draft.recorded_at_ms + 365LL * 86'400'000).bind(3, e.terminal_id);
-        lot->bind(4, e.seq).bind(5, e.draft.points_earned).bind(6, e.draft.points_earned);
-        lot->bind(7, e.draft.recorded_at_ms);
-        lot->run();
-        lot->reset();
-      }
+      rows->entry(wire);
+      if (level >= 2) rows->balance(wire.entry);
+      if (level >= 3) rows->lot(wire.entry);
       if (count % 100'000 == 0) {
         transaction->commit();
         transaction.reset();

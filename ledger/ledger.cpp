@@ -84,14 +84,16 @@ std::pair<std::vector<std::string>, std::vector<std::string>> members_of(const R
   return out;
 }
 
+// A member's lots in the order they are spent and expire: the store's key order.
+bool spent_before(const Lot& a, const Lot& b) {
+  return std::tie(a.expires_at_ms, a.terminal_id, a.seq) < std::tie(b.expires_at_ms, b.terminal_id, b.seq);
+}
+
 }  // namespace
 
 void MemberState::add_lot(Lot lot) {
-  const auto order = [](const Lot& a, const Lot& b) {
-    return std::tie(a.expires_at_ms, a.terminal_id, a.seq) < std::tie(b.expires_at_ms, b.terminal_id, b.seq);
-  };
-  const auto at =
-      std::upper_bound(lots.begin(), lots.end(), lot, [&](const Lot& l, const OpenLot& o) { return order(l, o.lot); });
+  const auto at = std::upper_bound(lots.begin(), lots.end(), lot,
+                                   [](const Lot& l, const OpenLot& o) { return spent_before(l, o.lot); });
   lots.insert(at, OpenLot{std::move(lot), true});
 }
 
@@ -123,10 +125,6 @@ void WorkingSet::add(std::span<const std::string> member_ids, std::span<const st
 }
 
 void WorkingSet::read_lots(std::span<const std::string> member_ids) {
-  const auto order = [](const OpenLot& a, const OpenLot& b) {
-    return std::tie(a.lot.expires_at_ms, a.lot.terminal_id, a.lot.seq) <
-           std::tie(b.lot.expires_at_ms, b.lot.terminal_id, b.lot.seq);
-  };
   std::map<std::string, std::vector<OpenLot>, std::less<>> stored;
   for (Lot& lot : store_->open_lots(member_ids)) {
     const std::string id = lot.member_id;
@@ -138,7 +136,8 @@ void WorkingSet::read_lots(std::span<const std::string> member_ids) {
     std::vector<OpenLot> merged = std::move(stored[id]);
     const auto middle = static_cast<std::ptrdiff_t>(merged.size());
     std::move(member.lots.begin(), member.lots.end(), std::back_inserter(merged));
-    std::inplace_merge(merged.begin(), merged.begin() + middle, merged.end(), order);
+    std::inplace_merge(merged.begin(), merged.begin() + middle, merged.end(),
+                       [](const OpenLot& a, const OpenLot& b) { return spent_before(a.lot, b.lot); });
     member.lots = std::move(merged);
     member.lots_read = true;
   }
@@ -344,8 +343,14 @@ std::vector<PartOutcome> Ledger::ingest_parts(std::span<const ReplayPart> parts,
     // written first, so that its held entries and the hashes of what it applied are in the store.
     std::optional<WorkingSet> members;
     StoreChanges changes;
-    std::map<std::string, std::pair<Terminal, std::size_t>, std::less<>> terminals;  // with the file that touched it
-    std::map<std::string, std::int64_t, std::less<>> stored_heads;
+    // The terminals touched since the group last wrote: each as it is now, with the head the
+    // store holds and the file that touched it.
+    struct Touched {
+      Terminal terminal;
+      std::int64_t stored_head = 0;
+      std::size_t file = 0;
+    };
+    std::map<std::string, Touched, std::less<>> terminals;
     std::vector<std::vector<sync::WireEntry>> held;
     std::set<std::size_t> refused_files;
     const auto start = [&](std::size_t from) {
@@ -359,50 +364,48 @@ std::vector<PartOutcome> Ledger::ingest_parts(std::span<const ReplayPart> parts,
     };
     const auto flush = [&] {
       members->collect(changes);
-      for (auto& [id, touched] : terminals) {
-        changes.terminals.push_back(touched.first);
-        stored_heads[id] = touched.first.head_seq;
-      }
+      for (auto& [id, touched] : terminals) changes.terminals.push_back(touched.terminal);
       store_.write(changes);
       terminals.clear();
       held.clear();
+    };
+    const auto touch = [&](const ReplayPart& part) -> Touched& {
+      Terminal terminal = uploading(part.terminal_id);
+      const std::int64_t head = terminal.head_seq;
+      return terminals.insert_or_assign(part.terminal_id, Touched{std::move(terminal), head, part.file}).first->second;
     };
     start(0);
     for (std::size_t p = 0; p < parts.size(); ++p) {
       const ReplayPart& part = parts[p];
       PartOutcome& outcome = outcomes[p];
       if (part.entries.empty() || refused_files.contains(part.file)) continue;
-      auto found = terminals.find(part.terminal_id);
-      if (found != terminals.end() && found->second.second != part.file) {
+      const auto found = terminals.find(part.terminal_id);
+      Touched* touched = found == terminals.end() ? nullptr : &found->second;
+      if (touched != nullptr && touched->file != part.file) {
         flush();
         start(p);
-        found = terminals.end();
+        touched = nullptr;
       }
       for (std::size_t first = 0; first < part.entries.size(); first += run) {
         const auto entries = part.entries.subspan(first, std::min(run, part.entries.size() - first));
         try {
-          if (found == terminals.end()) {
-            Terminal terminal = uploading(part.terminal_id);
-            stored_heads.try_emplace(terminal.terminal_id, terminal.head_seq);
-            found = terminals.emplace(part.terminal_id, std::pair{std::move(terminal), part.file}).first;
-          }
+          if (touched == nullptr) touched = &touch(part);
           sync::Ack ack;
-          if (!accept(found->second.first, stored_heads.at(part.terminal_id), entries, *members, changes, held, ack)) {
+          if (!accept(touched->terminal, touched->stored_head, entries, *members, changes, held, ack)) {
             // It repeats entries applied since the group last wrote: written, they can be compared.
             flush();
             start(p);
-            found = terminals.emplace(part.terminal_id, std::pair{uploading(part.terminal_id), part.file}).first;
-            if (!accept(found->second.first, stored_heads.at(part.terminal_id), entries, *members, changes, held,
-                        ack)) {
+            touched = &touch(part);
+            if (!accept(touched->terminal, touched->stored_head, entries, *members, changes, held, ack)) {
               throw std::logic_error("a replayed run found entries above the head the store holds");
             }
           }
-          found->second.first.last_upload_ms = now_ms;
+          touched->terminal.last_upload_ms = now_ms;
           outcome.accepted += static_cast<std::int64_t>(entries.size());
           outcome.applied += ack.applied;
           outcome.duplicates += ack.duplicates;
           outcome.held_back += ack.held_back;
-          outcome.acknowledged_through = found->second.first.head_seq;
+          outcome.acknowledged_through = touched->terminal.head_seq;
         } catch (const Refusal& refusal) {
           outcome.refusal = refusal.code() + ": " + refusal.what();
           outcome.refused_at = entries.front().entry.seq;

@@ -69,11 +69,12 @@ struct FilePart {
 
 // Reads the files in order on a thread of its own, in parts of at most `part_entries` entries,
 // while the caller applies the parts read before: reading, decoding and hashing use another
-// core than the store's writes. At most `ahead` entries (and kReplayGroupBytes) wait to be taken.
+// core than the store's writes. At most one part's worth (`part_entries`, kReplayGroupBytes)
+// waits to be taken.
 class Reader {
  public:
-  Reader(std::span<const std::filesystem::path> files, std::size_t part_entries, std::size_t ahead)
-      : files_(files), part_entries_(part_entries), ahead_(ahead), thread_([this] { run(); }) {}
+  Reader(std::span<const std::filesystem::path> files, std::size_t part_entries)
+      : files_(files), part_entries_(part_entries), thread_([this] { run(); }) {}
   ~Reader() {
     {
       const std::lock_guard lock(mutex_);
@@ -121,7 +122,7 @@ class Reader {
     std::unique_lock lock(mutex_);
     changed_.wait(lock, [&] {
       return stopping_ || waiting_ == 0 ||
-             (waiting_ + part.entries.size() <= ahead_ && waiting_bytes_ + part.bytes <= kReplayGroupBytes);
+             (waiting_ + part.entries.size() <= part_entries_ && waiting_bytes_ + part.bytes <= kReplayGroupBytes);
     });
     if (stopping_) return false;
     waiting_ += part.entries.size();
@@ -173,7 +174,6 @@ class Reader {
 
   std::span<const std::filesystem::path> files_;
   std::size_t part_entries_;
-  std::size_t ahead_;
   std::mutex mutex_;
   std::condition_variable changed_;
   std::deque<FilePart> parts_;
@@ -205,25 +205,20 @@ ReplayResult replay_file(Ledger& ledger, const std::filesystem::path& file, std:
     run.clear();
   };
   try {
-    try {
-      Opened opened = open_file(file);
-      result.terminal_id = opened.terminal_id;
-      result.unsigned_left_out = opened.unsigned_left_out;
-      storage::scan_entries(*opened.db, result.terminal_id, 1, opened.signed_through,
-                            [&](storage::JournalEntry&& entry) {
-                              run.push_back(sync::wire_entry(std::move(entry)));
-                              if (run.size() == kReplayRun) ingest();
-                              return true;
-                            });
-      if (!run.empty()) ingest();
-    } catch (const Refusal&) {
-      throw;
-    } catch (...) {
-      if (!run.empty()) result.refused_at = run.front().entry.seq;
-      result.refusal = reading_refusal(std::current_exception());
-    }
+    Opened opened = open_file(file);
+    result.terminal_id = opened.terminal_id;
+    result.unsigned_left_out = opened.unsigned_left_out;
+    storage::scan_entries(*opened.db, result.terminal_id, 1, opened.signed_through, [&](storage::JournalEntry&& entry) {
+      run.push_back(sync::wire_entry(std::move(entry)));
+      if (run.size() == kReplayRun) ingest();
+      return true;
+    });
+    if (!run.empty()) ingest();
   } catch (const Refusal& refusal) {
     result.refusal = refusal.code() + ": " + refusal.what();
+  } catch (...) {
+    if (!run.empty()) result.refused_at = run.front().entry.seq;
+    result.refusal = reading_refusal(std::current_exception());
   }
   return result;
 }
@@ -235,7 +230,7 @@ std::vector<ReplayResult> replay_files(Ledger& ledger, std::span<const std::file
   // Parts end on run boundaries, so that a file's runs are the same however it is cut.
   const std::size_t part_entries =
       (static_cast<std::size_t>(std::max<std::int64_t>(group_entries, 1)) + kReplayRun - 1) / kReplayRun * kReplayRun;
-  Reader reader(files, part_entries, part_entries);
+  Reader reader(files, part_entries);
   std::vector<FilePart> group;
   std::size_t group_bytes = 0;
   const auto apply = [&] {

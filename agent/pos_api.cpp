@@ -275,6 +275,7 @@ OrderedJson PosApi::status() {
     l["address"] = link->address;
     l["endpoint"] = link->endpoint.empty() ? OrderedJson() : OrderedJson(link->endpoint);
     l["failovers"] = link->failovers;
+    l["busy_answers"] = link->busy_answers;
     s["ledger"] = std::move(l);
   }
   if (const domain::Rulebook* rules = checkout_.rulebook()) {
@@ -320,6 +321,9 @@ std::string PosApi::metrics() {
     metric("loyalty_agent_member_cursor", "gauge", "Position in the ledger's member feed.", link->member_cursor);
     metric("loyalty_agent_ledger_failovers_total", "counter",
            "Moves to another ledger address (or endpoint of its name) after a failure.", link->failovers);
+    metric("loyalty_agent_ledger_busy_total", "counter",
+           "Uploads the ledger asked to send again later (503 ledger_busy); the link stayed online.",
+           link->busy_answers);
     out +=
         "# HELP loyalty_agent_ledger_address The ledger address in use (1) and the endpoint last connected to.\n"
         "# TYPE loyalty_agent_ledger_address gauge\nloyalty_agent_ledger_address{address=\"" +

@@ -1,7 +1,10 @@
 // loyalty-ledger pki: the chain's certificate authority (init, server, issue, revoke).
 #include "ledger/cli_commands.hpp"
 
+#include <algorithm>
 #include <filesystem>
+#include <memory>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -58,21 +61,51 @@ int pki_command(std::span<const std::string_view> args, std::ostream& out, std::
     return exit_ok;
   }
   if (action == "issue") {
-    const auto options = parse_options(rest, {"--dir", "--csr", "--out", "--days", "--db"}, {}, kUsage, err);
-    if (!options || !require(*options, {"--dir", "--csr", "--out"}, kUsage, err)) return exit_usage;
-    CertificateAuthority ca(options->value("--dir"));
-    const IssuedCertificate issued = ca.issue_terminal(storage::read_file(options->value("--csr")),
-                                                       Validity::days_from(now_s, days_option(*options, 825)));
-    if (const auto db = options->find("--db")) {
-      const auto opened = open_store(*db);
-      LedgerStore& store = *opened;
-      Ledger ledger(store, {});
-      ledger.enroll(issued.info.common_name, issued.info.organizational_unit, *issued.info.ed25519_key,
-                    runtime::unix_now_ms());
+    const auto options =
+        parse_options(rest, {"--dir", "--csr", "--out", "--csr-dir", "--out-dir", "--days", "--db"}, {}, kUsage, err);
+    if (!options || !require(*options, {"--dir"}, kUsage, err)) return exit_usage;
+    // One request (--csr, --out), or every *.csr of a directory (--csr-dir, --out-dir): a
+    // store's or a whole fleet's terminals at once.
+    std::vector<std::pair<std::filesystem::path, std::filesystem::path>> requests;
+    if (options->find("--csr-dir")) {
+      if (!require(*options, {"--out-dir"}, kUsage, err)) return exit_usage;
+      const std::filesystem::path out_dir = options->value("--out-dir");
+      for (const auto& file : std::filesystem::directory_iterator(options->value("--csr-dir"))) {
+        if (file.path().extension() != ".csr") continue;
+        const auto certificate = out_dir / file.path().stem().concat(".crt");
+        if (!std::filesystem::exists(certificate)) requests.emplace_back(file.path(), certificate);
+      }
+      std::ranges::sort(requests);
+      std::filesystem::create_directories(out_dir);
+    } else {
+      if (!require(*options, {"--csr", "--out"}, kUsage, err)) return exit_usage;
+      requests.emplace_back(options->value("--csr"), options->value("--out"));
     }
-    storage::write_file_atomically(options->value("--out"), issued.pem, 0644);
-    out << "issued certificate " << issued.info.serial << " to terminal " << issued.info.common_name << " of store "
-        << issued.info.organizational_unit << (options->find("--db") ? " and enrolled it" : "") << "\n";
+    CertificateAuthority ca(options->value("--dir"));
+    std::unique_ptr<LedgerStore> store;
+    std::optional<Ledger> ledger;
+    if (const auto db = options->find("--db")) {
+      store = open_store(*db);
+      ledger.emplace(*store, LedgerSettings{});
+    }
+    for (const auto& [csr, certificate] : requests) {
+      const IssuedCertificate issued =
+          ca.issue_terminal(storage::read_file(csr), Validity::days_from(now_s, days_option(*options, 825)));
+      if (ledger) {
+        ledger->enroll(issued.info.common_name, issued.info.organizational_unit, *issued.info.ed25519_key,
+                       runtime::unix_now_ms());
+      }
+      storage::write_file_atomically(certificate, issued.pem, 0644);
+      if (requests.size() == 1) {
+        out << "issued certificate " << issued.info.serial << " to terminal " << issued.info.common_name << " of store "
+            << issued.info.organizational_unit << (ledger ? " and enrolled it" : "") << "\n";
+      }
+    }
+    if (requests.size() != 1) {
+      out << "issued " << requests.size() << " certificates into " << options->value("--out-dir")
+          << (ledger ? " and enrolled their terminals" : "")
+          << " (requests with a certificate there already kept it)\n";
+    }
     return exit_ok;
   }
   if (action == "revoke") {

@@ -55,6 +55,14 @@ ServerConfig load_server_config(const std::filesystem::path& path) {
   }
   config.settings.expiry_days = top.integer_or("expiry_days", config.settings.expiry_days, 1, 36500);
   config.settings.hold_ttl_ms = top.integer_or("hold_ttl_ms", config.settings.hold_ttl_ms, 1000, 24LL * 3600 * 1000);
+  config.network_threads = static_cast<std::size_t>(
+      top.integer_or("network_threads", static_cast<std::int64_t>(config.network_threads), 1, 64));
+  config.upload_threads = static_cast<std::size_t>(
+      top.integer_or("upload_threads", static_cast<std::int64_t>(config.upload_threads), 1, 1024));
+  config.group_entries = static_cast<std::size_t>(
+      top.integer_or("group_entries", static_cast<std::int64_t>(config.group_entries), 1, 1'000'000));
+  config.max_uploads_waiting = static_cast<std::size_t>(
+      top.integer_or("max_uploads_waiting", static_cast<std::int64_t>(config.max_uploads_waiting), 1, 100'000));
   config.max_batch_bytes = static_cast<std::size_t>(
       top.integer_or("max_batch_bytes", static_cast<std::int64_t>(config.max_batch_bytes), 4096, 256LL << 20));
   config.read_timeout_ms = top.integer_or("read_timeout_ms", config.read_timeout_ms, 100, 600000);

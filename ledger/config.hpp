@@ -15,6 +15,7 @@
 #include <string>
 
 #include "ledger/ledger.hpp"
+#include "ledger/upload_groups.hpp"
 #include "runtime/log.hpp"
 #include "sync/tls.hpp"
 
@@ -34,6 +35,15 @@ struct ServerConfig {
   std::optional<Endpoint> admin_listen;  // plain HTTP for health and metrics, loopback only
   sync::TlsFiles tls;
   LedgerSettings settings;
+  // Threads that parse and check upload batches and wait for their group's commit
+  // (ledger/upload_groups.hpp): how many batches a group can gather.
+  std::size_t upload_threads = 32;
+  std::size_t network_threads = 2;  // TLS, reading and writing requests
+  std::size_t group_entries = kDefaultGroupEntries;
+  // Uploads being parsed or waiting for their group beyond which a new one is answered 503
+  // ledger_busy (the terminal sends it again after a second) instead of waiting past its
+  // timeout.
+  std::size_t max_uploads_waiting = 256;
   std::size_t max_batch_bytes = 8 * 1024 * 1024;
   std::int64_t read_timeout_ms = 15000;
   std::int64_t expire_every_s = 60;

@@ -407,7 +407,7 @@ std::vector<PartOutcome> Ledger::ingest_parts(std::span<const ReplayPart> parts,
           outcome.held_back += ack.held_back;
           outcome.acknowledged_through = touched->terminal.head_seq;
         } catch (const Refusal& refusal) {
-          outcome.refusal = refusal.code() + ": " + refusal.what();
+          outcome.refusal = refusal;
           outcome.refused_at = entries.front().entry.seq;
           refused_files.insert(part.file);
           break;

@@ -33,6 +33,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -143,7 +144,7 @@ struct PartOutcome {
   std::int64_t duplicates = 0;
   std::int64_t held_back = 0;
   std::int64_t acknowledged_through = 0;
-  std::string refusal;  // "code: message"
+  std::optional<Refusal> refusal;
   std::int64_t refused_at = 0;
 };
 
@@ -173,6 +174,8 @@ class Ledger {
   // Applies replayed parts in runs of `run` entries, with the same checks and in the same order
   // as ingest() of each run would, in one transaction and one working set: each member is read
   // and written once, not once per run. A refused run applies nothing and ends its file's part.
+  // The service applies concurrent uploads so (ledger/upload_groups.hpp): each batch a part of
+  // a file of its own, as one run.
   std::vector<PartOutcome> ingest_parts(std::span<const ReplayPart> parts, std::size_t run, std::int64_t now_ms);
 
   // Places a hold on `points` of the member's balance (or on what is available, when that is

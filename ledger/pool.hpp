@@ -32,10 +32,14 @@ class LedgerPool {
     }
   }
 
+  // Who waits for a ledger first: an online authorization at a till (quick) before an upload
+  // batch or a member page (bulk), which can wait a little longer.
+  enum class Priority { bulk, quick };
+
   // Runs `work` with a ledger no other thread is using, waiting for one to be free.
   template <class Work>
-  auto with(Work&& work) {
-    Seat* seat = take();
+  auto with(Work&& work, Priority priority = Priority::bulk) {
+    Seat* seat = take(priority);
     struct Return {
       LedgerPool& pool;
       Seat* seat;
@@ -45,6 +49,8 @@ class LedgerPool {
   }
 
   std::size_t size() const { return seats_.size(); }
+  // Threads waiting for a ledger now.
+  std::size_t waiting() const;
   // Transactions the stores ran again (LedgerStore::retries), over all seats.
   std::int64_t retries() const;
 
@@ -53,13 +59,15 @@ class LedgerPool {
     std::unique_ptr<LedgerStore> store;
     std::unique_ptr<Ledger> ledger;
   };
-  Seat* take();
+  Seat* take(Priority priority);
   void give_back(Seat* seat);
 
   std::vector<std::unique_ptr<Seat>> seats_;
   mutable std::mutex mutex_;
   std::condition_variable freed_;
   std::vector<Seat*> free_;
+  std::size_t quick_waiting_ = 0;
+  std::size_t waiting_ = 0;
 };
 
 }  // namespace loyalty::ledger

@@ -255,8 +255,8 @@ std::vector<ReplayResult> replay_files(Ledger& ledger, std::span<const std::file
         result.duplicates += outcome.duplicates;
         result.held_back += outcome.held_back;
         if (outcome.accepted > 0) result.acknowledged_through = outcome.acknowledged_through;
-        if (!outcome.refusal.empty()) {
-          result.refusal = outcome.refusal;
+        if (outcome.refusal) {
+          result.refusal = outcome.refusal->code() + ": " + outcome.refusal->what();
           result.refused_at = outcome.refused_at;
         } else if (part.last && !part.refusal.empty()) {
           result.refusal = part.refusal;

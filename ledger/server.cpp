@@ -2,6 +2,7 @@
 
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <ostream>
 #include <stop_token>
 #include <thread>
@@ -11,6 +12,7 @@
 #include "ledger/audit.hpp"
 #include "ledger/open_store.hpp"
 #include "runtime/clock.hpp"
+#include "runtime/limits.hpp"
 #include "runtime/options.hpp"
 #include "runtime/systemd.hpp"
 
@@ -95,7 +97,7 @@ class Housekeeping {
 
 LedgerServer::LedgerServer(asio::io_context& io, Workers workers, std::shared_ptr<sync::ssl::context> tls,
                            LedgerService& service, runtime::Log& log, std::size_t max_request_bytes,
-                           std::chrono::milliseconds read_timeout)
+                           std::chrono::milliseconds read_timeout, std::size_t max_uploads_waiting)
     : io_(io),
       workers_(std::move(workers)),
       tls_(std::move(tls)),
@@ -103,56 +105,77 @@ LedgerServer::LedgerServer(asio::io_context& io, Workers workers, std::shared_pt
       log_(log),
       max_request_bytes_(max_request_bytes),
       read_timeout_(read_timeout),
+      max_uploads_waiting_(max_uploads_waiting),
+      accept_strand_(asio::make_strand(io)),
       tls_acceptor_(io),
       admin_acceptor_(io) {}
 
 std::uint16_t LedgerServer::listen_tls(const Endpoint& endpoint) {
   const std::uint16_t port = listen_on(tls_acceptor_, endpoint);
-  asio::co_spawn(io_, accept_tls(), asio::detached);
+  asio::co_spawn(accept_strand_, accept_tls(), asio::detached);
   return port;
 }
 
 std::uint16_t LedgerServer::listen_admin(const Endpoint& endpoint) {
   const std::uint16_t port = listen_on(admin_acceptor_, endpoint);
-  asio::co_spawn(io_, accept_admin(), asio::detached);
+  asio::co_spawn(accept_strand_, accept_admin(), asio::detached);
   return port;
 }
 
 void LedgerServer::stop() {
   stopping_ = true;
-  boost::system::error_code ignored;
-  tls_acceptor_.close(ignored);
-  admin_acceptor_.close(ignored);
+  // The acceptors are used on their strand only.
+  asio::dispatch(accept_strand_, [this] {
+    boost::system::error_code ignored;
+    tls_acceptor_.close(ignored);
+    admin_acceptor_.close(ignored);
+  });
+}
+
+void LedgerServer::set_tls(std::shared_ptr<sync::ssl::context> tls) {
+  const std::lock_guard lock(tls_mutex_);
+  tls_ = std::move(tls);
 }
 
 Task<> LedgerServer::accept_tls() {
   while (!stopping_) {
-    auto [error, socket] = co_await tls_acceptor_.async_accept(use_tuple);
+    // Each connection on a strand of its own: its coroutine and its stream's timers never run
+    // at once on two of the network threads.
+    auto [error, socket] = co_await tls_acceptor_.async_accept(asio::make_strand(io_), use_tuple);
     if (error) {
       if (error == asio::error::operation_aborted || stopping_) co_return;
       log_.warning("accept_failed", "could not accept a terminal connection", {{"error", error.message()}});
       continue;
     }
-    asio::co_spawn(io_, serve_tls(std::move(socket)), asio::detached);
+    const auto executor = socket.get_executor();
+    asio::co_spawn(executor, serve_tls(std::move(socket)), asio::detached);
   }
 }
 
 Task<> LedgerServer::accept_admin() {
   while (!stopping_) {
-    auto [error, socket] = co_await admin_acceptor_.async_accept(use_tuple);
+    auto [error, socket] = co_await admin_acceptor_.async_accept(asio::make_strand(io_), use_tuple);
     if (error) {
       if (error == asio::error::operation_aborted || stopping_) co_return;
       continue;
     }
-    beast::tcp_stream stream(std::move(socket));
-    co_await serve_requests(stream, nullptr);
-    boost::system::error_code ignored;
-    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    const auto executor = socket.get_executor();
+    asio::co_spawn(executor, serve_admin(std::move(socket)), asio::detached);
   }
 }
 
+Task<> LedgerServer::serve_admin(tcp::socket socket) {
+  beast::tcp_stream stream(std::move(socket));
+  co_await serve_requests(stream, nullptr);
+  boost::system::error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+}
+
 Task<> LedgerServer::serve_tls(tcp::socket socket) {
-  const std::shared_ptr<sync::ssl::context> tls = tls_;  // this connection keeps the context it started with
+  const std::shared_ptr<sync::ssl::context> tls = [&] {  // this connection keeps the context it started with
+    const std::lock_guard lock(tls_mutex_);
+    return tls_;
+  }();
   std::string remote;
   boost::system::error_code ignored;
   if (const auto endpoint = socket.remote_endpoint(ignored); !ignored) {
@@ -173,6 +196,28 @@ Task<> LedgerServer::serve_tls(tcp::socket socket) {
   co_await serve_requests(stream, &peer);
   beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(2));
   co_await stream.async_shutdown(use_tuple);
+}
+
+const asio::any_io_executor& LedgerServer::workers_for(const sync::HttpRequest& request) const {
+  const std::string_view target = request.target();
+  const std::string_view path = target.substr(0, target.find('?'));
+  if (path == "/v1/journal") return workers_.uploads;
+  if (path == "/v1/authorize" || path == "/v1/health" || path == "/metrics") return workers_.quick;
+  return workers_.feed;
+}
+
+Task<sync::HttpResponse> LedgerServer::answer(const sync::HttpRequest& request, const Peer* peer) {
+  try {
+    // On a worker thread, with a database connection; this thread goes on serving the other
+    // connections meanwhile.
+    co_return co_await asio::co_spawn(
+        workers_for(request), [&]() -> Task<sync::HttpResponse> { co_return service_.handle(request, peer); },
+        asio::use_awaitable);
+  } catch (const std::exception& error) {
+    log_.error("request_failed", "a request failed inside the ledger", {{"error", error.what()}});
+  }
+  co_return sync::error_response(http::status::service_unavailable, "ledger_unavailable",
+                                 "the ledger could not handle this request: try again later");
 }
 
 template <class Stream>
@@ -196,17 +241,23 @@ Task<> LedgerServer::serve_requests(Stream& stream, const Peer* peer) {
     }
     const sync::HttpRequest request = parser.release();
     sync::HttpResponse response;
-    try {
-      // On a worker thread, with its own database connection; this thread goes on serving the
-      // other connections meanwhile.
-      response = co_await asio::co_spawn(
-          workers_, [&]() -> Task<sync::HttpResponse> { co_return service_.handle(request, peer); },
-          asio::use_awaitable);
-    } catch (const std::exception& error) {
-      log_.error("request_failed", "a request failed inside the ledger", {{"error", error.what()}});
-      response = sync::error_response(http::status::service_unavailable, "ledger_unavailable",
-                                      "the ledger could not handle this request: try again later");
+    const auto read_at = std::chrono::steady_clock::now();
+    const bool upload = &workers_for(request) == &workers_.uploads;
+    if (upload && uploads_waiting_.fetch_add(1) >= max_uploads_waiting_) {
+      --uploads_waiting_;
+      // Answered now rather than queued past the terminal's timeout (it would send the batch
+      // again, and the work done for the first would be lost): the terminal stays online and
+      // sends it again shortly.
+      service_.count_busy();
+      response = sync::error_response(http::status::service_unavailable, "ledger_busy",
+                                      "the ledger is applying other terminals' batches: send this one again shortly");
+      response.set(http::field::retry_after, "1");
+    } else {
+      response = co_await answer(request, peer);
+      if (upload) --uploads_waiting_;
     }
+    service_.observe(request.target(),
+                     std::chrono::duration<double>(std::chrono::steady_clock::now() - read_at).count());
     const bool keep_alive = request.keep_alive() && !stopping_;
     response.keep_alive(keep_alive);
     beast::get_lowest_layer(stream).expires_after(read_timeout_);
@@ -224,19 +275,37 @@ int run_server(const ServerConfig& config, std::ostream& err) {
     log.error("config_invalid", error.what(), {{"exit_status", runtime::exit_config}});
     return runtime::exit_config;
   }
+  // Every terminal keeps two connections (uploads, authorizations): the default soft limit of
+  // 1,024 descriptors would refuse the 600th terminal.
+  const std::uint64_t open_files = runtime::raise_open_file_limit();
   try {
     LedgerPool pool(
         config.db_connections, [&] { return open_store(config.db); }, config.settings);
-    LedgerService service(pool, log, runtime::unix_now_ms);
+    // On SQLite a connection of its own for reads: the feed's pages, read by every terminal,
+    // go on while a group of uploads holds the writer.
+    const bool sqlite = !names_postgres(config.db);
+    std::optional<LedgerPool> sqlite_readers;
+    if (sqlite)
+      sqlite_readers.emplace(
+          1, [&] { return open_store(config.db); }, config.settings);
+    LedgerPool& readers = sqlite ? *sqlite_readers : pool;
+    LedgerService service(pool, readers, log, runtime::unix_now_ms, config.group_entries);
     Housekeeping housekeeping(config, log);
     asio::io_context io;
-    asio::thread_pool workers(pool.size());
-    LedgerServer server(io, workers.get_executor(), tls, service, log, config.max_batch_bytes,
-                        std::chrono::milliseconds(config.read_timeout_ms));
+    asio::thread_pool uploads(config.upload_threads);
+    asio::thread_pool quick(2);
+    asio::thread_pool feed(readers.size());
+    LedgerServer server(io, {uploads.get_executor(), quick.get_executor(), feed.get_executor()}, tls, service, log,
+                        config.max_batch_bytes, std::chrono::milliseconds(config.read_timeout_ms),
+                        config.max_uploads_waiting);
     const std::uint16_t port = server.listen_tls(config.listen);
     runtime::OrderedJson ready{{"port", port},
                                {"db", describe_store(config.db)},
                                {"db_connections", pool.size()},
+                               {"network_threads", config.network_threads},
+                               {"upload_threads", config.upload_threads},
+                               {"group_entries", config.group_entries},
+                               {"open_files", open_files},
                                {"entries", pool.with([](Ledger& ledger) { return ledger.store().entry_count(); })}};
     if (config.admin_listen) ready["admin_port"] = server.listen_admin(*config.admin_listen);
 
@@ -281,9 +350,24 @@ int run_server(const ServerConfig& config, std::ostream& err) {
     housekeeping.start();
     log.info("ledger_ready", "the ledger is listening", std::move(ready));
     systemd.notify("READY=1");
+    // More network threads: TLS, reading and writing for thousands of terminals is more than
+    // one core's work.
+    std::vector<std::thread> network;
+    for (std::size_t i = 1; i < config.network_threads; ++i) network.emplace_back([&] { io.run(); });
     io.run();
+    for (std::thread& thread : network) thread.join();
     housekeeping.stop();
-    workers.join();
+    quick.join();
+    feed.join();
+    uploads.join();
+    const UploadGroupStats groups = service.upload_groups();
+    log.info("upload_groups", "uploads applied in groups",
+             {{"groups", groups.groups},
+              {"batches", groups.batches},
+              {"largest", groups.largest},
+              {"applying_s", groups.applying_s},
+              {"batches_per_group",
+               groups.groups > 0 ? static_cast<double>(groups.batches) / static_cast<double>(groups.groups) : 0.0}});
     return 0;
   } catch (const std::exception& error) {
     log.error("ledger_failed", error.what());

@@ -1,8 +1,14 @@
 // The ledger's network side: HTTPS with TLS 1.3 and mutual TLS for terminals, and an optional
 // plain-HTTP admin listener on loopback for health and metrics. One coroutine per connection on
-// one network thread, which accepts, handshakes, reads and writes; each request's ledger work
-// runs on a worker thread with a database connection of its own (ledger/pool.hpp): one on
-// SQLite, db_connections on PostgreSQL. Expiry and the audit run on a thread of their own.
+// network_threads network threads, which accept, handshake, read and write (each connection on
+// a strand of its own). Each request's ledger work
+// runs on a worker thread, with a database connection of the pool (ledger/pool.hpp): one
+// writer on SQLite, db_connections on PostgreSQL. Uploads have threads of their own
+// (upload_threads), which parse, decode and hash their batches side by side and then wait
+// while one of them applies the waiting batches as a group (ledger/upload_groups.hpp).
+// Authorizations, health and metrics have two threads of their own and go first to the store;
+// member pages and rulebooks are read on SQLite by a connection of their own, beside the
+// writer. Expiry and the audit run on a thread of their own.
 //
 // A client that presents no certificate, one from another CA, an expired or a revoked one fails
 // the handshake; the failure is logged with OpenSSL's reason and counted. The certificate's
@@ -11,10 +17,12 @@
 #ifndef LOYALTY_LEDGER_SERVER_HPP_
 #define LOYALTY_LEDGER_SERVER_HPP_
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <iosfwd>
 #include <memory>
+#include <mutex>
 
 #include "ledger/config.hpp"
 #include "ledger/service.hpp"
@@ -26,38 +34,55 @@ namespace loyalty::ledger {
 
 class LedgerServer {
  public:
-  using Workers = asio::any_io_executor;
-  // `io`, the `workers`' context, `service` and `log` must outlive the server. A request body
+  // Where requests are answered: uploads on threads that wait for their group's commit;
+  // authorizations, health and metrics on threads of their own, so that a till never queues
+  // behind upload batches or member pages; the rest (member pages, rulebooks) on `feed`.
+  struct Workers {
+    asio::any_io_executor uploads;
+    asio::any_io_executor quick;
+    asio::any_io_executor feed;
+  };
+  // `io`, the workers' contexts, `service` and `log` must outlive the server. A request body
   // larger than `max_request_bytes` (the configured max_batch_bytes) is answered 413
-  // batch_too_large.
+  // batch_too_large; an upload that finds `max_uploads_waiting` others being parsed or waiting
+  // for their group is answered 503 ledger_busy with Retry-After: 1.
   LedgerServer(asio::io_context& io, Workers workers, std::shared_ptr<sync::ssl::context> tls, LedgerService& service,
-               runtime::Log& log, std::size_t max_request_bytes, std::chrono::milliseconds read_timeout);
+               runtime::Log& log, std::size_t max_request_bytes, std::chrono::milliseconds read_timeout,
+               std::size_t max_uploads_waiting);
 
   // Binds and listens; return the port (useful with port 0). Throw boost::system::system_error.
   std::uint16_t listen_tls(const Endpoint& endpoint);
   std::uint16_t listen_admin(const Endpoint& endpoint);
 
   // Connections accepted from now on use `tls` (a new revocation list, say).
-  void set_tls(std::shared_ptr<sync::ssl::context> tls) { tls_ = std::move(tls); }
+  void set_tls(std::shared_ptr<sync::ssl::context> tls);
   void stop();
 
  private:
+  const asio::any_io_executor& workers_for(const sync::HttpRequest& request) const;
   Task<> accept_tls();
   Task<> accept_admin();
   Task<> serve_tls(asio::ip::tcp::socket socket);
+  Task<> serve_admin(asio::ip::tcp::socket socket);
   template <class Stream>
   Task<> serve_requests(Stream& stream, const Peer* peer);
+  // The service's answer, on the request's worker threads; 503 when the ledger failed.
+  Task<sync::HttpResponse> answer(const sync::HttpRequest& request, const Peer* peer);
 
   asio::io_context& io_;
   Workers workers_;
+  std::mutex tls_mutex_;
   std::shared_ptr<sync::ssl::context> tls_;
   LedgerService& service_;
   runtime::Log& log_;
   std::size_t max_request_bytes_;
   std::chrono::milliseconds read_timeout_;
+  std::size_t max_uploads_waiting_;
+  std::atomic<std::size_t> uploads_waiting_ = 0;
+  asio::strand<asio::io_context::executor_type> accept_strand_;
   asio::ip::tcp::acceptor tls_acceptor_;
   asio::ip::tcp::acceptor admin_acceptor_;
-  bool stopping_ = false;
+  std::atomic<bool> stopping_ = false;
 };
 
 // Runs `loyalty-ledger serve`: opens the store, listens, expires points and audits sales

@@ -24,6 +24,12 @@ constexpr std::string_view kUploadRefusals[] = {"batch_invalid",    "wrong_termi
                                                 "terminal_revoked", "broken_chain",   "bad_signature",
                                                 "unsigned_entry",   "entry_differs"};
 
+// The routes whose answer times are measured apart.
+constexpr std::pair<std::string_view, std::string_view> kRoutes[] = {{"/v1/journal", "upload"},
+                                                                     {"/v1/authorize", "authorize"},
+                                                                     {"/v1/members", "members"},
+                                                                     {"/v1/rulebook", "rulebook"}};
+
 http::status status_of(const Refusal& refusal) {
   const std::string& code = refusal.code();
   if (code == "terminal_unknown" || code == "terminal_revoked" || code == "wrong_terminal") {
@@ -34,17 +40,35 @@ http::status status_of(const Refusal& refusal) {
 
 }  // namespace
 
-LedgerService::LedgerService(LedgerPool& pool, runtime::Log& log, runtime::Clock clock)
-    : pool_(pool), log_(log), clock_(std::move(clock)) {
+LedgerService::LedgerService(LedgerPool& pool, LedgerPool& readers, runtime::Log& log, runtime::Clock clock,
+                             std::size_t group_entries)
+    : pool_(pool), readers_(readers), log_(log), clock_(std::move(clock)), groups_(pool, group_entries) {
   for (std::string_view code : kUploadRefusals) counters_.refusals[std::string(code)] = 0;
+  for (const auto& [path, route] : kRoutes) counters_.durations[std::string(route)];
   for (const auto outcome : {Authorization::Outcome::approved, Authorization::Outcome::declined,
                              Authorization::Outcome::member_unknown, Authorization::Outcome::member_blocked}) {
     counters_.authorizations[std::string(to_string(outcome))] = 0;
   }
 }
 
+void LedgerService::count_busy() {
+  count([](ServiceCounters& c) { ++c.busy; });
+}
+
 void LedgerService::count_tls_refused() {
   count([](ServiceCounters& c) { ++c.tls_refused; });
+}
+
+void LedgerService::observe(std::string_view target, double seconds) {
+  const std::string_view path = target.substr(0, target.find('?'));
+  std::string_view route = "other";
+  for (const auto& [known, name] : kRoutes) {
+    if (path == known) route = name;
+  }
+  count([&](ServiceCounters& c) {
+    const auto found = c.durations.find(route);
+    (found != c.durations.end() ? found->second : c.durations[std::string(route)]).observe(seconds);
+  });
 }
 
 ServiceCounters LedgerService::counters() const {
@@ -98,31 +122,28 @@ HttpResponse LedgerService::upload(const sync::HttpRequest& request, const Peer&
                   "the certificate names terminal " + peer.terminal_id +
                       ", which may upload only its own journal, not terminal " + batch.terminal_id + "'s");
   }
-  try {
-    const sync::Ack ack =
-        pool_.with([&](Ledger& ledger) { return ledger.ingest(peer.terminal_id, batch.entries, clock_()); });
-    count([&](ServiceCounters& c) {
-      ++c.batches;
-      c.entries_applied += ack.applied;
-      c.entries_duplicate += ack.duplicates;
-      c.entries_held_back += ack.held_back;
-    });
-    if (log_.enabled(runtime::LogLevel::debug)) {
-      log_.write(runtime::LogLevel::debug, "batch", "batch applied",
-                 {{"terminal_id", peer.terminal_id},
-                  {"through", ack.acknowledged_through},
-                  {"applied", ack.applied},
-                  {"duplicates", ack.duplicates},
-                  {"held_back", ack.held_back}});
-    }
-    return json_response(http::status::ok, sync::ack_to_json(ack).dump());
-  } catch (const Refusal& refusal) {
-    return refuse(status_of(refusal), refusal.code(), refusal.what());
+  UploadOutcome outcome = groups_.apply(peer.terminal_id, batch.entries, clock_());
+  if (outcome.refusal) return refuse(status_of(*outcome.refusal), outcome.refusal->code(), outcome.refusal->what());
+  const sync::Ack& ack = *outcome.ack;
+  count([&](ServiceCounters& c) {
+    ++c.batches;
+    c.entries_applied += ack.applied;
+    c.entries_duplicate += ack.duplicates;
+    c.entries_held_back += ack.held_back;
+  });
+  if (log_.enabled(runtime::LogLevel::debug)) {
+    log_.write(runtime::LogLevel::debug, "batch", "batch applied",
+               {{"terminal_id", peer.terminal_id},
+                {"through", ack.acknowledged_through},
+                {"applied", ack.applied},
+                {"duplicates", ack.duplicates},
+                {"held_back", ack.held_back}});
   }
+  return json_response(http::status::ok, sync::ack_to_json(ack).dump());
 }
 
 HttpResponse LedgerService::rulebook(const sync::HttpRequest& request) {
-  const auto latest = pool_.with([](Ledger& ledger) { return ledger.store().latest_rulebook(); });
+  const auto latest = readers_.with([](Ledger& ledger) { return ledger.store().latest_rulebook(); });
   if (!latest) return error_response(http::status::not_found, "no_rulebook", "no rulebook has been published yet");
   const std::string etag = "\"v" + std::to_string(latest->version) + "\"";
   if (request[http::field::if_none_match] == etag) {
@@ -149,8 +170,8 @@ HttpResponse LedgerService::members(std::string_view query) {
     return error_response(http::status::bad_request, "query_invalid", error.what());
   }
   count([](ServiceCounters& c) { ++c.member_pages; });
-  const auto changes =
-      pool_.with([&](Ledger& ledger) { return ledger.store().member_changes(after, static_cast<std::size_t>(limit)); });
+  const auto changes = readers_.with(
+      [&](Ledger& ledger) { return ledger.store().member_changes(after, static_cast<std::size_t>(limit)); });
   sync::MemberPage page;
   page.cursor = changes.empty() ? after : changes.back().account.cursor;
   page.more = changes.size() == static_cast<std::size_t>(limit);
@@ -178,8 +199,8 @@ HttpResponse LedgerService::authorize(const sync::HttpRequest& request, const Pe
   } catch (const runtime::JsonError& error) {
     return error_response(http::status::bad_request, "request_invalid", error.what());
   }
-  const Authorization result =
-      pool_.with([&](Ledger& ledger) { return ledger.authorize(peer.terminal_id, ask, clock_()); });
+  const Authorization result = pool_.with(
+      [&](Ledger& ledger) { return ledger.authorize(peer.terminal_id, ask, clock_()); }, LedgerPool::Priority::quick);
   count([&](ServiceCounters& c) { ++c.authorizations[std::string(to_string(result.outcome))]; });
   OrderedJson body;
   body["outcome"] = to_string(result.outcome);
@@ -193,8 +214,9 @@ HttpResponse LedgerService::health() {
   OrderedJson body;
   body["ok"] = true;
   body["time_ms"] = clock_();
-  const auto [cursor, latest] = pool_.with(
-      [](Ledger& ledger) { return std::pair(ledger.store().member_cursor(), ledger.store().latest_rulebook()); });
+  const auto [cursor, latest] = readers_.with(
+      [](Ledger& ledger) { return std::pair(ledger.store().member_cursor(), ledger.store().latest_rulebook()); },
+      LedgerPool::Priority::quick);
   body["member_cursor"] = cursor;
   body["rulebook_version"] = latest ? OrderedJson(latest->version) : OrderedJson();
   return json_response(http::status::ok, body.dump());
@@ -202,7 +224,8 @@ HttpResponse LedgerService::health() {
 
 HttpResponse LedgerService::metrics() {
   const ServiceCounters now = counters();
-  const std::int64_t member_cursor = pool_.with([](Ledger& ledger) { return ledger.store().member_cursor(); });
+  const std::int64_t member_cursor =
+      readers_.with([](Ledger& ledger) { return ledger.store().member_cursor(); }, LedgerPool::Priority::quick);
   std::ostringstream out;
   const auto counter = [&](std::string_view name, std::string_view help, std::int64_t value) {
     out << "# HELP " << name << " " << help << "\n# TYPE " << name << " counter\n" << name << " " << value << "\n";
@@ -215,6 +238,8 @@ HttpResponse LedgerService::metrics() {
   counter("loyalty_ledger_rulebook_sent_total", "Rulebook downloads answered with the document.", now.rulebook_sent);
   counter("loyalty_ledger_rulebook_not_modified_total", "Rulebook downloads answered 304.", now.rulebook_not_modified);
   counter("loyalty_ledger_member_pages_total", "Member change pages served.", now.member_pages);
+  counter("loyalty_ledger_uploads_busy_total",
+          "Uploads answered 503 ledger_busy: too many batches waiting; the terminal sends them again.", now.busy);
   counter("loyalty_ledger_tls_refused_total", "TLS handshakes refused (no, expired, revoked or foreign certificate).",
           now.tls_refused);
   out << "# HELP loyalty_ledger_refusals_total Uploads refused, by reason.\n"
@@ -226,6 +251,16 @@ HttpResponse LedgerService::metrics() {
          "# TYPE loyalty_ledger_authorizations_total counter\n";
   for (const auto& [outcome, count] : now.authorizations) {
     out << "loyalty_ledger_authorizations_total{outcome=\"" << outcome << "\"} " << count << "\n";
+  }
+  out << "# HELP loyalty_ledger_request_duration_seconds Time to answer a request, by route, from the moment it "
+         "was read (waiting for a worker thread and the store included).\n"
+         "# TYPE loyalty_ledger_request_duration_seconds histogram\n";
+  {
+    std::string series;
+    for (const auto& [route, histogram] : now.durations) {
+      histogram.write(series, "loyalty_ledger_request_duration_seconds", "route=\"" + route + "\"");
+    }
+    out << series;
   }
   out << "# HELP loyalty_ledger_member_cursor Position of the member change feed.\n"
          "# TYPE loyalty_ledger_member_cursor gauge\nloyalty_ledger_member_cursor "

@@ -20,8 +20,10 @@
 #include <string>
 
 #include "ledger/pool.hpp"
+#include "ledger/upload_groups.hpp"
 #include "runtime/clock.hpp"
 #include "runtime/log.hpp"
+#include "runtime/metrics.hpp"
 #include "sync/http.hpp"
 
 namespace loyalty::ledger {
@@ -43,23 +45,35 @@ struct ServiceCounters {
   std::int64_t rulebook_not_modified = 0;
   std::int64_t member_pages = 0;
   std::int64_t tls_refused = 0;                        // handshakes that failed (counted by the server)
+  std::int64_t busy = 0;                               // uploads answered 503 ledger_busy (by the server)
   std::map<std::string, std::int64_t> refusals;        // by code
   std::map<std::string, std::int64_t> authorizations;  // by outcome
+  // From a request read to its answer, by route: upload, authorize, members, rulebook, other.
+  std::map<std::string, runtime::Histogram, std::less<>> durations;
 };
 
 // Thread-safe: requests are answered on the server's worker threads, each with a ledger of
-// the pool.
+// the pool; uploads wait for their group's commit.
 class LedgerService {
  public:
-  // `pool` and `log` must outlive the service.
-  LedgerService(LedgerPool& pool, runtime::Log& log, runtime::Clock clock);
+  // `pool`, `readers` and `log` must outlive the service. Member pages, rulebooks and health
+  // are read with `readers`: on SQLite a connection of their own, which reads beside the one
+  // writer without waiting for it (WAL); on PostgreSQL the same pool. Concurrent uploads are
+  // applied in groups of at most `group_entries` entries (ledger/upload_groups.hpp).
+  LedgerService(LedgerPool& pool, LedgerPool& readers, runtime::Log& log, runtime::Clock clock,
+                std::size_t group_entries = kDefaultGroupEntries);
 
   // Answers one request. `peer` is null on the admin listener, which serves health and metrics
   // only.
   sync::HttpResponse handle(const sync::HttpRequest& request, const Peer* peer);
 
   void count_tls_refused();
+  void count_busy();
+  // Records how long the server took to answer a request for `target`, from the moment it was
+  // read (waiting for a worker thread included).
+  void observe(std::string_view target, double seconds);
   ServiceCounters counters() const;
+  UploadGroupStats upload_groups() const { return groups_.stats(); }
 
  private:
   sync::HttpResponse upload(const sync::HttpRequest& request, const Peer& peer);
@@ -76,8 +90,10 @@ class LedgerService {
   }
 
   LedgerPool& pool_;
+  LedgerPool& readers_;
   runtime::Log& log_;
   runtime::Clock clock_;
+  UploadGroups groups_;
   mutable std::mutex counters_mutex_;
   ServiceCounters counters_;
 };

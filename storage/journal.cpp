@@ -141,10 +141,11 @@ ReceiptConflict::ReceiptConflict(const std::string& receipt_id, std::int64_t seq
                          " with a different transaction; nothing was written"),
       seq_(seq) {}
 
-Journal::Journal(const std::filesystem::path& path, std::string terminal_id, PrivateKey key, Creation creation)
-    : terminal_id_(std::move(terminal_id)), key_(std::move(key)) {
+Journal::Journal(const std::filesystem::path& path, std::string terminal_id, PrivateKey key, Creation creation,
+                 Durability durability)
+    : terminal_id_(std::move(terminal_id)), key_(std::move(key)), durability_(durability) {
   validate_terminal_id(terminal_id_);  // before the file is created: a bad id changes nothing
-  db_ = open_journal_database(path, creation);
+  db_ = open_journal_database(path, creation, durability);
   const PublicKeyBytes public_key = key_.public_key().raw();
   if (auto identity = read_identity(*db_)) {
     if (identity->terminal_id != terminal_id_) {
@@ -243,7 +244,7 @@ std::size_t Journal::sign_batch() {
 }
 
 void Journal::set_relaxed(bool relaxed) {
-  if (relaxed == relaxed_) return;
+  if (relaxed == relaxed_ || durability_ == Durability::normal) return;
   // Counted as relaxed until FULL is confirmed: if restoring throws, the next append retries it
   // before it writes.
   relaxed_ = true;

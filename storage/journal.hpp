@@ -107,9 +107,11 @@ class Journal {
  public:
   // Opens (creating when missing) the journal at `path` for `terminal_id`, signing with `key`.
   // A journal that belongs to another terminal id or another key throws: entries of one
-  // terminal must form one chain under one key.
+  // terminal must form one chain under one key. Durability::normal is for journals that are
+  // not a terminal's record (the fleet simulator's generated ones): appends do not wait for
+  // the disk.
   Journal(const std::filesystem::path& path, std::string terminal_id, PrivateKey key,
-          Creation creation = Creation::create_if_missing);
+          Creation creation = Creation::create_if_missing, Durability durability = Durability::full);
 
   // Appends one transaction at time `now_ms` (journaled_at), durably, without a signature
   // (sign_pending adds it). A receipt id already journaled with the same transaction returns
@@ -182,6 +184,7 @@ class Journal {
   std::string terminal_id_;
   PrivateKey key_;
   bool relaxed_ = false;
+  Durability durability_ = Durability::full;
   // Points redeemed in entries through+1..head, as last summed.
   struct PendingSum {
     std::int64_t through = -1;

@@ -29,6 +29,18 @@ class LinkError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// The ledger answered 503 ledger_busy: it is up, applying other terminals' batches, and asks
+// for this one again after `retry_after`. The link stays online.
+class LedgerBusy : public std::runtime_error {
+ public:
+  LedgerBusy(const std::string& what, std::chrono::milliseconds retry_after)
+      : std::runtime_error(what), retry_after_(retry_after) {}
+  std::chrono::milliseconds retry_after() const { return retry_after_; }
+
+ private:
+  std::chrono::milliseconds retry_after_;
+};
+
 bool numeric_address(const std::string& host) {
   boost::system::error_code error;
   asio::ip::make_address(host, error);
@@ -249,17 +261,30 @@ Task<> Uplink::run() {
     const auto now = std::chrono::steady_clock::now();
     const bool pull = last_pull == std::chrono::steady_clock::time_point{} || now - last_pull >= settings_.pull_every;
     std::string failure;
+    std::optional<std::chrono::milliseconds> busy;
     try {
       woken_ = false;
       co_await round(pull);
       if (pull) last_pull = now;
+    } catch (const LedgerBusy& error) {
+      busy = error.retry_after();
     } catch (const std::exception& error) {
       failure = error.what();
     }
     ++status_.rounds;
     if (stopping_) break;
     std::chrono::milliseconds delay = settings_.idle_poll;
-    if (failure.empty()) {
+    if (busy) {
+      // Up and answering: online, no backoff; the asked-for wait, spread by half either way so
+      // that the terminals told to wait together do not come back together.
+      ++status_.busy_answers;
+      status_.last_contact_ms = clock_();
+      status_.online = true;
+      status_.offline_reason.clear();
+      status_.consecutive_failures = 0;
+      delay = std::chrono::milliseconds(
+          std::uniform_int_distribution<std::int64_t>(busy->count() / 2, busy->count() * 3 / 2)(random_));
+    } else if (failure.empty()) {
       status_.endpoint = target_->endpoint;
       if (!status_.online) {
         log_.info("ledger_online", "the ledger answers: uploads and online authorization resume",
@@ -290,7 +315,7 @@ Task<> Uplink::run() {
 
 Task<> Uplink::round(bool pull) {
   co_await upload();
-  if (pull) {
+  if (pull && settings_.pull) {
     co_await pull_rulebook();
     co_await pull_members();
   }
@@ -310,8 +335,18 @@ Task<> Uplink::upload() {
     HttpRequest request = make_request(http::verb::post, "/v1/journal", target_->address().host);
     request.set(http::field::content_type, "application/json");
     request.body() = batch_to_json(journal_.terminal_id(), entries);
+    const auto sent = std::chrono::steady_clock::now();
     const HttpResponse response = co_await bulk_->exchange(std::move(request), settings_.request_timeout);
     status_.last_contact_ms = clock_();
+    if (response.result() == http::status::service_unavailable && refusal_of(response).ends_with("(ledger_busy)")) {
+      // Retry-After in whole seconds (RFC 9110); 1 s when it cannot be read.
+      std::int64_t seconds = 1;
+      try {
+        seconds = std::clamp<std::int64_t>(std::stoll(std::string(response[http::field::retry_after])), 1, 60);
+      } catch (const std::exception&) {
+      }
+      throw LedgerBusy("the ledger is busy with other terminals' batches", std::chrono::seconds(seconds));
+    }
     if (response.result() != http::status::ok) {
       throw LinkError("the ledger refused entries " + std::to_string(first) + "-" + std::to_string(last) + ": " +
                       refusal_of(response));
@@ -339,6 +374,7 @@ Task<> Uplink::upload() {
     status_.entries_uploaded += acknowledged;
     ++status_.batches;
     status_.last_ack_ms = clock_();
+    if (on_acknowledged_) on_acknowledged_(first, through, std::chrono::steady_clock::now() - sent);
     if (log_.enabled(LogLevel::debug)) {
       log_.write(LogLevel::debug, "batch_acknowledged", "the ledger acknowledged entries",
                  {{"first", first}, {"through", through}, {"member_cursor", ack.member_cursor}});

@@ -3,6 +3,10 @@
 // so, pulls the signed rulebook and member changes, and answers online redemption
 // authorizations within a short deadline.
 //
+// A ledger that answers an upload 503 ledger_busy (too many terminals' batches waiting) is up:
+// the link stays online and sends the batch again after the Retry-After the ledger gave, spread
+// by half either way.
+//
 // Failures (no route, refused connection, TLS refusal, timeouts, a 5xx, a torn response) make
 // the link offline and the loop waits before the next attempt: exponential backoff with full
 // jitter (a random delay between 0 and min(max, min * 2^failures)), so that a thousand lanes
@@ -62,6 +66,7 @@ struct UplinkSettings {
   std::chrono::milliseconds authorize_timeout{300};
   std::chrono::milliseconds idle_poll{1'000};    // how often an idle link looks for new entries
   std::chrono::milliseconds pull_every{60'000};  // rulebook and member changes
+  bool pull = true;                              // false: uploads only (a load test measuring the upload path alone)
   std::uint32_t seed = std::random_device{}();   // of the backoff jitter
 };
 
@@ -86,6 +91,7 @@ struct UplinkStatus {
   std::string address;                       // the ledger address in use, HOST:PORT as configured
   std::string endpoint;                      // the IP:PORT last connected to ("" before the first)
   std::int64_t failovers = 0;                // moves to another address after a failure
+  std::int64_t busy_answers = 0;             // uploads the ledger asked to send again later (503 ledger_busy)
 };
 
 class Uplink {
@@ -115,6 +121,12 @@ class Uplink {
 
   const UplinkStatus& status() const { return status_; }
 
+  // Called after each batch the ledger acknowledged, with the entries it covered (first to
+  // through) and the batch's round trip from sending to the answer: for load tests.
+  using Acknowledged =
+      std::function<void(std::int64_t first, std::int64_t through, std::chrono::steady_clock::duration round_trip)>;
+  void on_acknowledged(Acknowledged observer) { on_acknowledged_ = std::move(observer); }
+
  private:
   class Connection;
   struct Target;
@@ -132,6 +144,7 @@ class Uplink {
   storage::MemberCache& members_;
   storage::RulebookStore& rulebooks_;
   RulebookInstalled on_rulebook_;
+  Acknowledged on_acknowledged_;
   runtime::Log& log_;
   runtime::Clock clock_;
   std::shared_ptr<ssl::context> tls_;

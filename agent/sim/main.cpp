@@ -11,8 +11,10 @@
 #include <vector>
 
 #include "agent/config.hpp"
+#include "agent/sim/fleet.hpp"
 #include "agent/sim/lane_sim.hpp"
 #include "agent/sim/members.hpp"
+#include "runtime/config_values.hpp"
 #include "runtime/options.hpp"
 #include "storage/member_cache.hpp"
 
@@ -35,6 +37,22 @@ constexpr std::string_view kUsage =
     "         of --members (default 1000). Lane 1 scans cards at the agent's TCP scanner\n"
     "         --scanner. --narrate prints each receipt; --json prints the report as JSON.\n"
     "         The seed is printed; the same seed draws the same baskets.\n"
+    "\n"
+    "  fleet prepare --dir DIR --rulebook RULEBOOK_JSON [--terminals N] [--entries N]\n"
+    "      [--members N] [--seed S]\n"
+    "         Makes N terminals (default 100) in DIR: keys, certificate requests (csr/), and\n"
+    "         journals of --entries realistic sales each (default 100), priced and journaled\n"
+    "         by the agent's checkout; members.jsonl and member.secret for the ledger's import.\n"
+    "         Then: loyalty-ledger pki issue --dir CA --csr-dir DIR/csr --out-dir DIR/certs --db DB\n"
+    "  fleet run --dir DIR --ledger HOST:PORT[,HOST:PORT...] --ca CA_CRT [--rate R]\n"
+    "      [--batch N] [--authorize-per-s N] [--admin HOST:PORT[,...]] [--server-name NAME]\n"
+    "      [--no-pull] [--timeout-s N] [--seed S] [--json]\n"
+    "         Every terminal uploads its journal at once through the agent's uplink over\n"
+    "         mutual TLS: all sales journaled at the start (an outage's backlog), or --rate\n"
+    "         sales per terminal per second. Prints entries/s, acknowledgement latency (from\n"
+    "         journaling) and the online authorizations asked meanwhile; with --admin (the\n"
+    "         ledgers' admin listeners), the ledgers' own answer times by route. --no-pull:\n"
+    "         the terminals upload only, without pulling the member feed and the rulebook.\n"
     "\n"
     "  get --agent ADDRESS [--token-file FILE] PATH\n"
     "         Prints the agent's answer to GET PATH (/v1/status, /v1/health, /metrics).\n"
@@ -135,6 +153,81 @@ int run_lanes(const runtime::Options& options) {
   return report.problems.empty() ? 0 : 1;
 }
 
+int prepare_fleet(const runtime::Options& options) {
+  sim::FleetPlan plan;
+  const auto terminals = number(options, "--terminals", 100, 1, 100'000);
+  const auto entries = number(options, "--entries", 100, 1, 1'000'000);
+  const auto members = number(options, "--members", 10'000, 1, 100'000'000);
+  const auto seed = number(options, "--seed", static_cast<std::int64_t>(std::random_device()() & 0x7fffffff), 0,
+                           std::numeric_limits<std::int64_t>::max());
+  if (!terminals || !entries || !members || !seed) return 2;
+  plan.dir = options.value("--dir");
+  plan.rulebook = options.value("--rulebook");
+  plan.terminals = *terminals;
+  plan.entries = *entries;
+  plan.members = *members;
+  plan.seed = static_cast<std::uint64_t>(*seed);
+  std::cout << "fleet: " << plan.terminals << " terminals x " << plan.entries << " sales in " << plan.dir.string()
+            << ", seed " << plan.seed << "\n";
+  const sim::FleetPrepared prepared = sim::prepare_fleet(plan, &std::cout);
+  std::cout << prepared.to_json().dump() << "\n";
+  return 0;
+}
+
+// HOST:PORT[,HOST:PORT...]; nullopt, with the problem printed, when one is not.
+std::optional<std::vector<sync::LedgerAddress>> addresses(const std::string& text, std::string_view option) {
+  std::vector<sync::LedgerAddress> out;
+  for (std::size_t at = 0; at < text.size();) {
+    const std::size_t comma = std::min(text.find(',', at), text.size());
+    const auto split = runtime::split_host_port(text.substr(at, comma - at));
+    const auto port = split ? runtime::parse_port(split->port) : std::nullopt;
+    if (!port || *port == 0) {
+      std::cerr << "loyalty-lane-sim: " << option << " must be HOST:PORT[,HOST:PORT...]\n";
+      return std::nullopt;
+    }
+    out.push_back({split->host, *port});
+    at = comma + 1;
+  }
+  return out;
+}
+
+int run_fleet(const runtime::Options& options) {
+  sim::FleetRun run;
+  run.dir = options.value("--dir");
+  run.ca = options.value("--ca");
+  const auto ledgers = addresses(options.value("--ledger"), "--ledger");
+  const auto admins = addresses(options.find("--admin").value_or(""), "--admin");
+  if (!ledgers || ledgers->empty() || !admins) return 2;
+  run.ledgers = *ledgers;
+  run.admins = *admins;
+  run.server_name = options.find("--server-name").value_or("");
+  const auto batch = number(options, "--batch", 500, 1, 100'000);
+  const auto authorize = number(options, "--authorize-per-s", 20, 0, 100'000);
+  const auto timeout = number(options, "--timeout-s", 600, 1, 86'400);
+  const auto seed = number(options, "--seed", 1, 0, std::numeric_limits<std::int64_t>::max());
+  if (!batch || !authorize || !timeout || !seed) return 2;
+  if (const auto rate = options.find("--rate")) {
+    char* end = nullptr;
+    run.rate = std::strtod(rate->c_str(), &end);
+    if (end == rate->c_str() || *end != '\0' || !(run.rate >= 0) || run.rate > 1000) {
+      std::cerr << "loyalty-lane-sim: --rate must be sales per terminal per second, 0 to 1000\n";
+      return 2;
+    }
+  }
+  run.batch_entries = static_cast<std::size_t>(*batch);
+  run.pull = !options.has("--no-pull");
+  run.authorizations_per_s = static_cast<double>(*authorize);
+  run.timeout = std::chrono::seconds(*timeout);
+  run.seed = static_cast<std::uint64_t>(*seed);
+  const sim::FleetReport report = sim::run_fleet(run);
+  if (options.has("--json")) {
+    std::cout << report.to_json().dump() << "\n";
+  } else {
+    report.print(std::cout);
+  }
+  return report.problems.empty() ? 0 : 1;
+}
+
 // GET `path` from the agent and print the answer; exit status 0 for a 2xx.
 int get(const runtime::Options& options, const std::string& path) {
   const auto target = agent_of(options);
@@ -189,6 +282,22 @@ int main(int argc, char** argv) {
           {"--narrate", "--json"}, kUsage, std::cerr);
       if (!options || !runtime::require(*options, {"--agent"}, kUsage, std::cerr)) return 2;
       return run_lanes(*options);
+    }
+    if (args[0] == "fleet" && !rest.empty() && rest[0] == "prepare") {
+      const auto options = runtime::parse_options(
+          rest.subspan(1), {"--dir", "--rulebook", "--terminals", "--entries", "--members", "--seed"}, {}, kUsage,
+          std::cerr);
+      if (!options || !runtime::require(*options, {"--dir", "--rulebook"}, kUsage, std::cerr)) return 2;
+      return prepare_fleet(*options);
+    }
+    if (args[0] == "fleet" && !rest.empty() && rest[0] == "run") {
+      const auto options =
+          runtime::parse_options(rest.subspan(1),
+                                 {"--dir", "--ledger", "--ca", "--rate", "--batch", "--authorize-per-s", "--admin",
+                                  "--server-name", "--timeout-s", "--seed"},
+                                 {"--json", "--no-pull"}, kUsage, std::cerr);
+      if (!options || !runtime::require(*options, {"--dir", "--ledger", "--ca"}, kUsage, std::cerr)) return 2;
+      return run_fleet(*options);
     }
     if (args[0] == "get") {
       if (rest.empty()) {

@@ -15,7 +15,7 @@ struct Centre {
   Centre()
       : pool(1, [] { return std::make_unique<ledger::SqliteStore>(fuzz::scratch() / "ledger.db"); }, {}),
         log(fuzz::null_stream()),
-        service(pool, log, [] { return std::int64_t{1'795'000'000'000}; }) {
+        service(pool, pool, log, [] { return std::int64_t{1'795'000'000'000}; }) {
     pool.with([](ledger::Ledger& ledger) {
       return ledger.enroll("T1", "S1", storage::PrivateKey::generate().public_key().raw(), 1'795'000'000'000);
     });

@@ -206,13 +206,15 @@ const asio::any_io_executor& LedgerServer::workers_for(const sync::HttpRequest& 
   return workers_.feed;
 }
 
+Task<sync::HttpResponse> LedgerServer::handle(const sync::HttpRequest& request, const Peer* peer) {
+  co_return service_.handle(request, peer);
+}
+
 Task<sync::HttpResponse> LedgerServer::answer(const sync::HttpRequest& request, const Peer* peer) {
   try {
     // On a worker thread, with a database connection; this thread goes on serving the other
     // connections meanwhile.
-    co_return co_await asio::co_spawn(
-        workers_for(request), [&]() -> Task<sync::HttpResponse> { co_return service_.handle(request, peer); },
-        asio::use_awaitable);
+    co_return co_await asio::co_spawn(workers_for(request), handle(request, peer), asio::use_awaitable);
   } catch (const std::exception& error) {
     log_.error("request_failed", "a request failed inside the ledger", {{"error", error.what()}});
   }

@@ -68,6 +68,7 @@ class LedgerServer {
   Task<> serve_requests(Stream& stream, const Peer* peer);
   // The service's answer, on the request's worker threads; 503 when the ledger failed.
   Task<sync::HttpResponse> answer(const sync::HttpRequest& request, const Peer* peer);
+  Task<sync::HttpResponse> handle(const sync::HttpRequest& request, const Peer* peer);
 
   asio::io_context& io_;
   Workers workers_;

@@ -15,6 +15,24 @@ using runtime::LogLevel;
 using runtime::OrderedJson;
 using runtime::parse_json;
 using runtime::Reader;
+
+namespace uplink_detail {
+
+// The ledger answered 503 ledger_busy: it is up, applying other terminals' batches, and asks
+// for this one again after `retry_after`. The link stays online. (Outside the anonymous
+// namespace: Uplink::run's coroutine frame holds one.)
+class LedgerBusy : public std::runtime_error {
+ public:
+  LedgerBusy(const std::string& what, std::chrono::milliseconds retry_after)
+      : std::runtime_error(what), retry_after_(retry_after) {}
+  std::chrono::milliseconds retry_after() const { return retry_after_; }
+
+ private:
+  std::chrono::milliseconds retry_after_;
+};
+
+}  // namespace uplink_detail
+
 namespace {
 
 using tcp = asio::ip::tcp;
@@ -27,18 +45,6 @@ constexpr std::size_t kMemberPage = 1000;
 class LinkError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
-};
-
-// The ledger answered 503 ledger_busy: it is up, applying other terminals' batches, and asks
-// for this one again after `retry_after`. The link stays online.
-class LedgerBusy : public std::runtime_error {
- public:
-  LedgerBusy(const std::string& what, std::chrono::milliseconds retry_after)
-      : std::runtime_error(what), retry_after_(retry_after) {}
-  std::chrono::milliseconds retry_after() const { return retry_after_; }
-
- private:
-  std::chrono::milliseconds retry_after_;
 };
 
 bool numeric_address(const std::string& host) {
@@ -266,7 +272,7 @@ Task<> Uplink::run() {
       woken_ = false;
       co_await round(pull);
       if (pull) last_pull = now;
-    } catch (const LedgerBusy& error) {
+    } catch (const uplink_detail::LedgerBusy& error) {
       busy = error.retry_after();
     } catch (const std::exception& error) {
       failure = error.what();
@@ -345,7 +351,8 @@ Task<> Uplink::upload() {
         seconds = std::clamp<std::int64_t>(std::stoll(std::string(response[http::field::retry_after])), 1, 60);
       } catch (const std::exception&) {
       }
-      throw LedgerBusy("the ledger is busy with other terminals' batches", std::chrono::seconds(seconds));
+      throw uplink_detail::LedgerBusy("the ledger is busy with other terminals' batches",
+                                      std::chrono::seconds(seconds));
     }
     if (response.result() != http::status::ok) {
       throw LinkError("the ledger refused entries " + std::to_string(first) + "-" + std::to_string(last) + ": " +

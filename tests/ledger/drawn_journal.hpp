@@ -77,7 +77,7 @@ inline std::string new_db(const TempDir& dir, const std::string& name) {
 
 // Everything the ledger holds, as lines to compare (cursors left out: the grouped replay
 // moves each member along the feed once per group, not once per run).
-inline std::map<std::string, std::vector<std::string>> snapshot(LedgerStore& store) {
+inline std::map<std::string, std::vector<std::string>> ledger_lines(LedgerStore& store) {
   std::map<std::string, std::vector<std::string>> out;
   const auto line = [](auto&&... parts) {
     std::ostringstream text;

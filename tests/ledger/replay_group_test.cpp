@@ -138,8 +138,8 @@ void compare_replays(std::uint64_t seed) {
     applied += expected[i].applied;
     refused += expected[i].refusal.empty() ? 0 : 1;
   }
-  const auto want = snapshot(*one_store);
-  const auto got = snapshot(*grouped_store);
+  const auto want = ledger_lines(*one_store);
+  const auto got = ledger_lines(*grouped_store);
   for (const auto& [what, lines] : want) {
     INFO(what);
     CHECK_MESSAGE(got.contains(what), what << " missing");
@@ -262,8 +262,8 @@ TEST_CASE("a replay killed with SIGKILL and run again on the same files applies 
   CHECK(summary["duplicates"] == committed);
   const auto reference = open_store(reference_db);
   const auto replayed = open_store(db);
-  const auto want = snapshot(*reference);
-  const auto got = snapshot(*replayed);
+  const auto want = ledger_lines(*reference);
+  const auto got = ledger_lines(*replayed);
   for (const auto& [what, lines] : want) {
     INFO(what);
     if (what == "terminals") continue;  // the replays ran at other times

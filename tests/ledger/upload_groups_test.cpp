@@ -168,9 +168,9 @@ void compare_uploads(std::uint64_t seed) {
     for (auto& [what, rows] : lines) std::ranges::sort(rows);
     return lines;
   };
-  const auto want = sorted(snapshot(*one_store));
+  const auto want = sorted(ledger_lines(*one_store));
   const auto grouped_store = open_store(grouped_db);
-  const auto have = sorted(snapshot(*grouped_store));
+  const auto have = sorted(ledger_lines(*grouped_store));
   for (const auto& [what, lines] : want) {
     INFO(what);
     CHECK_MESSAGE(have.contains(what), what << " missing");

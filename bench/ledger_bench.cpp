@@ -455,6 +455,7 @@ struct LedgerChild {
                           << R"(", "listen": "127.0.0.1:0", "admin_listen": "127.0.0.1:0", "tls": {"ca": ")"
                           << (pki / "ca.crt").string() << R"(", "certificate": ")" << (pki / "server.crt").string()
                           << R"(", "key": ")" << (pki / "server.key").string() << R"("}})";
+    std::filesystem::remove(log);  // a previous child's ports are not this one's
     pid = ::fork();
     if (pid == 0) {
       const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);

@@ -278,7 +278,7 @@ int run_server(const ServerConfig& config, std::ostream& err) {
     return runtime::exit_config;
   }
   // Every terminal keeps two connections (uploads, authorizations): the default soft limit of
-  // 1,024 descriptors would refuse the 600th terminal.
+  // 1,024 descriptors would refuse terminals from about the 500th on.
   const std::uint64_t open_files = runtime::raise_open_file_limit();
   try {
     LedgerPool pool(

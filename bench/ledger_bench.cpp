@@ -485,21 +485,30 @@ struct LedgerChild {
   std::uint16_t admin_port = 0;
 };
 
+// Valid from now for a day.
+ledger::Validity a_day() {
+  const auto now_s =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  return ledger::Validity::days_from(now_s, 1);
+}
+
+// A CA in `pki` with the ledger's server certificate for 127.0.0.1 (server.crt, server.key).
+void bench_pki(const std::filesystem::path& pki) {
+  ledger::CertificateAuthority::create(pki, "Bench CA", a_day());
+  ledger::CertificateAuthority ca(pki);
+  const storage::PrivateKey server_key = storage::PrivateKey::generate();
+  storage::write_file_atomically(pki / "server.key", server_key.pem(), 0600);
+  storage::write_file_atomically(pki / "server.crt", ca.issue_server(server_key, {"127.0.0.1"}, a_day()).pem, 0644);
+}
+
 void bench_drain(const std::filesystem::path& dir) {
   const std::int64_t count = scaled(100'000);
   std::mt19937_64 rng(7);
   const auto pki = dir / "pki";
-  const auto now_s =
-      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-  ledger::CertificateAuthority::create(pki, "Bench CA", ledger::Validity::days_from(now_s, 1));
+  bench_pki(pki);
   ledger::CertificateAuthority ca(pki);
-  const storage::PrivateKey server_key = storage::PrivateKey::generate();
-  storage::write_file_atomically(pki / "server.key", server_key.pem(), 0600);
-  storage::write_file_atomically(
-      pki / "server.crt", ca.issue_server(server_key, {"127.0.0.1"}, ledger::Validity::days_from(now_s, 1)).pem, 0644);
   const storage::PrivateKey key = storage::PrivateKey::generate();
-  const auto issued =
-      ca.issue_terminal(sync::make_terminal_csr(key, "lane-1", "S1"), ledger::Validity::days_from(now_s, 1));
+  const auto issued = ca.issue_terminal(sync::make_terminal_csr(key, "lane-1", "S1"), a_day());
   storage::write_file_atomically(pki / "lane.crt", issued.pem, 0644);
   storage::write_file_atomically(pki / "lane.key", key.pem(), 0600);
   {
@@ -680,14 +689,7 @@ void bench_fleet(const std::filesystem::path& dir) {
   const std::int64_t terminals = scaled(2000);
   const std::int64_t entries = 20;
   const auto pki = dir / "fleet-pki";
-  const auto now_s =
-      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-  ledger::CertificateAuthority::create(pki, "Bench CA", ledger::Validity::days_from(now_s, 1));
-  ledger::CertificateAuthority ca(pki);
-  const storage::PrivateKey server_key = storage::PrivateKey::generate();
-  storage::write_file_atomically(pki / "server.key", server_key.pem(), 0600);
-  storage::write_file_atomically(
-      pki / "server.crt", ca.issue_server(server_key, {"127.0.0.1"}, ledger::Validity::days_from(now_s, 1)).pem, 0644);
+  bench_pki(pki);
 
   sim::FleetPlan plan;
   plan.dir = dir / "fleet";

@@ -5,6 +5,7 @@
 #define LOYALTY_TESTS_WAIT_HPP_
 
 #include <chrono>
+#include <thread>
 
 namespace loyalty::testing {
 
@@ -16,6 +17,17 @@ bool ask_until(Holds holds, std::chrono::steady_clock::time_point deadline) {
     if (holds()) return true;
     if (std::chrono::steady_clock::now() >= deadline) return false;
   }
+}
+
+// The same for what other threads of this process change: yields to them between asks.
+template <class Holds>
+bool ask_in_process_until(Holds holds, std::chrono::steady_clock::time_point deadline) {
+  return ask_until(
+      [&] {
+        std::this_thread::yield();
+        return holds();
+      },
+      deadline);
 }
 
 }  // namespace loyalty::testing

@@ -284,6 +284,9 @@ FleetReport run_fleet(const FleetRun& run) {
   Random random(run.seed);
 
   std::vector<std::unique_ptr<Terminal>> terminals;
+  // Over the fleet, kept by the terminals' acknowledgements as they come.
+  std::int64_t acknowledged = 0;
+  Steady::time_point last_ack;
   for (std::int64_t t = 0; t < plan.terminals; ++t) {
     auto terminal = std::make_unique<Terminal>();
     terminal->id = fleet_terminal_id(t);
@@ -317,13 +320,16 @@ FleetReport run_fleet(const FleetRun& run) {
         io, settings, *terminal->journal, members, *terminal->rulebooks, [](domain::Rulebook) {}, log,
         runtime::unix_now_ms);
     Terminal* self = terminal.get();
-    terminal->uplink->on_acknowledged([self, &report](std::int64_t, std::int64_t through, Steady::duration trip) {
+    terminal->uplink->on_acknowledged([&, self](std::int64_t, std::int64_t through, Steady::duration trip) {
       const auto now = Steady::now();
       report.batch_ms.push_back(std::chrono::duration<double, std::milli>(trip).count());
+      if (through <= self->acknowledged) return;
       for (std::int64_t seq = self->acknowledged + 1; seq <= through; ++seq) {
         report.ack_ms.push_back(ms_between(self->journaled_at[static_cast<std::size_t>(seq - 1)], now));
       }
-      self->acknowledged = std::max(self->acknowledged, through);
+      acknowledged += through - self->acknowledged;
+      self->acknowledged = through;
+      last_ack = now;
     });
     terminals.push_back(std::move(terminal));
   }
@@ -342,7 +348,7 @@ FleetReport run_fleet(const FleetRun& run) {
 
   const Buckets before = read_all(run.admins);
   const auto started = Steady::now();
-  Steady::time_point last_ack = started;
+  last_ack = started;
   const auto interval =
       run.rate > 0 ? std::chrono::duration_cast<Steady::duration>(std::chrono::duration<double>(1.0 / run.rate))
                    : Steady::duration::zero();
@@ -389,12 +395,8 @@ FleetReport run_fleet(const FleetRun& run) {
     if (answer->points > 0) ++report.approved;
   };
 
-  const auto all_acknowledged = [&] {
-    return std::ranges::all_of(terminals, [](const auto& t) { return t->acknowledged >= t->entries; });
-  };
   const auto deadline = started + run.timeout;
-  std::int64_t acknowledged_before = 0;
-  while (!all_acknowledged() && Steady::now() < deadline) {
+  while (acknowledged < plan.terminals * plan.entries && Steady::now() < deadline) {
     io.run_for(std::chrono::milliseconds(5));
     const auto now = Steady::now();
     while (!due.empty() && due.top().first <= now) {
@@ -420,15 +422,10 @@ FleetReport run_fleet(const FleetRun& run) {
         break;
       }
     }
-    std::int64_t acknowledged = 0;
-    for (const auto& t : terminals) acknowledged += t->acknowledged;
-    if (acknowledged != acknowledged_before) last_ack = now;
-    acknowledged_before = acknowledged;
   }
 
   for (const auto& terminal : terminals) {
     report.entries += terminal->journaled;
-    report.acknowledged += terminal->acknowledged;
     report.batches += terminal->uplink->status().batches;
     report.failures += terminal->uplink->status().failures;
     report.busy += terminal->uplink->status().busy_answers;
@@ -440,6 +437,7 @@ FleetReport run_fleet(const FleetRun& run) {
     }
     terminal->uplink->stop();
   }
+  report.acknowledged = acknowledged;
   report.seconds = std::chrono::duration<double>(last_ack - started).count();
   report.ledger_times = times_between(before, read_all(run.admins));
   const auto stop_deadline = Steady::now() + std::chrono::seconds(30);

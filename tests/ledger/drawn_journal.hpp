@@ -4,6 +4,8 @@
 #ifndef LOYALTY_TESTS_LEDGER_DRAWN_JOURNAL_HPP_
 #define LOYALTY_TESTS_LEDGER_DRAWN_JOURNAL_HPP_
 
+#include <doctest/doctest.h>
+
 #include <algorithm>
 #include <map>
 #include <random>
@@ -128,6 +130,17 @@ inline std::string first_difference(const std::vector<std::string>& a, const std
     if (left != right) return "line " + std::to_string(i) + ": expected " + left + " / got " + right;
   }
   return "";
+}
+
+// Checks that `got` holds every kind of line `want` does, with the same lines.
+inline void check_same_lines(const std::map<std::string, std::vector<std::string>>& want,
+                             const std::map<std::string, std::vector<std::string>>& got) {
+  for (const auto& [what, lines] : want) {
+    INFO(what);
+    CHECK_MESSAGE(got.contains(what), what << " missing");
+    if (got.contains(what)) CHECK_MESSAGE(lines == got.at(what), first_difference(lines, got.at(what)));
+  }
+  CHECK(got.size() == want.size());
 }
 
 }  // namespace loyalty::ledger::testing

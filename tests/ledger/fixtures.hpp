@@ -6,13 +6,16 @@
 #ifndef LOYALTY_TESTS_LEDGER_FIXTURES_HPP_
 #define LOYALTY_TESTS_LEDGER_FIXTURES_HPP_
 
+#include <latch>
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "ledger/ledger.hpp"
 #include "ledger/open_store.hpp"
+#include "ledger/pool.hpp"
 #include "storage/journal.hpp"
 #include "storage/member_cache.hpp"
 #include "sync/journal_wire.hpp"
@@ -120,6 +123,35 @@ struct LedgerFixture {
   LedgerStore& store;
   Ledger ledger;
   std::map<std::string, std::unique_ptr<Lane>> lanes;
+};
+
+// Holds a ledger of `pool` on a thread of its own from construction until release() (or
+// destruction): requests that need the store wait meanwhile, as behind a long transaction.
+class HeldLedger {
+ public:
+  explicit HeldLedger(LedgerPool& pool)
+      : thread_([this, &pool] {
+          pool.with([this](Ledger&) {
+            held_.count_down();
+            release_.wait();
+          });
+        }) {
+    held_.wait();
+  }
+  ~HeldLedger() { release(); }
+  HeldLedger(const HeldLedger&) = delete;
+  HeldLedger& operator=(const HeldLedger&) = delete;
+
+  void release() {
+    if (!thread_.joinable()) return;
+    release_.count_down();
+    thread_.join();
+  }
+
+ private:
+  std::latch held_{1};
+  std::latch release_{1};
+  std::thread thread_;
 };
 
 }  // namespace loyalty::ledger::testing

@@ -8,7 +8,6 @@
 
 #include <doctest/doctest.h>
 
-#include <latch>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -135,27 +134,15 @@ TEST_CASE(
   const std::uint16_t port = server.listen_tls({"127.0.0.1", 0});
   std::thread network([&] { io.run(); });
 
-  std::latch held(1);
-  std::latch release(1);
-  std::thread busy([&] {
-    pool.with([&](Ledger&) {
-      held.count_down();
-      release.wait();
-    });
-  });
-  held.wait();
+  HeldLedger held(pool);
   // T1's batch is let in and waits for the store; T2's finds the one place taken.
   HttpsResult first;
   std::thread waiting([&] {
     first =
         https(port, t1_files, http::verb::post, "/v1/journal", sync::batch_to_json("T1", t1.journal.read(1, 3, 10)));
   });
-  REQUIRE(loyalty::testing::ask_until(
-      [&] {
-        std::this_thread::yield();
-        return service.upload_groups().queued == 1;
-      },
-      within(std::chrono::seconds(10))));
+  REQUIRE(loyalty::testing::ask_in_process_until([&] { return service.upload_groups().queued == 1; },
+                                                 within(std::chrono::seconds(10))));
   const HttpsResult refused =
       https(port, t2_files, http::verb::post, "/v1/journal", sync::batch_to_json("T2", t2.journal.read(1, 3, 10)));
   CHECK(refused.status == 503);
@@ -176,8 +163,7 @@ TEST_CASE(
   CHECK(uplink.status().failures == 0);
   CHECK(t2.journal.pending_count() == 3);
 
-  release.count_down();
-  busy.join();
+  held.release();
   waiting.join();
   CHECK(first.status == 200);
   CHECK(run_until(terminal_io, [&] { return t2.journal.pending_count() == 0; }));

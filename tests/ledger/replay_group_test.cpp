@@ -140,12 +140,7 @@ void compare_replays(std::uint64_t seed) {
   }
   const auto want = ledger_lines(*one_store);
   const auto got = ledger_lines(*grouped_store);
-  for (const auto& [what, lines] : want) {
-    INFO(what);
-    CHECK_MESSAGE(got.contains(what), what << " missing");
-    if (got.contains(what)) CHECK_MESSAGE(lines == got.at(what), first_difference(lines, got.at(what)));
-  }
-  CHECK(got.size() == want.size());
+  check_same_lines(want, got);
   // The journals did what they were drawn to do.
   CHECK(applied > 0);
   CHECK(refused >= 3);  // the forged file, the stranger and the missing file

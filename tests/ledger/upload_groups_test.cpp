@@ -8,7 +8,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <latch>
 #include <random>
 #include <sstream>
 #include <string>
@@ -126,15 +125,7 @@ void compare_uploads(std::uint64_t seed) {
   {
     // The store is busy while every terminal sends its first batch: they queue, and the
     // batches behind the first leader's are applied as one group.
-    std::latch held(1);
-    std::latch release(1);
-    std::thread busy([&] {
-      pool.with([&](Ledger&) {
-        held.count_down();
-        release.wait();
-      });
-    });
-    held.wait();
+    HeldLedger held(pool);
     std::vector<std::thread> terminals;
     for (std::size_t t = 0; t < uploads.size(); ++t) {
       terminals.emplace_back([&, t] {
@@ -147,14 +138,9 @@ void compare_uploads(std::uint64_t seed) {
         }
       });
     }
-    REQUIRE(loyalty::testing::ask_until(
-        [&] {
-          std::this_thread::yield();
-          return groups.stats().queued == uploads.size();
-        },
-        std::chrono::steady_clock::now() + std::chrono::seconds(20)));
-    release.count_down();
-    busy.join();
+    REQUIRE(loyalty::testing::ask_in_process_until([&] { return groups.stats().queued == uploads.size(); },
+                                                   std::chrono::steady_clock::now() + std::chrono::seconds(20)));
+    held.release();
     for (auto& thread : terminals) thread.join();
   }
 
@@ -171,12 +157,7 @@ void compare_uploads(std::uint64_t seed) {
   const auto want = sorted(ledger_lines(*one_store));
   const auto grouped_store = open_store(grouped_db);
   const auto have = sorted(ledger_lines(*grouped_store));
-  for (const auto& [what, lines] : want) {
-    INFO(what);
-    CHECK_MESSAGE(have.contains(what), what << " missing");
-    if (have.contains(what)) CHECK_MESSAGE(lines == have.at(what), first_difference(lines, have.at(what)));
-  }
-  CHECK(have.size() == want.size());
+  check_same_lines(want, have);
   const UploadGroupStats stats = groups.stats();
   CHECK(stats.largest >= 2);  // the batches that queued behind the busy store went as one group
   CHECK(stats.groups < stats.batches);
@@ -202,35 +183,16 @@ TEST_CASE("an authorization waiting for the store goes before upload groups wait
   TempDir dir;
   const auto db = new_db(dir, "ledger.db");
   LedgerPool pool(1, [&] { return open_store(db); }, {});
-  std::latch held(1);
-  std::latch release(1);
   std::atomic<int> order{0};
   int bulk_at = 0;
   int quick_at = 0;
-  std::thread busy([&] {
-    pool.with([&](Ledger&) {
-      held.count_down();
-      release.wait();
-    });
-  });
-  held.wait();
+  HeldLedger held(pool);
   std::thread bulk([&] { pool.with([&](Ledger&) { bulk_at = ++order; }); });
   const auto soon = [] { return std::chrono::steady_clock::now() + std::chrono::seconds(10); };
-  REQUIRE(loyalty::testing::ask_until(
-      [&] {
-        std::this_thread::yield();
-        return pool.waiting() == 1;
-      },
-      soon()));
+  REQUIRE(loyalty::testing::ask_in_process_until([&] { return pool.waiting() == 1; }, soon()));
   std::thread quick([&] { pool.with([&](Ledger&) { quick_at = ++order; }, LedgerPool::Priority::quick); });
-  REQUIRE(loyalty::testing::ask_until(
-      [&] {
-        std::this_thread::yield();
-        return pool.waiting() == 2;
-      },
-      soon()));
-  release.count_down();
-  busy.join();
+  REQUIRE(loyalty::testing::ask_in_process_until([&] { return pool.waiting() == 2; }, soon()));
+  held.release();
   bulk.join();
   quick.join();
   CHECK(quick_at == 1);

@@ -61,6 +61,9 @@ ServerConfig load_server_config(const std::filesystem::path& path) {
       top.integer_or("upload_threads", static_cast<std::int64_t>(config.upload_threads), 1, 1024));
   config.group_entries = static_cast<std::size_t>(
       top.integer_or("group_entries", static_cast<std::int64_t>(config.group_entries), 1, 1'000'000));
+  config.upload_admissions = static_cast<std::size_t>(
+      top.integer_or("upload_admissions", static_cast<std::int64_t>(config.upload_admissions), 1, 4096));
+  config.admission_wait_ms = top.integer_or("admission_wait_ms", config.admission_wait_ms, 100, 600000);
   config.max_uploads_waiting = static_cast<std::size_t>(
       top.integer_or("max_uploads_waiting", static_cast<std::int64_t>(config.max_uploads_waiting), 1, 100'000));
   config.max_batch_bytes = static_cast<std::size_t>(

@@ -40,10 +40,14 @@ struct ServerConfig {
   std::size_t upload_threads = 32;
   std::size_t network_threads = 2;  // TLS, reading and writing requests
   std::size_t group_entries = kDefaultGroupEntries;
-  // Uploads being parsed or waiting for their group beyond which a new one is answered 503
-  // ledger_busy (the terminal sends it again after a second) instead of waiting past its
-  // timeout.
-  std::size_t max_uploads_waiting = 256;
+  // Uploads read, checked and applied at once (ledger/upload_admission.hpp); the others wait
+  // with their bodies unread, first come first served. At most this many bodies are in memory.
+  std::size_t upload_admissions = 32;
+  // Uploads waiting for their turn beyond which a new one is answered 503 ledger_busy at once,
+  // and how long one may wait before it is answered so (the terminal sends it again after a
+  // second or two): below the uplink's own wait for its turn (60 s).
+  std::size_t max_uploads_waiting = 4096;
+  std::int64_t admission_wait_ms = 30000;
   std::size_t max_batch_bytes = 8 * 1024 * 1024;
   std::int64_t read_timeout_ms = 15000;
   std::int64_t expire_every_s = 60;

@@ -96,16 +96,14 @@ class Housekeeping {
 }  // namespace
 
 LedgerServer::LedgerServer(asio::io_context& io, Workers workers, std::shared_ptr<sync::ssl::context> tls,
-                           LedgerService& service, runtime::Log& log, std::size_t max_request_bytes,
-                           std::chrono::milliseconds read_timeout, std::size_t max_uploads_waiting)
+                           LedgerService& service, runtime::Log& log, Limits limits)
     : io_(io),
       workers_(std::move(workers)),
       tls_(std::move(tls)),
       service_(service),
       log_(log),
-      max_request_bytes_(max_request_bytes),
-      read_timeout_(read_timeout),
-      max_uploads_waiting_(max_uploads_waiting),
+      limits_(limits),
+      admission_(limits.upload_admissions, limits.max_uploads_waiting),
       accept_strand_(asio::make_strand(io)),
       tls_acceptor_(io),
       admin_acceptor_(io) {}
@@ -182,7 +180,7 @@ Task<> LedgerServer::serve_tls(tcp::socket socket) {
     remote = endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
   }
   beast::ssl_stream<beast::tcp_stream> stream(std::move(socket), *tls);
-  beast::get_lowest_layer(stream).expires_after(read_timeout_);
+  beast::get_lowest_layer(stream).expires_after(limits_.read_timeout);
   auto [handshake_error] = co_await stream.async_handshake(sync::ssl::stream_base::server, use_tuple);
   if (handshake_error) {
     service_.count_tls_refused();
@@ -223,46 +221,69 @@ Task<sync::HttpResponse> LedgerServer::answer(const sync::HttpRequest& request, 
 }
 
 template <class Stream>
+Task<> LedgerServer::refuse_too_large(Stream& stream) {
+  auto answer = sync::error_response(http::status::payload_too_large, "batch_too_large",
+                                     "the request is larger than " + std::to_string(limits_.max_request_bytes) +
+                                         " bytes: send fewer entries per batch");
+  answer.keep_alive(false);
+  co_await http::async_write(stream, answer, use_tuple);
+}
+
+template <class Stream>
 Task<> LedgerServer::serve_requests(Stream& stream, const Peer* peer) {
   beast::flat_buffer buffer;
   while (!stopping_) {
     http::request_parser<http::string_body> parser;
     parser.header_limit(8 * 1024);
-    parser.body_limit(max_request_bytes_);
-    beast::get_lowest_layer(stream).expires_after(read_timeout_);
+    parser.body_limit(limits_.max_request_bytes);
+    beast::get_lowest_layer(stream).expires_after(limits_.read_timeout);
+    auto [header_error, header_read] = co_await http::async_read_header(stream, buffer, parser, use_tuple);
+    if (header_error) {
+      if (header_error == http::error::body_limit) co_await refuse_too_large(stream);
+      co_return;
+    }
+    const auto header_at = std::chrono::steady_clock::now();
+    const std::string_view target = parser.get().target();
+    const bool upload = target.substr(0, target.find('?')) == "/v1/journal";
+    // An upload's body is read in its turn.
+    UploadAdmission::Slot slot;
+    if (upload) {
+      const UploadAdmission::Outcome outcome = co_await admission_.admit(limits_.admission_wait, slot);
+      service_.observe_admission(std::chrono::duration<double>(std::chrono::steady_clock::now() - header_at).count());
+      if (outcome != UploadAdmission::Outcome::admitted) {
+        // The terminal stays online and sends the batch again shortly. The connection closes:
+        // a client that did not wait for 100 Continue may be sending the body.
+        service_.count_busy();
+        auto busy =
+            sync::error_response(http::status::service_unavailable, "ledger_busy",
+                                 "the ledger is applying other terminals' batches: send this one again shortly");
+        busy.set(http::field::retry_after, "1");
+        busy.keep_alive(false);
+        beast::get_lowest_layer(stream).expires_after(limits_.read_timeout);
+        co_await http::async_write(stream, busy, use_tuple);
+        co_return;
+      }
+    }
+    beast::get_lowest_layer(stream).expires_after(limits_.read_timeout);
+    if (beast::iequals(parser.get()[http::field::expect], "100-continue") && !parser.is_done()) {
+      http::response<http::empty_body> go_on{http::status::continue_, parser.get().version()};
+      auto [continue_error, continue_written] = co_await http::async_write(stream, go_on, use_tuple);
+      if (continue_error) co_return;
+    }
     auto [read_error, read] = co_await http::async_read(stream, buffer, parser, use_tuple);
     if (read_error) {
-      if (read_error == http::error::body_limit) {
-        auto answer = sync::error_response(http::status::payload_too_large, "batch_too_large",
-                                           "the request is larger than " + std::to_string(max_request_bytes_) +
-                                               " bytes: send fewer entries per batch");
-        answer.keep_alive(false);
-        co_await http::async_write(stream, answer, use_tuple);
-      }
+      if (read_error == http::error::body_limit) co_await refuse_too_large(stream);
       co_return;
     }
     const sync::HttpRequest request = parser.release();
-    sync::HttpResponse response;
     const auto read_at = std::chrono::steady_clock::now();
-    const bool upload = &workers_for(request) == &workers_.uploads;
-    if (upload && uploads_waiting_.fetch_add(1) >= max_uploads_waiting_) {
-      --uploads_waiting_;
-      // Answered now rather than queued past the terminal's timeout (it would send the batch
-      // again, and the work done for the first would be lost): the terminal stays online and
-      // sends it again shortly.
-      service_.count_busy();
-      response = sync::error_response(http::status::service_unavailable, "ledger_busy",
-                                      "the ledger is applying other terminals' batches: send this one again shortly");
-      response.set(http::field::retry_after, "1");
-    } else {
-      response = co_await answer(request, peer);
-      if (upload) --uploads_waiting_;
-    }
+    sync::HttpResponse response = co_await answer(request, peer);
+    slot.release();
     service_.observe(request.target(),
                      std::chrono::duration<double>(std::chrono::steady_clock::now() - read_at).count());
     const bool keep_alive = request.keep_alive() && !stopping_;
     response.keep_alive(keep_alive);
-    beast::get_lowest_layer(stream).expires_after(read_timeout_);
+    beast::get_lowest_layer(stream).expires_after(limits_.read_timeout);
     auto [write_error, written] = co_await http::async_write(stream, response, use_tuple);
     if (write_error || !keep_alive) co_return;
   }
@@ -297,15 +318,17 @@ int run_server(const ServerConfig& config, std::ostream& err) {
     asio::thread_pool uploads(config.upload_threads);
     asio::thread_pool quick(2);
     asio::thread_pool feed(readers.size());
-    LedgerServer server(io, {uploads.get_executor(), quick.get_executor(), feed.get_executor()}, tls, service, log,
-                        config.max_batch_bytes, std::chrono::milliseconds(config.read_timeout_ms),
-                        config.max_uploads_waiting);
+    LedgerServer server(
+        io, {uploads.get_executor(), quick.get_executor(), feed.get_executor()}, tls, service, log,
+        {config.max_batch_bytes, std::chrono::milliseconds(config.read_timeout_ms), config.upload_admissions,
+         config.max_uploads_waiting, std::chrono::milliseconds(config.admission_wait_ms)});
     const std::uint16_t port = server.listen_tls(config.listen);
     runtime::OrderedJson ready{{"port", port},
                                {"db", describe_store(config.db)},
                                {"db_connections", pool.size()},
                                {"network_threads", config.network_threads},
                                {"upload_threads", config.upload_threads},
+                               {"upload_admissions", config.upload_admissions},
                                {"group_entries", config.group_entries},
                                {"open_files", open_files},
                                {"entries", pool.with([](Ledger& ledger) { return ledger.store().entry_count(); })}};

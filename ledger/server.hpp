@@ -26,6 +26,7 @@
 
 #include "ledger/config.hpp"
 #include "ledger/service.hpp"
+#include "ledger/upload_admission.hpp"
 #include "runtime/asio.hpp"
 #include "runtime/log.hpp"
 #include "sync/tls.hpp"
@@ -42,13 +43,19 @@ class LedgerServer {
     asio::any_io_executor quick;
     asio::any_io_executor feed;
   };
-  // `io`, the workers' contexts, `service` and `log` must outlive the server. A request body
-  // larger than `max_request_bytes` (the configured max_batch_bytes) is answered 413
-  // batch_too_large; an upload that finds `max_uploads_waiting` others being parsed or waiting
-  // for their group is answered 503 ledger_busy with Retry-After: 1.
+  struct Limits {
+    std::size_t max_request_bytes = 8 * 1024 * 1024;   // larger bodies are answered 413 batch_too_large
+    std::chrono::milliseconds read_timeout{15'000};    // each read and write of a request
+    std::size_t upload_admissions = 32;                // uploads read and applied at once
+    std::size_t max_uploads_waiting = 4096;            // waiting for their turn; past it, 503 at once
+    std::chrono::milliseconds admission_wait{30'000};  // waited for a turn; past it, 503
+  };
+  // `io`, the workers' contexts, `service` and `log` must outlive the server. Uploads are
+  // admitted before their bodies are read (ledger/upload_admission.hpp); one refused a turn is
+  // answered 503 ledger_busy with Retry-After: 1, and the connection is closed (its body may
+  // be on its way).
   LedgerServer(asio::io_context& io, Workers workers, std::shared_ptr<sync::ssl::context> tls, LedgerService& service,
-               runtime::Log& log, std::size_t max_request_bytes, std::chrono::milliseconds read_timeout,
-               std::size_t max_uploads_waiting);
+               runtime::Log& log, Limits limits);
 
   // Binds and listens; return the port (useful with port 0). Throw boost::system::system_error.
   std::uint16_t listen_tls(const Endpoint& endpoint);
@@ -56,6 +63,8 @@ class LedgerServer {
 
   // Connections accepted from now on use `tls` (a new revocation list, say).
   void set_tls(std::shared_ptr<sync::ssl::context> tls);
+  // Uploads waiting for their turn, their bodies unread.
+  std::size_t uploads_waiting() const { return admission_.waiting(); }
   void stop();
 
  private:
@@ -66,6 +75,8 @@ class LedgerServer {
   Task<> serve_admin(asio::ip::tcp::socket socket);
   template <class Stream>
   Task<> serve_requests(Stream& stream, const Peer* peer);
+  template <class Stream>
+  Task<> refuse_too_large(Stream& stream);
   // The service's answer, on the request's worker threads; 503 when the ledger failed.
   Task<sync::HttpResponse> answer(const sync::HttpRequest& request, const Peer* peer);
   Task<sync::HttpResponse> handle(const sync::HttpRequest& request, const Peer* peer);
@@ -76,10 +87,8 @@ class LedgerServer {
   std::shared_ptr<sync::ssl::context> tls_;
   LedgerService& service_;
   runtime::Log& log_;
-  std::size_t max_request_bytes_;
-  std::chrono::milliseconds read_timeout_;
-  std::size_t max_uploads_waiting_;
-  std::atomic<std::size_t> uploads_waiting_ = 0;
+  Limits limits_;
+  UploadAdmission admission_;
   asio::strand<asio::io_context::executor_type> accept_strand_;
   asio::ip::tcp::acceptor tls_acceptor_;
   asio::ip::tcp::acceptor admin_acceptor_;

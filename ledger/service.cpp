@@ -71,6 +71,10 @@ void LedgerService::observe(std::string_view target, double seconds) {
   });
 }
 
+void LedgerService::observe_admission(double seconds) {
+  count([&](ServiceCounters& c) { c.admission.observe(seconds); });
+}
+
 ServiceCounters LedgerService::counters() const {
   const std::lock_guard lock(counters_mutex_);
   return counters_;
@@ -113,7 +117,9 @@ HttpResponse LedgerService::upload(const sync::HttpRequest& request, const Peer&
   };
   sync::Batch batch;
   try {
-    batch = sync::batch_from_json(request.body());
+    // The uplink's binary form, or the JSON document (any other content type).
+    const bool binary = beast::iequals(request[http::field::content_type], sync::kBatchMediaType);
+    batch = binary ? sync::batch_from_binary(request.body()) : sync::batch_from_json(request.body());
   } catch (const runtime::JsonError& error) {
     return refuse(http::status::bad_request, "batch_invalid", error.what());
   }
@@ -260,6 +266,14 @@ HttpResponse LedgerService::metrics() {
     for (const auto& [route, histogram] : now.durations) {
       histogram.write(series, "loyalty_ledger_request_duration_seconds", "route=\"" + route + "\"");
     }
+    out << series;
+  }
+  out << "# HELP loyalty_ledger_upload_admission_wait_seconds Time an upload waited for its turn, its body unread, "
+         "from its header to its admission or its 503.\n"
+         "# TYPE loyalty_ledger_upload_admission_wait_seconds histogram\n";
+  {
+    std::string series;
+    now.admission.write(series, "loyalty_ledger_upload_admission_wait_seconds", "");
     out << series;
   }
   out << "# HELP loyalty_ledger_member_cursor Position of the member change feed.\n"

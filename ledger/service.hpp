@@ -50,6 +50,7 @@ struct ServiceCounters {
   std::map<std::string, std::int64_t> authorizations;  // by outcome
   // From a request read to its answer, by route: upload, authorize, members, rulebook, other.
   std::map<std::string, runtime::Histogram, std::less<>> durations;
+  runtime::Histogram admission;  // from an upload's header read to its turn (or its 503)
 };
 
 // Thread-safe: requests are answered on the server's worker threads, each with a ledger of
@@ -72,6 +73,8 @@ class LedgerService {
   // Records how long the server took to answer a request for `target`, from the moment it was
   // read (waiting for a worker thread included).
   void observe(std::string_view target, double seconds);
+  // An upload's wait for its turn (ledger/upload_admission.hpp).
+  void observe_admission(double seconds);
   ServiceCounters counters() const;
   UploadGroupStats upload_groups() const { return groups_.stats(); }
 

@@ -1,5 +1,7 @@
 #include "sync/journal_wire.hpp"
 
+#include <algorithm>
+#include <cstring>
 #include <limits>
 
 namespace loyalty::sync {
@@ -28,7 +30,113 @@ std::array<std::uint8_t, N> hex_bytes(const std::string& hex, const std::string&
   return out;
 }
 
+constexpr std::string_view kBinaryMagic = "LYB1";
+
+void put_be(std::string& out, std::uint64_t value, int bytes) {
+  for (int shift = 8 * (bytes - 1); shift >= 0; shift -= 8) out += static_cast<char>((value >> shift) & 0xff);
+}
+
+// Reads the binary form front to back; `fail`s at the field it cannot read (path + field).
+class BinaryReader {
+ public:
+  explicit BinaryReader(std::string_view body) : body_(body) {}
+  std::string_view raw(std::size_t size, const std::string& path, std::string_view field, std::string_view what) {
+    if (body_.size() - at_ < size) fail(path + std::string(field), "ends before its " + std::string(what));
+    const std::string_view out = body_.substr(at_, size);
+    at_ += size;
+    return out;
+  }
+  std::uint64_t number(int bytes, const std::string& path, std::string_view field, std::string_view what) {
+    std::uint64_t value = 0;
+    for (const char c : raw(static_cast<std::size_t>(bytes), path, field, what)) {
+      value = (value << 8) | static_cast<unsigned char>(c);
+    }
+    return value;
+  }
+  bool done() const { return at_ == body_.size(); }
+
+ private:
+  std::string_view body_;
+  std::size_t at_ = 0;
+};
+
 }  // namespace
+
+std::string batch_to_binary(std::string_view terminal_id, std::span<const storage::JournalEntry> entries) {
+  std::string out;
+  std::size_t size = kBinaryMagic.size() + 2 + terminal_id.size() + 4;
+  for (const storage::JournalEntry& entry : entries) {
+    size += 8 + 4 + 128 + entry.terminal_id.size() + entry.draft.receipt_id.size() + entry.draft.member_id.size() +
+            entry.draft.payload.size() + 32 + 1 + 64;
+  }
+  out.reserve(size);
+  out += kBinaryMagic;
+  put_be(out, terminal_id.size(), 2);
+  out += terminal_id;
+  put_be(out, entries.size(), 4);
+  for (const storage::JournalEntry& entry : entries) {
+    const std::string bytes = storage::canonical_bytes(entry.terminal_id, entry.seq, entry.prev_hash, entry.draft);
+    put_be(out, static_cast<std::uint64_t>(entry.seq), 8);
+    put_be(out, bytes.size(), 4);
+    out += bytes;
+    out.append(reinterpret_cast<const char*>(entry.hash.data()), entry.hash.size());
+    out += static_cast<char>(entry.signature ? 1 : 0);
+    if (entry.signature) out.append(reinterpret_cast<const char*>(entry.signature->data()), entry.signature->size());
+  }
+  return out;
+}
+
+Batch batch_from_binary(std::string_view body) {
+  BinaryReader in(body);
+  if (in.raw(kBinaryMagic.size(), "batch", "", "format mark") != kBinaryMagic) {
+    fail("batch", "is not a binary batch (" + std::string(kBatchMediaType) + " starts with \"LYB1\")");
+  }
+  Batch batch;
+  const auto id_size = static_cast<std::size_t>(in.number(2, "batch", ".terminal_id", "length"));
+  if (id_size > storage::kMaxTerminalIdBytes) {
+    fail("batch.terminal_id", "must be at most " + std::to_string(storage::kMaxTerminalIdBytes) + " bytes");
+  }
+  batch.terminal_id = std::string(in.raw(id_size, "batch", ".terminal_id", "text"));
+  try {
+    storage::validate_terminal_id(batch.terminal_id);
+  } catch (const storage::InvalidEntry& error) {
+    fail("batch.terminal_id", error.what());
+  }
+  const std::uint64_t count = in.number(4, "batch", ".entries", "count");
+  if (count == 0) fail("batch.entries", "must hold at least one entry");
+  if (count > kMaxBatchEntries)
+    fail("batch.entries", "must hold at most " + std::to_string(kMaxBatchEntries) + " entries");
+  batch.entries.reserve(static_cast<std::size_t>(count));
+  for (std::size_t i = 0; i < count; ++i) {
+    const std::string path = index_path("batch.entries", i);
+    const auto seq = static_cast<std::int64_t>(in.number(8, path, ".seq", "sequence"));
+    if (seq < 1) fail(path + ".seq", "must be 1 or more, got " + std::to_string(seq));
+    if (i > 0 && seq != batch.entries.back().entry.seq + 1) {
+      fail(path + ".seq",
+           "must follow " + std::to_string(batch.entries.back().entry.seq) + ", got " + std::to_string(seq));
+    }
+    const std::uint64_t size = in.number(4, path, ".bytes", "length");
+    if (size > storage::kMaxPayloadBytes + 1024) fail(path + ".bytes", "are longer than an entry can be");
+    std::string bytes(in.raw(static_cast<std::size_t>(size), path, ".bytes", "canonical bytes"));
+    WireEntry wire = decode_entry(std::move(bytes), seq, batch.terminal_id, path + ".bytes");
+    const std::string_view hash = in.raw(32, path, ".hash", "hash");
+    if (!std::equal(hash.begin(), hash.end(), wire.entry.hash.begin(),
+                    [](char a, std::uint8_t b) { return static_cast<std::uint8_t>(a) == b; })) {
+      fail(path + ".hash", "does not match the entry's bytes");
+    }
+    const std::uint64_t signed_mark = in.number(1, path, ".signature", "mark");
+    if (signed_mark > 1) fail(path + ".signature", "mark must be 0 or 1, got " + std::to_string(signed_mark));
+    if (signed_mark == 1) {
+      const std::string_view signature = in.raw(64, path, ".signature", "signature");
+      storage::Signature out{};
+      std::memcpy(out.data(), signature.data(), out.size());
+      wire.entry.signature = out;
+    }
+    batch.entries.push_back(std::move(wire));
+  }
+  if (!in.done()) fail("batch", "has bytes after its last entry");
+  return batch;
+}
 
 std::string batch_to_json(std::string_view terminal_id, std::span<const storage::JournalEntry> entries) {
   OrderedJson document;

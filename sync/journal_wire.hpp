@@ -8,6 +8,15 @@
 //   {"format": "loyalty-batch/1", "terminal_id": "T-0001",
 //    "entries": [{"seq": 41, "bytes": "TEpFMQ...", "hash": "9f2c...", "signature": "5d0a..."}, ...]}
 //
+// The uplink sends the same batch in a binary form (Content-Type kBatchMediaType), which
+// carries the canonical bytes as they are instead of base64 inside JSON: about half the bytes
+// on the wire and no JSON to write or parse for the bulk of an upload. Integers big-endian:
+//
+//   "LYB1", u16 terminal id length, terminal id, u32 entry count, then for each entry:
+//   i64 seq, u32 length, canonical bytes, 32-byte hash, u8 1 and a 64-byte signature (or u8 0)
+//
+// Both forms are read with the same checks and errors (batch.entries[3].hash: ...).
+//
 // Reading a batch checks its form only: consecutive sequences, bytes that decode and match
 // their hash and sequence, and a terminal id that matches every entry. Whether the chain
 // links and the signature verifies is the ledger's business (ledger/ledger.hpp).
@@ -29,6 +38,7 @@ namespace loyalty::sync {
 inline constexpr std::string_view kBatchFormat = "loyalty-batch/1";
 inline constexpr std::string_view kAckFormat = "loyalty-ack/1";
 inline constexpr std::size_t kMaxBatchEntries = 2000;
+inline constexpr std::string_view kBatchMediaType = "application/vnd.loyalty.batch";
 
 // An entry as received: decoded from its bytes, hash recomputed, signature as sent.
 struct WireEntry {
@@ -46,6 +56,10 @@ std::string batch_to_json(std::string_view terminal_id, std::span<const storage:
 
 // Reads a batch document. Throws JsonError naming the entry and field that is wrong.
 Batch batch_from_json(std::string_view text);
+
+// The binary form of the same batch, and its reader (the same checks, the same JsonError).
+std::string batch_to_binary(std::string_view terminal_id, std::span<const storage::JournalEntry> entries);
+Batch batch_from_binary(std::string_view body);
 
 // Decodes one entry of a batch or of a journal file: throws JsonError at `where` unless the
 // bytes decode, validate (storage::validate) and carry `seq` and `terminal_id`.

@@ -102,17 +102,52 @@ class Uplink::Connection {
 
   // Sends `request` and reads the answer, all within `timeout`. A connection kept from an
   // earlier exchange may have been closed by the ledger meanwhile: that failure is retried
-  // once on a new connection.
-  Task<HttpResponse> exchange(HttpRequest request, std::chrono::milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
+  // once on a new connection. With `admission` (uploads), the request asks `Expect:
+  // 100-continue` and its body goes only once the ledger lets it in, waited for up to
+  // `admission`; `timeout` counts from then. A final answer instead (503 ledger_busy) is
+  // returned without the body having been sent, and the connection is closed.
+  Task<HttpResponse> exchange(HttpRequest request, std::chrono::milliseconds timeout,
+                              std::chrono::milliseconds admission = std::chrono::milliseconds::zero()) {
+    const bool ask = admission > std::chrono::milliseconds::zero();
+    if (ask) request.set(http::field::expect, "100-continue");
     request.prepare_payload();
     for (int attempt = 0;; ++attempt) {
+      auto deadline = std::chrono::steady_clock::now() + (ask ? admission : timeout);
       const bool reused = stream_ != nullptr;
       if (!stream_) co_await connect(deadline);
       auto& lowest = beast::get_lowest_layer(*stream_);
       lowest.expires_at(deadline);
-      auto [write_error, written] = co_await http::async_write(*stream_, request, use_tuple);
-      boost::system::error_code error = write_error;
+      admitted_ = std::chrono::steady_clock::now();
+      http::request_serializer<http::string_body> serializer(request);
+      boost::system::error_code error;
+      bool let_in = !ask;
+      if (ask) {
+        auto [header_error, header_written] = co_await http::async_write_header(*stream_, serializer, use_tuple);
+        error = header_error;
+        if (!error) {
+          http::response_parser<http::string_body> first;
+          first.body_limit(kMaxResponseBytes);
+          auto [first_error, first_read] = co_await http::async_read_header(*stream_, buffer_, first, use_tuple);
+          error = first_error;
+          if (!error && first.get().result() != http::status::continue_) {
+            auto [rest_error, rest_read] = co_await http::async_read(*stream_, buffer_, first, use_tuple);
+            if (!rest_error) {
+              HttpResponse response = first.release();
+              close();  // the body was not sent: the connection cannot carry another request
+              co_return response;
+            }
+            error = rest_error;
+          }
+        }
+        let_in = !error;
+        admitted_ = std::chrono::steady_clock::now();
+        deadline = admitted_ + timeout;
+        lowest.expires_at(deadline);
+      }
+      if (!error) {
+        auto [write_error, written] = co_await http::async_write(*stream_, serializer, use_tuple);
+        error = write_error;
+      }
       if (!error) {
         http::response_parser<http::string_body> parser;
         parser.body_limit(kMaxResponseBytes);
@@ -127,9 +162,12 @@ class Uplink::Connection {
       }
       close();
       if (reused && attempt == 0 && error != beast::error::timeout) continue;
-      throw LinkError(describe(error, timeout));
+      throw LinkError(describe(error, let_in ? timeout : admission));
     }
   }
+
+  // When the last exchange's body went: after the ledger's 100 Continue, or at its start.
+  std::chrono::steady_clock::time_point admitted() const { return admitted_; }
 
   // Forgets the connection. Only between exchanges: a stream must not be destroyed while an
   // operation on it is pending.
@@ -202,6 +240,7 @@ class Uplink::Connection {
   std::string at_;  // HOST:PORT of the address this connection was made to
   std::unique_ptr<Stream> stream_;
   beast::flat_buffer buffer_;
+  std::chrono::steady_clock::time_point admitted_;
 };
 
 Uplink::Uplink(asio::io_context& io, UplinkSettings settings, storage::Journal& journal, storage::MemberCache& members,
@@ -339,10 +378,10 @@ Task<> Uplink::upload() {
     const std::int64_t last = entries.back().seq;
 
     HttpRequest request = make_request(http::verb::post, "/v1/journal", target_->address().host);
-    request.set(http::field::content_type, "application/json");
-    request.body() = batch_to_json(journal_.terminal_id(), entries);
-    const auto sent = std::chrono::steady_clock::now();
-    const HttpResponse response = co_await bulk_->exchange(std::move(request), settings_.request_timeout);
+    request.set(http::field::content_type, kBatchMediaType);
+    request.body() = batch_to_binary(journal_.terminal_id(), entries);
+    const HttpResponse response =
+        co_await bulk_->exchange(std::move(request), settings_.request_timeout, settings_.admission_timeout);
     status_.last_contact_ms = clock_();
     if (response.result() == http::status::service_unavailable && refusal_of(response).ends_with("(ledger_busy)")) {
       // Retry-After in whole seconds (RFC 9110); 1 s when it cannot be read.
@@ -381,7 +420,7 @@ Task<> Uplink::upload() {
     status_.entries_uploaded += acknowledged;
     ++status_.batches;
     status_.last_ack_ms = clock_();
-    if (on_acknowledged_) on_acknowledged_(first, through, std::chrono::steady_clock::now() - sent);
+    if (on_acknowledged_) on_acknowledged_(first, through, std::chrono::steady_clock::now() - bulk_->admitted());
     if (log_.enabled(LogLevel::debug)) {
       log_.write(LogLevel::debug, "batch_acknowledged", "the ledger acknowledged entries",
                  {{"first", first}, {"through", through}, {"member_cursor", ack.member_cursor}});

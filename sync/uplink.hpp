@@ -63,6 +63,8 @@ struct UplinkSettings {
   std::chrono::milliseconds backoff_min{500};
   std::chrono::milliseconds backoff_max{60'000};
   std::chrono::milliseconds request_timeout{15'000};
+  // An upload's wait for the ledger to let its body in (100 Continue), before request_timeout.
+  std::chrono::milliseconds admission_timeout{60'000};
   std::chrono::milliseconds authorize_timeout{300};
   std::chrono::milliseconds idle_poll{1'000};    // how often an idle link looks for new entries
   std::chrono::milliseconds pull_every{60'000};  // rulebook and member changes
@@ -122,7 +124,8 @@ class Uplink {
   const UplinkStatus& status() const { return status_; }
 
   // Called after each batch the ledger acknowledged, with the entries it covered (first to
-  // through) and the batch's round trip from sending to the answer: for load tests.
+  // through) and the batch's round trip from sending its body (once admitted) to the answer:
+  // for load tests.
   using Acknowledged =
       std::function<void(std::int64_t first, std::int64_t through, std::chrono::steady_clock::duration round_trip)>;
   void on_acknowledged(Acknowledged observer) { on_acknowledged_ = std::move(observer); }

@@ -39,6 +39,39 @@ int ledger_cli(std::vector<std::string> args, std::string* out_text = nullptr) {
   return status;
 }
 
+// The service in this process, so that a test can hold its one store connection, behind a
+// server with the given limits.
+struct AdmittingLedger {
+  AdmittingLedger(const std::string& db, const Chain& chain, LedgerServer::Limits limits)
+      : log(log_text, runtime::LogLevel::warning),
+        pool(1, [db] { return open_store(db); }, {}),
+        service(pool, pool, log, [] { return kNow; }),
+        tls(std::make_shared<sync::ssl::context>(
+            sync::make_context(sync::ssl::context::tls_server,
+                               {chain.pki / "ca.crt", chain.pki / "server.crt", chain.pki / "server.key", {}}))),
+        server(io, {uploads.get_executor(), quick.get_executor(), feed.get_executor()}, tls, service, log, limits),
+        port(server.listen_tls({"127.0.0.1", 0})),
+        network([this] { io.run(); }) {}
+  ~AdmittingLedger() {
+    server.stop();
+    io.stop();
+    network.join();
+  }
+
+  std::ostringstream log_text;
+  runtime::Log log;
+  LedgerPool pool;
+  LedgerService service;
+  asio::io_context io;
+  asio::thread_pool uploads{2};
+  asio::thread_pool quick{1};
+  asio::thread_pool feed{1};
+  std::shared_ptr<sync::ssl::context> tls;
+  LedgerServer server;
+  std::uint16_t port;
+  std::thread network;
+};
+
 }  // namespace
 
 TEST_CASE("a fleet uploading at once through the agents' uplink gets every entry acknowledged and applied once") {
@@ -118,23 +151,13 @@ TEST_CASE(
   const sync::TlsFiles t1_files = chain.terminal(t1, "S1");
   const sync::TlsFiles t2_files = chain.terminal(t2, "S1");
 
-  // The service in this process, so that the test can hold its one store connection.
-  std::ostringstream log_text;
-  runtime::Log log(log_text, runtime::LogLevel::warning);
-  LedgerPool pool(1, [&] { return open_store(f.db); }, {});
-  LedgerService service(pool, pool, log, [] { return kNow; });
-  asio::io_context io;
-  asio::thread_pool uploads(2);
-  asio::thread_pool quick(1);
-  asio::thread_pool feed(1);
-  auto tls = std::make_shared<sync::ssl::context>(sync::make_context(
-      sync::ssl::context::tls_server, {chain.pki / "ca.crt", chain.pki / "server.crt", chain.pki / "server.key", {}}));
-  LedgerServer server(io, {uploads.get_executor(), quick.get_executor(), feed.get_executor()}, tls, service, log,
-                      1 << 20, std::chrono::seconds(10), 1);
-  const std::uint16_t port = server.listen_tls({"127.0.0.1", 0});
-  std::thread network([&] { io.run(); });
+  // One upload in its turn at a time, none waiting for one.
+  AdmittingLedger ledger(f.db, chain, {1 << 20, std::chrono::seconds(10), 1, 0, std::chrono::seconds(10)});
+  LedgerService& service = ledger.service;
+  runtime::Log& log = ledger.log;
+  const std::uint16_t port = ledger.port;
 
-  HeldLedger held(pool);
+  HeldLedger held(ledger.pool);
   // T1's batch is let in and waits for the store; T2's finds the one place taken.
   HttpsResult first;
   std::thread waiting([&] {
@@ -171,7 +194,75 @@ TEST_CASE(
   uplink.stop();
   CHECK(run_until(terminal_io, [&] { return !uplink.running(); }));
   CHECK(f.store.entry_count() == 6);
-  server.stop();
-  io.stop();
-  network.join();
+}
+
+TEST_CASE(
+    "uploads wait for their turn with their bodies unread, first come first served, and are all applied once "
+    "the store is free") {
+  LedgerFixture f;
+  Chain chain(f.dir.path(), "chain");
+  Lane& t1 = f.lane("T1");
+  Lane& t2 = f.lane("T2");
+  Lane& t3 = f.lane("T3");
+  for (int i = 0; i < 3; ++i) {
+    t1.sale("M1", 10, 0);
+    t2.sale("M2", 10, 0);
+    t3.sale("M3", 10, 0);
+  }
+  const sync::TlsFiles t1_files = chain.terminal(t1, "S1");
+  const sync::TlsFiles t2_files = chain.terminal(t2, "S1");
+  const sync::TlsFiles t3_files = chain.terminal(t3, "S1");
+  // One upload in its turn at a time; up to eight wait for theirs.
+  AdmittingLedger ledger(f.db, chain, {1 << 20, std::chrono::seconds(10), 1, 8, std::chrono::seconds(30)});
+
+  HeldLedger held(ledger.pool);
+  HttpsResult first;
+  std::thread in_turn([&] {
+    first = https(ledger.port, t1_files, http::verb::post, "/v1/journal",
+                  sync::batch_to_json("T1", t1.journal.read(1, 3, 10)));
+  });
+  REQUIRE(loyalty::testing::ask_in_process_until([&] { return ledger.service.upload_groups().queued == 1; },
+                                                 within(std::chrono::seconds(10))));
+
+  // T2's uplink asks 100 Continue and waits for it with its batch unsent, online, past its
+  // request timeout (the wait for a turn has its own).
+  asio::io_context terminal_io;
+  storage::MemberCache members(f.dir / "t2-members.db", ledger::testing::chain_hasher());
+  storage::RulebookStore rulebooks(t2.journal.database());
+  sync::UplinkSettings settings = quick_uplink(ledger.port, t2_files, {}, 5);
+  settings.request_timeout = std::chrono::milliseconds(300);
+  sync::Uplink uplink(
+      terminal_io, settings, t2.journal, members, rulebooks, [](domain::Rulebook) {}, ledger.log, [] { return kNow; });
+  uplink.start();
+  CHECK(run_until(terminal_io, [&] { return ledger.server.uploads_waiting() == 1; }));
+  // T3 sends its body without asking: TCP holds it until its turn.
+  HttpsResult third;
+  std::thread behind([&] {
+    third = https(ledger.port, t3_files, http::verb::post, "/v1/journal",
+                  sync::batch_to_json("T3", t3.journal.read(1, 3, 10)));
+  });
+  REQUIRE(loyalty::testing::ask_in_process_until([&] { return ledger.server.uploads_waiting() == 2; },
+                                                 within(std::chrono::seconds(10))));
+  // Well past T2's request timeout of 300 ms: still waiting, no round failed.
+  const auto later = std::chrono::steady_clock::now() + std::chrono::milliseconds(900);
+  terminal_io.run_until(later);
+  CHECK(ledger.server.uploads_waiting() == 2);
+  CHECK(ledger.service.upload_groups().queued == 1);  // neither body was read
+  CHECK(uplink.status().failures == 0);
+  CHECK(uplink.status().busy_answers == 0);
+  CHECK(t2.journal.pending_count() == 3);
+
+  held.release();
+  in_turn.join();
+  CHECK(first.status == 200);
+  CHECK(run_until(terminal_io, [&] { return t2.journal.pending_count() == 0; }));
+  behind.join();
+  CHECK(third.status == 200);
+  CHECK(uplink.status().failures == 0);
+  uplink.stop();
+  CHECK(run_until(terminal_io, [&] { return !uplink.running(); }));
+  CHECK(f.store.entry_count() == 9);
+  CHECK(ledger.service.counters().busy == 0);
+  const std::string metrics = https(ledger.port, t1_files, http::verb::get, "/metrics").body;
+  CHECK(metrics.find("loyalty_ledger_upload_admission_wait_seconds_count 3") != std::string::npos);
 }

@@ -94,6 +94,89 @@ TEST_CASE("a batch whose bytes, hash, sequence or terminal do not agree is rejec
   CHECK(rejection("{\"format\": ").find("batch") != std::string::npos);
 }
 
+namespace {
+
+std::string binary_rejection(const std::string& body) {
+  try {
+    sync::batch_from_binary(body);
+  } catch (const runtime::JsonError& error) {
+    return error.what();
+  }
+  return "accepted";
+}
+
+}  // namespace
+
+TEST_CASE("the binary form of a batch reads back as the JSON one does, in about half the bytes") {
+  WireFixture f;
+  const auto sent = f.journal.read(1, 3, 10);
+  const std::string binary = sync::batch_to_binary("T-0001", sent);
+  const sync::Batch from_binary = sync::batch_from_binary(binary);
+  const sync::Batch from_json = sync::batch_from_json(f.batch());
+  CHECK(from_binary.terminal_id == "T-0001");
+  REQUIRE(from_binary.entries.size() == 3);
+  for (std::size_t i = 0; i < 3; ++i) {
+    CHECK(from_binary.entries[i].bytes == from_json.entries[i].bytes);
+    CHECK(from_binary.entries[i].entry.hash == sent[i].hash);
+    CHECK(from_binary.entries[i].entry.signature == sent[i].signature);
+    CHECK(storage::same_transaction(from_binary.entries[i].entry.draft, sent[i].draft));
+  }
+  CHECK(binary.size() < f.batch().size() * 3 / 4);
+  // An entry not signed yet travels without a signature.
+  f.journal.append(storage::testing::sale("R4", "M1", 40, 0), kNow);
+  const auto unsigned_entries = f.journal.read(1, 4, 10);
+  const sync::Batch four = sync::batch_from_binary(sync::batch_to_binary("T-0001", unsigned_entries));
+  REQUIRE(four.entries.size() == 4);
+  CHECK(four.entries[2].entry.signature);
+  CHECK_FALSE(four.entries[3].entry.signature);
+}
+
+TEST_CASE("a binary batch cut short, padded, altered or out of order is rejected, naming the field") {
+  WireFixture f;
+  const auto entries = f.journal.read(1, 3, 10);
+  const std::string good = sync::batch_to_binary("T-0001", entries);
+  // Every shorter body is refused: no prefix of a batch reads as a batch.
+  for (std::size_t size = 0; size < good.size(); ++size) {
+    const std::string refused = binary_rejection(good.substr(0, size));
+    CAPTURE(size);
+    CHECK(refused != "accepted");
+  }
+  CHECK(binary_rejection(good.substr(0, 10)) == "batch.terminal_id: ends before its text");
+  CHECK(binary_rejection(good + "x") == "batch: has bytes after its last entry");
+  CHECK(binary_rejection("{\"format\": \"loyalty-batch/1\"}").starts_with("batch: is not a binary batch"));
+
+  // Offsets: "LYB1", 2 + 6 (terminal), 4 (count); the first entry's seq, length, bytes.
+  const std::size_t first = 4 + 2 + 6 + 4;
+  const std::size_t first_bytes = first + 8 + 4;
+  std::string changed = good;
+  changed[first_bytes + 80] ^= 1;  // a byte of the first entry's canonical bytes (its fields)
+  CHECK(binary_rejection(changed).starts_with("batch.entries[0]."));
+
+  const std::string bytes0 = sync::wire_entry(entries[0]).bytes;
+  changed = good;
+  changed[first_bytes + bytes0.size() - 1] ^= 1;  // the last byte of its payload
+  CHECK(binary_rejection(changed) == "batch.entries[0].hash: does not match the entry's bytes");
+
+  changed = good;
+  changed[first_bytes + bytes0.size() + 32] = 2;  // the signature mark
+  CHECK(binary_rejection(changed) == "batch.entries[0].signature: mark must be 0 or 1, got 2");
+
+  changed = good;
+  changed[first + 7] = 5;  // seq 5 where 1 was
+  CHECK(binary_rejection(changed) == "batch.entries[0].bytes: holds entry 1, not 5");
+
+  // The second entry out of sequence.
+  const std::string skipped = sync::batch_to_binary("T-0001", std::vector{entries[0], entries[2]});
+  CHECK(binary_rejection(skipped) == "batch.entries[1].seq: must follow 1, got 3");
+
+  CHECK(binary_rejection(sync::batch_to_binary("T-0002", entries)) ==
+        "batch.entries[0].bytes: belongs to terminal T-0001, not T-0002");
+  CHECK(binary_rejection(sync::batch_to_binary("T-0001", {})) == "batch.entries: must hold at least one entry");
+  changed = good;
+  changed[first - 2] = 0x7f;  // a count of 2,130,000,000-odd entries
+  CHECK(binary_rejection(changed) == "batch.entries: must hold at most 2000 entries");
+}
+
 TEST_CASE("base64 decodes what it encodes and refuses malformed text") {
   for (std::size_t size = 0; size < 7; ++size) {
     const std::string bytes(size, '\xfe');

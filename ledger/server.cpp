@@ -243,8 +243,7 @@ Task<> LedgerServer::serve_requests(Stream& stream, const Peer* peer) {
       co_return;
     }
     const auto header_at = std::chrono::steady_clock::now();
-    const std::string_view target = parser.get().target();
-    const bool upload = target.substr(0, target.find('?')) == "/v1/journal";
+    const bool upload = &workers_for(parser.get()) == &workers_.uploads;
     // An upload's body is read in its turn.
     UploadAdmission::Slot slot;
     if (upload) {

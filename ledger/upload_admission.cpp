@@ -63,9 +63,4 @@ std::size_t UploadAdmission::waiting() const {
   return queue_.size();
 }
 
-std::size_t UploadAdmission::admitted() const {
-  const std::lock_guard lock(mutex_);
-  return in_use_;
-}
-
 }  // namespace loyalty::ledger

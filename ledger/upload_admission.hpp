@@ -52,7 +52,6 @@ class UploadAdmission {
   Task<Outcome> admit(std::chrono::milliseconds wait, Slot& slot);
 
   std::size_t waiting() const;
-  std::size_t admitted() const;
 
  private:
   struct Waiter {

@@ -154,6 +154,7 @@ LedgerLinkConfig read_ledger(Reader in, const std::filesystem::path& base) {
   link.backoff_min_ms = in.integer_or("backoff_min_ms", link.backoff_min_ms, 1, 3'600'000);
   link.backoff_max_ms = in.integer_or("backoff_max_ms", link.backoff_max_ms, link.backoff_min_ms, 24 * 3'600'000LL);
   link.request_timeout_ms = in.integer_or("request_timeout_ms", link.request_timeout_ms, 100, 600'000);
+  link.admission_timeout_ms = in.integer_or("admission_timeout_ms", link.admission_timeout_ms, 100, 3'600'000);
   link.authorize_timeout_ms = in.integer_or("authorize_timeout_ms", link.authorize_timeout_ms, 10, 10'000);
   link.idle_poll_ms = in.integer_or("idle_poll_ms", link.idle_poll_ms, 10, 600'000);
   link.pull_every_s = in.integer_or("pull_every_s", link.pull_every_s, 1, 86'400);

@@ -75,6 +75,7 @@ struct LedgerLinkConfig {
   std::int64_t backoff_min_ms = 500;
   std::int64_t backoff_max_ms = 60'000;
   std::int64_t request_timeout_ms = 15'000;
+  std::int64_t admission_timeout_ms = 60'000;  // an upload's wait for its turn at a busy ledger
   std::int64_t authorize_timeout_ms = 300;
   std::int64_t idle_poll_ms = 1'000;
   std::int64_t pull_every_s = 60;

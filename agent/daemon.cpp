@@ -141,6 +141,7 @@ sync::UplinkSettings uplink_settings(const Config& config, std::vector<sync::Rul
   settings.backoff_min = std::chrono::milliseconds(link.backoff_min_ms);
   settings.backoff_max = std::chrono::milliseconds(link.backoff_max_ms);
   settings.request_timeout = std::chrono::milliseconds(link.request_timeout_ms);
+  settings.admission_timeout = std::chrono::milliseconds(link.admission_timeout_ms);
   settings.authorize_timeout = std::chrono::milliseconds(link.authorize_timeout_ms);
   settings.idle_poll = std::chrono::milliseconds(link.idle_poll_ms);
   settings.pull_every = std::chrono::seconds(link.pull_every_s);

@@ -3,8 +3,9 @@
 // network_threads network threads, which accept, handshake, read and write (each connection on
 // a strand of its own). Each request's ledger work
 // runs on a worker thread, with a database connection of the pool (ledger/pool.hpp): one
-// writer on SQLite, db_connections on PostgreSQL. Uploads have threads of their own
-// (upload_threads), which parse, decode and hash their batches side by side and then wait
+// writer on SQLite, db_connections on PostgreSQL. Uploads are let in upload_admissions at a
+// time before their bodies are read (ledger/upload_admission.hpp); threads of their own
+// (upload_threads) parse, decode and hash the admitted batches side by side and then wait
 // while one of them applies the waiting batches as a group (ledger/upload_groups.hpp).
 // Authorizations, health and metrics have two threads of their own and go first to the store;
 // member pages and rulebooks are read on SQLite by a connection of their own, beside the
@@ -46,7 +47,7 @@ class LedgerServer {
   struct Limits {
     std::size_t max_request_bytes = 8 * 1024 * 1024;   // larger bodies are answered 413 batch_too_large
     std::chrono::milliseconds read_timeout{15'000};    // each read and write of a request
-    std::size_t upload_admissions = 32;                // uploads read and applied at once
+    std::size_t upload_admissions = 16;                // uploads read and applied at once
     std::size_t max_uploads_waiting = 4096;            // waiting for their turn; past it, 503 at once
     std::chrono::milliseconds admission_wait{30'000};  // waited for a turn; past it, 503
   };

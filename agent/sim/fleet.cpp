@@ -380,7 +380,6 @@ FleetReport run_fleet(const FleetRun& run) {
   auto next_authorization = started + authorize_interval;
   const auto authorize = [&](std::size_t t) -> Task<void> {
     sync::Uplink& uplink = *terminals[t]->uplink;
-    authorizing[t] = true;
     const auto asked = Steady::now();
     const std::string receipt = "fleet-auth-" + std::to_string(++authorization_serial);
     const auto member = static_cast<std::int64_t>(random() % static_cast<std::uint64_t>(plan.members));
@@ -418,6 +417,8 @@ FleetReport run_fleet(const FleetRun& run) {
       for (std::size_t tries = 0; tries < terminals.size(); ++tries) {
         const std::size_t t = next_authorizer++ % terminals.size();
         if (!terminals[t]->uplink->status().online || authorizing[t]) continue;
+        // Marked now: the coroutine may start only after the next pass has looked again.
+        authorizing[t] = true;
         asio::co_spawn(io, authorize(t), asio::detached);
         break;
       }

@@ -112,3 +112,18 @@ TEST_CASE("the ledger link takes one address or a list of them, and names the on
   CHECK_THROWS_WITH_AS(link(R"([8443])"), doctest::Contains("config.ledger.address[0]: must be a string"),
                        loyalty::runtime::JsonError);
 }
+
+TEST_CASE("an upload's wait for its turn at the ledger is configurable and bounded") {
+  Fleet fleet;
+  fleet.drop_in("10-identity.json", R"({"terminal_id": "store-12-lane-3", "store_id": "store-12"})");
+  const auto link = [&](const std::string& extra) {
+    fleet.drop_in("20-ledger.json", R"({"ledger": {"address": "ledger.example:8443", "ca_file": "ca.crt", )"
+                                    R"("certificate_file": "lane.crt")" +
+                                        extra + "}}");
+    return load_config(fleet.config());
+  };
+  CHECK(link("").ledger->admission_timeout_ms == 60'000);
+  CHECK(link(R"(, "admission_timeout_ms": 120000)").ledger->admission_timeout_ms == 120'000);
+  CHECK_THROWS_WITH_AS(link(R"(, "admission_timeout_ms": 5)"), doctest::Contains("config.ledger.admission_timeout_ms"),
+                       loyalty::runtime::JsonError);
+}

@@ -42,7 +42,7 @@ struct ServerConfig {
   std::size_t group_entries = kDefaultGroupEntries;
   // Uploads read, checked and applied at once (ledger/upload_admission.hpp); the others wait
   // with their bodies unread, first come first served. At most this many bodies are in memory.
-  std::size_t upload_admissions = 16;
+  std::size_t upload_admissions = 32;
   // Uploads waiting for their turn beyond which a new one is answered 503 ledger_busy at once,
   // and how long one may wait before it is answered so (the terminal sends it again after a
   // second or two): below the uplink's own wait for its turn (60 s).

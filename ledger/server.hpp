@@ -47,7 +47,7 @@ class LedgerServer {
   struct Limits {
     std::size_t max_request_bytes = 8 * 1024 * 1024;   // larger bodies are answered 413 batch_too_large
     std::chrono::milliseconds read_timeout{15'000};    // each read and write of a request
-    std::size_t upload_admissions = 16;                // uploads read and applied at once
+    std::size_t upload_admissions = 32;                // uploads read and applied at once
     std::size_t max_uploads_waiting = 4096;            // waiting for their turn; past it, 503 at once
     std::chrono::milliseconds admission_wait{30'000};  // waited for a turn; past it, 503
   };

@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include "storage/files.hpp"
 #include "storage/journal.hpp"
 #include "sync/journal_wire.hpp"
 #include "tests/storage/fixtures.hpp"
@@ -175,6 +176,16 @@ TEST_CASE("a binary batch cut short, padded, altered or out of order is rejected
   changed = good;
   changed[first - 2] = 0x7f;  // a count of 2,130,000,000-odd entries
   CHECK(binary_rejection(changed) == "batch.entries: must hold at most 2000 entries");
+}
+
+TEST_CASE("the fuzzer's binary batch seed is a batch, so fuzzing starts from what is accepted") {
+  const std::string seed = storage::read_file(std::string(LOYALTY_SOURCE_DIR) + "/tests/fuzz/seeds/batch.bin");
+  CHECK(binary_rejection(seed) == "accepted");
+  const sync::Batch batch = sync::batch_from_binary(seed);
+  CHECK(batch.terminal_id == "T1");
+  REQUIRE(batch.entries.size() == 2);
+  CHECK_FALSE(batch.entries[0].entry.signature);
+  CHECK(batch.entries[1].entry.signature);
 }
 
 TEST_CASE("base64 decodes what it encodes and refuses malformed text") {

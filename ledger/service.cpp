@@ -1,5 +1,6 @@
 #include "ledger/service.hpp"
 
+#include <chrono>
 #include <limits>
 #include <sstream>
 
@@ -205,9 +206,18 @@ HttpResponse LedgerService::authorize(const sync::HttpRequest& request, const Pe
   } catch (const runtime::JsonError& error) {
     return error_response(http::status::bad_request, "request_invalid", error.what());
   }
+  const auto asked = std::chrono::steady_clock::now();
+  double waited = 0;
   const Authorization result = pool_.with(
-      [&](Ledger& ledger) { return ledger.authorize(peer.terminal_id, ask, clock_()); }, LedgerPool::Priority::quick);
-  count([&](ServiceCounters& c) { ++c.authorizations[std::string(to_string(result.outcome))]; });
+      [&](Ledger& ledger) {
+        waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - asked).count();
+        return ledger.authorize(peer.terminal_id, ask, clock_());
+      },
+      LedgerPool::Priority::quick);
+  count([&](ServiceCounters& c) {
+    ++c.authorizations[std::string(to_string(result.outcome))];
+    c.authorize_store_wait.observe(waited);
+  });
   OrderedJson body;
   body["outcome"] = to_string(result.outcome);
   body["points"] = result.points;
@@ -274,6 +284,14 @@ HttpResponse LedgerService::metrics() {
   {
     std::string series;
     now.admission.write(series, "loyalty_ledger_upload_admission_wait_seconds", "");
+    out << series;
+  }
+  out << "# HELP loyalty_ledger_authorize_store_wait_seconds Time an online authorization waited for a store "
+         "connection (on SQLite the one writer, which an upload group may hold).\n"
+         "# TYPE loyalty_ledger_authorize_store_wait_seconds histogram\n";
+  {
+    std::string series;
+    now.authorize_store_wait.write(series, "loyalty_ledger_authorize_store_wait_seconds", "");
     out << series;
   }
   out << "# HELP loyalty_ledger_member_cursor Position of the member change feed.\n"

@@ -51,6 +51,9 @@ struct ServiceCounters {
   // From a request read to its answer, by route: upload, authorize, members, rulebook, other.
   std::map<std::string, runtime::Histogram, std::less<>> durations;
   runtime::Histogram admission;  // from an upload's header read to its turn (or its 503)
+  // An online authorization's wait for a store connection: on SQLite, for the one writer,
+  // which an upload group may hold (the rest of its answer time is threads and the store).
+  runtime::Histogram authorize_store_wait;
 };
 
 // Thread-safe: requests are answered on the server's worker threads, each with a ledger of

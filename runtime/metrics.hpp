@@ -23,6 +23,7 @@ class Histogram {
   // The series of this histogram under `name`, each with `labels` (`route="quote"`, or empty).
   void write(std::string& out, std::string_view name, std::string_view labels) const;
   std::int64_t count() const { return count_; }
+  double sum() const { return sum_; }
 
  private:
   std::array<std::int64_t, kBounds.size()> buckets_{};  // observations at most each bound

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <random>
 #include <sstream>
 #include <string>
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "ledger/pool.hpp"
+#include "ledger/service.hpp"
 #include "ledger/upload_groups.hpp"
 #include "tests/env.hpp"
 #include "tests/ledger/drawn_journal.hpp"
@@ -197,4 +199,40 @@ TEST_CASE("an authorization waiting for the store goes before upload groups wait
   quick.join();
   CHECK(quick_at == 1);
   CHECK(bulk_at == 2);
+}
+
+TEST_CASE("an authorization's wait for the store connection is measured from its ask, not from its turn" *
+          doctest::test_suite("store")) {
+  TempDir dir;
+  const auto db = new_db(dir, "ledger.db");
+  LedgerPool pool(1, [&] { return open_store(db); }, {});
+  std::ostringstream log_text;
+  runtime::Log log(log_text, runtime::LogLevel::warning);
+  LedgerService service(pool, pool, log, [] { return kNow; });
+  sync::HttpRequest request{http::verb::post, "/v1/authorize", 11};
+  request.body() = R"({"member_id": "M-1", "receipt_id": "R-1", "points": 5})";
+  request.prepare_payload();
+  const Peer peer{"T-0001", "S-1", "01"};
+
+  HeldLedger held(pool);
+  sync::HttpResponse answer;
+  std::thread till([&] { answer = service.handle(request, &peer); });
+  const auto soon = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  REQUIRE(loyalty::testing::ask_in_process_until([&] { return pool.waiting() == 1; }, soon));
+  // The authorization was waiting before this moment and is let in only after the release, so
+  // its wait is at least the time between, however the threads are scheduled. The hold is made
+  // long enough that a wait measured from the turn instead would be far below it.
+  const auto seen_waiting = std::chrono::steady_clock::now();
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  const double held_for = std::chrono::duration<double>(std::chrono::steady_clock::now() - seen_waiting).count();
+  held.release();
+  till.join();
+
+  CHECK(answer.result() == http::status::ok);
+  const ServiceCounters counters = service.counters();
+  CHECK(counters.authorize_store_wait.count() == 1);
+  CHECK(counters.authorize_store_wait.sum() >= held_for);
+  const sync::HttpRequest metrics{http::verb::get, "/metrics", 11};
+  CHECK(service.handle(metrics, &peer).body().find("loyalty_ledger_authorize_store_wait_seconds_count 1\n") !=
+        std::string::npos);
 }

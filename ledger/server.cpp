@@ -263,6 +263,7 @@ Task<> LedgerServer::serve_requests(Stream& stream, const Peer* peer) {
         co_return;
       }
     }
+    const auto turn_at = std::chrono::steady_clock::now();
     beast::get_lowest_layer(stream).expires_after(limits_.read_timeout);
     if (beast::iequals(parser.get()[http::field::expect], "100-continue") && !parser.is_done()) {
       http::response<http::empty_body> go_on{http::status::continue_, parser.get().version()};
@@ -276,6 +277,7 @@ Task<> LedgerServer::serve_requests(Stream& stream, const Peer* peer) {
     }
     const sync::HttpRequest request = parser.release();
     const auto read_at = std::chrono::steady_clock::now();
+    if (upload) service_.observe_body_read(std::chrono::duration<double>(read_at - turn_at).count());
     sync::HttpResponse response = co_await answer(request, peer);
     slot.release();
     service_.observe(request.target(),

@@ -76,6 +76,10 @@ void LedgerService::observe_admission(double seconds) {
   count([&](ServiceCounters& c) { c.admission.observe(seconds); });
 }
 
+void LedgerService::observe_body_read(double seconds) {
+  count([&](ServiceCounters& c) { c.body_read.observe(seconds); });
+}
+
 ServiceCounters LedgerService::counters() const {
   const std::lock_guard lock(counters_mutex_);
   return counters_;
@@ -284,6 +288,14 @@ HttpResponse LedgerService::metrics() {
   {
     std::string series;
     now.admission.write(series, "loyalty_ledger_upload_admission_wait_seconds", "");
+    out << series;
+  }
+  out << "# HELP loyalty_ledger_upload_body_read_seconds Time from an upload's turn to the last byte of its "
+         "body: how long its terminal held the turn sending the batch.\n"
+         "# TYPE loyalty_ledger_upload_body_read_seconds histogram\n";
+  {
+    std::string series;
+    now.body_read.write(series, "loyalty_ledger_upload_body_read_seconds", "");
     out << series;
   }
   out << "# HELP loyalty_ledger_authorize_store_wait_seconds Time an online authorization waited for a store "

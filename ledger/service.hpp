@@ -51,6 +51,9 @@ struct ServiceCounters {
   // From a request read to its answer, by route: upload, authorize, members, rulebook, other.
   std::map<std::string, runtime::Histogram, std::less<>> durations;
   runtime::Histogram admission;  // from an upload's header read to its turn (or its 503)
+  // From an upload's turn to its body's last byte: how long its terminal holds the turn
+  // sending the batch (a slow link, or a client slow to act on its 100 Continue).
+  runtime::Histogram body_read;
   // An online authorization's wait for a store connection: on SQLite, for the one writer,
   // which an upload group may hold (the rest of its answer time is threads and the store).
   runtime::Histogram authorize_store_wait;
@@ -78,6 +81,8 @@ class LedgerService {
   void observe(std::string_view target, double seconds);
   // An upload's wait for its turn (ledger/upload_admission.hpp).
   void observe_admission(double seconds);
+  // An admitted upload's body read, from its turn.
+  void observe_body_read(double seconds);
   ServiceCounters counters() const;
   UploadGroupStats upload_groups() const { return groups_.stats(); }
 

@@ -265,4 +265,10 @@ TEST_CASE(
   CHECK(ledger.service.counters().busy == 0);
   const std::string metrics = https(ledger.port, t1_files, http::verb::get, "/metrics").body;
   CHECK(metrics.find("loyalty_ledger_upload_admission_wait_seconds_count 3") != std::string::npos);
+  CHECK(metrics.find("loyalty_ledger_upload_body_read_seconds_count 3") != std::string::npos);
+  // T2 and T3 waited at least the 900 ms above for their turns; their bodies, read in their
+  // turns, took a small part of that.
+  const ServiceCounters counters = ledger.service.counters();
+  CHECK(counters.admission.sum() >= 1.8);
+  CHECK(counters.body_read.sum() < counters.admission.sum());
 }

@@ -39,6 +39,14 @@ http::status status_of(const Refusal& refusal) {
   return http::status::conflict;
 }
 
+// An unlabelled histogram's "# HELP/# TYPE" lines and series.
+void write_histogram(std::ostream& out, std::string_view name, std::string_view help,
+                     const runtime::Histogram& histogram) {
+  std::string series;
+  histogram.write(series, name, "");
+  out << "# HELP " << name << " " << help << "\n# TYPE " << name << " histogram\n" << series;
+}
+
 }  // namespace
 
 LedgerService::LedgerService(LedgerPool& pool, LedgerPool& readers, runtime::Log& log, runtime::Clock clock,
@@ -282,30 +290,18 @@ HttpResponse LedgerService::metrics() {
     }
     out << series;
   }
-  out << "# HELP loyalty_ledger_upload_admission_wait_seconds Time an upload waited for its turn, its body unread, "
-         "from its header to its admission or its 503.\n"
-         "# TYPE loyalty_ledger_upload_admission_wait_seconds histogram\n";
-  {
-    std::string series;
-    now.admission.write(series, "loyalty_ledger_upload_admission_wait_seconds", "");
-    out << series;
-  }
-  out << "# HELP loyalty_ledger_upload_body_read_seconds Time from an upload's turn to the last byte of its "
-         "body: how long its terminal held the turn sending the batch.\n"
-         "# TYPE loyalty_ledger_upload_body_read_seconds histogram\n";
-  {
-    std::string series;
-    now.body_read.write(series, "loyalty_ledger_upload_body_read_seconds", "");
-    out << series;
-  }
-  out << "# HELP loyalty_ledger_authorize_store_wait_seconds Time an online authorization waited for a store "
-         "connection (on SQLite the one writer, which an upload group may hold).\n"
-         "# TYPE loyalty_ledger_authorize_store_wait_seconds histogram\n";
-  {
-    std::string series;
-    now.authorize_store_wait.write(series, "loyalty_ledger_authorize_store_wait_seconds", "");
-    out << series;
-  }
+  write_histogram(out, "loyalty_ledger_upload_admission_wait_seconds",
+                  "Time an upload waited for its turn, its body unread, from its header to its admission or its "
+                  "503.",
+                  now.admission);
+  write_histogram(out, "loyalty_ledger_upload_body_read_seconds",
+                  "Time from an upload's turn to the last byte of its body: how long its terminal held the turn "
+                  "sending the batch.",
+                  now.body_read);
+  write_histogram(out, "loyalty_ledger_authorize_store_wait_seconds",
+                  "Time an online authorization waited for a store connection (on SQLite the one writer, which an "
+                  "upload group may hold).",
+                  now.authorize_store_wait);
   out << "# HELP loyalty_ledger_member_cursor Position of the member change feed.\n"
          "# TYPE loyalty_ledger_member_cursor gauge\nloyalty_ledger_member_cursor "
       << member_cursor << "\n";

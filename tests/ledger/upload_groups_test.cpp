@@ -220,13 +220,16 @@ TEST_CASE("an authorization's wait for the store connection is measured from its
   const auto soon = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   REQUIRE(loyalty::testing::ask_in_process_until([&] { return pool.waiting() == 1; }, soon));
   // The authorization was waiting before this moment and is let in only after the release, so
-  // its wait is at least the time between, however the threads are scheduled. The hold is made
-  // long enough that a wait measured from the turn instead would be far below it.
+  // its wait is at least the time between, however the threads are scheduled. The store stays
+  // held until a second request, on a thread started now, is seen waiting behind it: far longer
+  // than a wait measured from the turn instead would be.
   const auto seen_waiting = std::chrono::steady_clock::now();
-  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  std::thread behind([&] { pool.with([](Ledger&) {}); });
+  REQUIRE(loyalty::testing::ask_in_process_until([&] { return pool.waiting() == 2; }, soon));
   const double held_for = std::chrono::duration<double>(std::chrono::steady_clock::now() - seen_waiting).count();
   held.release();
   till.join();
+  behind.join();
 
   CHECK(answer.result() == http::status::ok);
   const ServiceCounters counters = service.counters();
